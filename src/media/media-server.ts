@@ -1,0 +1,129 @@
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../log.js';
+import { MediaEngine } from './rtc/media-engine.js';
+import { MediaMetrics } from './metrics.js';
+import { createRestServer } from './rest/rest-server.js';
+import { registerStreamRoutes } from './rest/stream-routes.js';
+import { SignallingServer } from './signalling/ws-server.js';
+import { StreamInfo } from './streams/status.js';
+import { StreamService } from './streams/stream-service.js';
+import { StatsSampler } from './stats-sampler.js';
+
+export interface TlsFiles {
+  cert: Buffer;
+  key: Buffer;
+}
+
+export interface MediaServerConfig {
+  listenIp: string;
+  announcedIp?: string | undefined;
+  wsPort: number;
+  wssPort: number;
+  restPort: number;
+  restTlsPort: number;
+  tls?: TlsFiles | undefined;
+  rtcMinPort: number;
+  rtcMaxPort: number;
+  workers: number;
+  restToken?: string | undefined;
+  pushAllow: string[];
+  pushInsecureTls: boolean;
+  pingIntervalMs: number;
+  pingProbes: number;
+}
+
+export interface MediaServerAddresses {
+  wsPort: number;
+  wssPort?: number;
+  restPort: number;
+  restTlsPort?: number;
+}
+
+/** One media server process: mediasoup, WCS signalling, REST, metrics. */
+export class MediaServer {
+  private rest: FastifyInstance[] = [];
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly config: MediaServerConfig,
+    readonly log: Logger,
+    readonly metrics: MediaMetrics,
+    readonly engine: MediaEngine,
+    readonly streams: StreamService,
+    readonly signalling: SignallingServer,
+    private readonly sampler: StatsSampler,
+  ) {}
+
+  static async start(config: MediaServerConfig, log: Logger): Promise<{ server: MediaServer; addresses: MediaServerAddresses }> {
+    const metrics = new MediaMetrics();
+    let server: MediaServer | undefined;
+    const engine = await MediaEngine.start(
+      {
+        workers: config.workers,
+        listenIp: config.listenIp,
+        announcedIp: config.announcedIp,
+        rtcMinPort: config.rtcMinPort,
+        rtcMaxPort: config.rtcMaxPort,
+      },
+      log,
+      metrics,
+      // A dead worker takes its streams with it; exit so the orchestrator restarts us whole.
+      () => void server?.stop().finally(() => process.exit(1)),
+    );
+    const streams = new StreamService(engine, metrics, log);
+    const signalling = new SignallingServer(
+      {
+        host: config.listenIp,
+        wsPort: config.wsPort,
+        wssPort: config.wssPort,
+        tls: config.tls,
+        keepAlive: { intervalMs: config.pingIntervalMs, probes: config.pingProbes },
+        maxMessageBytes: 256 * 1024,
+      },
+      streams,
+      metrics,
+      log,
+    );
+    server = new MediaServer(config, log, metrics, engine, streams, signalling, new StatsSampler(streams, metrics));
+    try {
+      const ws = await signalling.listen();
+      const restPort = await server.serveRest(config.restPort, undefined);
+      const addresses: MediaServerAddresses = { ...ws, restPort };
+      if (config.tls) addresses.restTlsPort = await server.serveRest(config.restTlsPort, config.tls);
+      log.info({ ...addresses }, 'media server listening');
+      return { server, addresses };
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
+  }
+
+  /** Graceful stop: streams end with UNPUBLISHED/STOPPED, sockets close, workers exit. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.streams.endAll(StreamInfo.SERVER_SHUTDOWN);
+      await this.signalling.close(StreamInfo.SERVER_SHUTDOWN);
+      await Promise.all(this.rest.map((app) => app.close()));
+      this.engine.close();
+      this.log.info('media server stopped');
+    })();
+    return this.stopping;
+  }
+
+  private async serveRest(port: number, tls: TlsFiles | undefined): Promise<number> {
+    const app = createRestServer({ token: this.config.restToken, bodyLimitBytes: 64 * 1024, tls }, this.log);
+    registerStreamRoutes(app, this.streams, this.signalling);
+    app.get('/metrics', async (_request, reply) => {
+      await this.sampler.sample();
+      return reply.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
+    });
+    app.get('/healthz', async () => ({ status: 'ok' }));
+    app.get('/readyz', async (_request, reply) =>
+      this.stopping ? reply.status(503).send({ status: 'stopping' }) : { status: 'ready' },
+    );
+    this.rest.push(app);
+    await app.listen({ host: this.config.listenIp, port });
+    return (app.server.address() as AddressInfo).port;
+  }
+}

@@ -1,0 +1,106 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every metric the media server exports. The dashboard and alert rules in charts/ and deploy/ may only use
+ * names declared here (test/observability checks that).
+ */
+export class MediaMetrics {
+  readonly registry = new Registry();
+
+  readonly wsSessions = new Gauge({
+    name: 'streamfed_ws_sessions',
+    help: 'Open WCS WebSocket sessions',
+    registers: [this.registry],
+  });
+  readonly wsSessionsTotal = new Counter({
+    name: 'streamfed_ws_sessions_total',
+    help: 'WCS WebSocket sessions opened since start',
+    registers: [this.registry],
+  });
+  readonly streamsPublished = new Gauge({
+    name: 'streamfed_streams_published',
+    help: 'Streams currently published on this server',
+    registers: [this.registry],
+  });
+  readonly streamsPlayed = new Gauge({
+    name: 'streamfed_streams_played',
+    help: 'Play sessions currently served by this server',
+    registers: [this.registry],
+  });
+  readonly mediasoupObjects = new Gauge({
+    name: 'streamfed_mediasoup_objects',
+    help: 'Live mediasoup objects by type (worker, router, transport, producer, consumer)',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
+  readonly rtpBytes = new Counter({
+    name: 'streamfed_rtp_bytes_total',
+    help: 'RTP/RTCP bytes through WebRTC transports, by direction (in = received, out = sent)',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+  });
+  readonly rtpPackets = new Counter({
+    name: 'streamfed_rtp_packets_total',
+    help: 'RTP packets received from publishers (in) and sent to players (out)',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+  });
+  readonly rtpPacketsLost = new Counter({
+    name: 'streamfed_rtp_packets_lost_total',
+    help: 'RTP packets lost: in = from publishers as seen by us, out = to players as reported by them',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+  });
+  readonly streamBitrate = new Gauge({
+    name: 'streamfed_stream_bitrate_bps',
+    help: 'Incoming bitrate of each published stream by media kind',
+    labelNames: ['stream', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly errors = new Counter({
+    name: 'streamfed_errors_total',
+    help: 'Errors by kind (ws_protocol, publish, play, rest, push, worker)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly pushes = new Gauge({
+    name: 'streamfed_pushes',
+    help: 'Server-to-server pushes and pulls known to this server, by status',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+  readonly pushTransitions = new Counter({
+    name: 'streamfed_push_transitions_total',
+    help: 'Push status changes, by the status entered',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+  readonly pushFailures = new Counter({
+    name: 'streamfed_push_failures_total',
+    help: 'Pushes that ended FAILED, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly pushSetupSeconds = new Histogram({
+    name: 'streamfed_push_setup_seconds',
+    help: 'Time from the /pull/push call to PUBLISHING on the remote server',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+    registers: [this.registry],
+  });
+  readonly pushBytes = new Counter({
+    name: 'streamfed_push_bytes_total',
+    help: 'RTP bytes forwarded to remote servers by pushes',
+    labelNames: ['push'] as const,
+    registers: [this.registry],
+  });
+  readonly pushPackets = new Counter({
+    name: 'streamfed_push_packets_total',
+    help: 'RTP packets forwarded to remote servers by pushes',
+    labelNames: ['push'] as const,
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}

@@ -1,0 +1,168 @@
+import type * as ms from 'mediasoup/types';
+import type { Logger } from '../../log.js';
+import type { MediaMetrics } from '../metrics.js';
+import { mediaCodecs } from './codecs.js';
+import { ensureWorkerBin } from './worker-bin.js';
+
+export interface MediaEngineOptions {
+  workers: number;
+  listenIp: string;
+  announcedIp?: string | undefined;
+  rtcMinPort: number;
+  rtcMaxPort: number;
+}
+
+interface RouterSlot {
+  worker: ms.Worker;
+  router: ms.Router;
+  /** Transports placed on this router, to pick the least loaded one. */
+  load: number;
+}
+
+/**
+ * The mediasoup side: one router per worker, transports placed on the least loaded router, and producers
+ * piped between routers on demand (one pipe per producer and router, shared by all its consumers there).
+ */
+export class MediaEngine {
+  private readonly slots: RouterSlot[] = [];
+  private readonly pipes = new Map<string, Promise<void>>();
+  private readonly counts = { worker: 0, router: 0, transport: 0, producer: 0, consumer: 0 };
+  private closed = false;
+
+  private constructor(
+    private readonly options: MediaEngineOptions,
+    private readonly log: Logger,
+    private readonly metrics: MediaMetrics,
+    private readonly onWorkerDied: (error: Error) => void,
+  ) {}
+
+  static async start(
+    options: MediaEngineOptions,
+    log: Logger,
+    metrics: MediaMetrics,
+    onWorkerDied: (error: Error) => void,
+  ): Promise<MediaEngine> {
+    ensureWorkerBin();
+    const mediasoup = await import('mediasoup');
+    const engine = new MediaEngine(options, log, metrics, onWorkerDied);
+    try {
+      for (let i = 0; i < options.workers; i++) {
+        const worker = await mediasoup.createWorker({ logLevel: 'warn' });
+        engine.track(worker);
+        const router = await worker.createRouter({ mediaCodecs });
+        engine.slots.push({ worker, router, load: 0 });
+      }
+    } catch (error) {
+      engine.close();
+      throw error;
+    }
+    log.info({ workers: options.workers }, 'mediasoup workers started');
+    return engine;
+  }
+
+  /** Live mediasoup object counts, for metrics and leak checks. */
+  objectCounts(): Readonly<typeof this.counts> {
+    return { ...this.counts };
+  }
+
+  get rtpCapabilities(): ms.RtpCapabilities {
+    return this.firstSlot().router.rtpCapabilities;
+  }
+
+  routers(): ms.Router[] {
+    return this.slots.map((s) => s.router);
+  }
+
+  async createWebRtcTransport(): Promise<ms.WebRtcTransport> {
+    const slot = this.leastLoaded();
+    const { listenIp, announcedIp, rtcMinPort, rtcMaxPort } = this.options;
+    const portRange = { min: rtcMinPort, max: rtcMaxPort };
+    const transport = await slot.router.createWebRtcTransport({
+      listenInfos: [
+        { protocol: 'udp', ip: listenIp, announcedAddress: announcedIp, portRange },
+        { protocol: 'tcp', ip: listenIp, announcedAddress: announcedIp, portRange },
+      ],
+      enableUdp: true,
+      enableTcp: true,
+      preferUdp: true,
+    });
+    slot.load++;
+    transport.observer.once('close', () => slot.load--);
+    return transport;
+  }
+
+  /** Plain RTP transport, used by the server-to-server client to feed its WebRTC stack. */
+  async createPlainTransport(router: ms.Router): Promise<ms.PlainTransport> {
+    return router.createPlainTransport({
+      listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
+      rtcpMux: true,
+      comedia: false,
+    });
+  }
+
+  routerOf(transport: ms.Transport): ms.Router {
+    const slot = this.slots.find((s) => s.router.id === transport.appData['routerId']);
+    if (slot) return slot.router;
+    throw new Error('transport is not ours');
+  }
+
+  /** Makes producer (living on `from`) consumable on `to`. */
+  async ensureProducerOn(producerId: string, from: ms.Router, to: ms.Router): Promise<void> {
+    if (from.id === to.id) return;
+    const key = `${producerId}:${to.id}`;
+    let pending = this.pipes.get(key);
+    if (!pending) {
+      pending = from.pipeToRouter({ producerId, router: to }).then(({ pipeProducer }) => {
+        pipeProducer?.observer.once('close', () => this.pipes.delete(key));
+      });
+      pending.catch(() => this.pipes.delete(key));
+      this.pipes.set(key, pending);
+    }
+    await pending;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const slot of this.slots) slot.worker.close();
+  }
+
+  private leastLoaded(): RouterSlot {
+    let best = this.firstSlot();
+    for (const slot of this.slots) if (slot.load < best.load) best = slot;
+    return best;
+  }
+
+  private firstSlot(): RouterSlot {
+    const slot = this.slots[0];
+    if (!slot) throw new Error('media engine has no workers');
+    return slot;
+  }
+
+  /** Counts every mediasoup object through the observer API, so leak checks see what the worker holds. */
+  private track(worker: ms.Worker): void {
+    const bump = (type: keyof typeof this.counts, by: number): void => {
+      this.counts[type] += by;
+      this.metrics.mediasoupObjects.set({ type }, this.counts[type]);
+    };
+    const follow = (type: keyof typeof this.counts, observer: { once(e: 'close', f: () => void): void }): void => {
+      bump(type, 1);
+      observer.once('close', () => bump(type, -1));
+    };
+    follow('worker', worker.observer);
+    worker.on('died', (error) => {
+      this.metrics.errors.inc({ kind: 'worker' });
+      this.log.error({ err: error, pid: worker.pid }, 'mediasoup worker died');
+      if (!this.closed) this.onWorkerDied(error);
+    });
+    worker.observer.on('newrouter', (router) => {
+      follow('router', router.observer);
+      router.observer.on('newtransport', (transport) => {
+        transport.appData['routerId'] = router.id;
+        follow('transport', transport.observer);
+        transport.observer.on('newproducer', (p) => follow('producer', p.observer));
+        transport.observer.on('newconsumer', (c) => follow('consumer', c.observer));
+      });
+    });
+  }
+}

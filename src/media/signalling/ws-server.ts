@@ -1,0 +1,83 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import type { Logger } from '../../log.js';
+import type { MediaMetrics } from '../metrics.js';
+import type { StreamService } from '../streams/stream-service.js';
+import { WcsSession, type ConnectionDescription, type KeepAlive } from './wcs-session.js';
+
+export interface SignallingOptions {
+  host: string;
+  wsPort: number;
+  /** wss is served when a certificate is configured. */
+  wssPort?: number | undefined;
+  tls?: { cert: Buffer; key: Buffer } | undefined;
+  keepAlive: KeepAlive;
+  /** Largest WebSocket message accepted; an SDP offer is a few KiB. */
+  maxMessageBytes: number;
+}
+
+/** The WCS WebSocket endpoints (ws, and wss when configured): one WcsSession per connection. */
+export class SignallingServer {
+  private readonly sessions = new Set<WcsSession>();
+  private readonly servers: (http.Server | https.Server)[] = [];
+  private readonly wss: WebSocketServer[] = [];
+
+  constructor(
+    private readonly options: SignallingOptions,
+    private readonly streams: StreamService,
+    private readonly metrics: MediaMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  async listen(): Promise<{ wsPort: number; wssPort?: number }> {
+    const wsPort = await this.serve(http.createServer(), this.options.wsPort);
+    if (this.options.tls && this.options.wssPort !== undefined) {
+      const wssPort = await this.serve(https.createServer(this.options.tls), this.options.wssPort);
+      return { wsPort, wssPort };
+    }
+    return { wsPort };
+  }
+
+  connections(): ConnectionDescription[] {
+    return [...this.sessions].map((s) => s.describe());
+  }
+
+  /** Ends every session (their streams first) and stops listening. */
+  async close(info: string): Promise<void> {
+    for (const session of this.sessions) session.close(info, 1001);
+    for (const wss of this.wss) wss.close();
+    await Promise.all(
+      this.servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      ),
+    );
+  }
+
+  private async serve(server: http.Server | https.Server, port: number): Promise<number> {
+    const wss = new WebSocketServer({ server, maxPayload: this.options.maxMessageBytes });
+    wss.on('connection', (socket, request) => {
+      const remote = request.socket.remoteAddress ?? 'unknown';
+      const session = new WcsSession(socket, this.streams, this.metrics, this.log, this.options.keepAlive, remote);
+      this.sessions.add(session);
+      this.metrics.wsSessions.inc();
+      this.metrics.wsSessionsTotal.inc();
+      socket.once('close', () => {
+        this.sessions.delete(session);
+        this.metrics.wsSessions.dec();
+      });
+    });
+    this.wss.push(wss);
+    this.servers.push(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, this.options.host, () => resolve());
+    });
+    return (server.address() as AddressInfo).port;
+  }
+}

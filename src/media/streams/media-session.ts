@@ -1,0 +1,105 @@
+import { EventEmitter } from 'node:events';
+import type * as ms from 'mediasoup/types';
+import { StreamInfo, StreamStatus, isFinal, type StreamDescription } from './status.js';
+
+export interface MediaSessionEvents {
+  /** Every status change, final ones included (UNPUBLISHED, STOPPED, FAILED). */
+  status: [status: StreamStatus, info: string | undefined];
+}
+
+export interface MediaSessionInit {
+  appKey: string;
+  sessionId: string;
+  mediaSessionId: string;
+  name: string;
+  /** Optional play size the client asked for; echoed back as WCS does. */
+  width?: number;
+  height?: number;
+}
+
+/**
+ * One published or played stream on one WebRTC transport. Owns its transport: ending the session closes
+ * it, and with it every producer and consumer mediasoup made on it.
+ */
+export abstract class MediaSession extends EventEmitter<MediaSessionEvents> {
+  abstract readonly published: boolean;
+  private statusValue: StreamStatus = StreamStatus.PENDING;
+  private infoValue: string | undefined;
+  readonly createdAt = Date.now();
+
+  protected constructor(
+    readonly init: MediaSessionInit,
+    readonly transport: ms.WebRtcTransport,
+  ) {
+    super();
+    transport.on('dtlsstatechange', (state) => {
+      if (state === 'connected') this.onConnected();
+      else if (state === 'failed' || state === 'closed') this.end(StreamStatus.FAILED, StreamInfo.FAILED_BY_DTLS_ERROR);
+    });
+    transport.on('icestatechange', (state) => {
+      if (state === 'disconnected' || state === 'closed') this.end(StreamStatus.FAILED, StreamInfo.FAILED_BY_ICE_ERROR);
+    });
+  }
+
+  get status(): StreamStatus {
+    return this.statusValue;
+  }
+  get info(): string | undefined {
+    return this.infoValue;
+  }
+  get name(): string {
+    return this.init.name;
+  }
+  get mediaSessionId(): string {
+    return this.init.mediaSessionId;
+  }
+  get ended(): boolean {
+    return isFinal(this.statusValue);
+  }
+
+  /** The status a normal stop ends in: UNPUBLISHED for a publisher, STOPPED for a player. */
+  abstract readonly stoppedStatus: StreamStatus;
+  protected abstract onConnected(): void;
+  protected abstract codecs(): { audioCodec?: string; videoCodec?: string; hasAudio: boolean; hasVideo: boolean };
+
+  /** Ends the session once; later calls are no-ops, so every path out may call it. */
+  end(status: StreamStatus = this.stoppedStatus, info?: string): void {
+    if (this.ended) return;
+    this.setStatus(status, info);
+    this.transport.close();
+    this.removeAllListeners();
+  }
+
+  protected setStatus(status: StreamStatus, info?: string): void {
+    if (this.ended || (status === this.statusValue && info === this.infoValue)) return;
+    this.statusValue = status;
+    this.infoValue = info;
+    this.emit('status', status, info);
+  }
+
+  describe(): StreamDescription {
+    const { appKey, sessionId, mediaSessionId, name } = this.init;
+    return {
+      appKey,
+      sessionId,
+      mediaSessionId,
+      name,
+      published: this.published,
+      ...this.codecs(),
+      status: this.statusValue,
+      ...(this.infoValue !== undefined ? { info: this.infoValue } : {}),
+      record: false,
+      width: this.init.width ?? 0,
+      height: this.init.height ?? 0,
+      bitrate: 0,
+      minBitrate: 0,
+      maxBitrate: 0,
+      quality: 0,
+      mediaProvider: 'WebRTC',
+      createDate: this.createdAt,
+    };
+  }
+}
+
+export const codecName = (p: { rtpParameters: ms.RtpParameters } | undefined): string | undefined =>
+  p?.rtpParameters.codecs[0]?.mimeType.split('/')[1];

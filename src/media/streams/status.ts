@@ -1,0 +1,53 @@
+/** Stream statuses and info texts as the WCS Web SDK knows them (src/constants.js of @flashphoner/websdk). */
+export const StreamStatus = {
+  NEW: 'NEW',
+  PENDING: 'PENDING',
+  PUBLISHING: 'PUBLISHING',
+  PLAYING: 'PLAYING',
+  UNPUBLISHED: 'UNPUBLISHED',
+  STOPPED: 'STOPPED',
+  FAILED: 'FAILED',
+} as const;
+export type StreamStatus = (typeof StreamStatus)[keyof typeof StreamStatus];
+
+export const StreamInfo = {
+  STREAM_NAME_ALREADY_IN_USE: 'Stream name is already in use',
+  STREAM_NOT_FOUND: 'Stream not found',
+  MEDIASESSION_ID_ALREADY_IN_USE: 'MediaSessionId is already in use',
+  SESSION_NOT_READY: 'Session not ready',
+  NO_COMMON_CODECS: 'No common codecs',
+  FAILED_BY_ICE_ERROR: 'Failed by ICE error',
+  FAILED_BY_DTLS_ERROR: 'Failed by DTLS error',
+  FAILED_BY_ERROR: 'Failed by error',
+  REQUESTED_STREAM_SHUTDOWN: 'Requested stream shutdown',
+  STOPPED_BY_PUBLISHER_STOP: 'Stopped by publisher stop',
+  SERVER_SHUTDOWN: 'Server shutdown',
+  TERMINATED_BY_KEEP_ALIVE: 'Terminated by keep-alive',
+} as const;
+
+export const isFinal = (s: StreamStatus): boolean =>
+  s === StreamStatus.UNPUBLISHED || s === StreamStatus.STOPPED || s === StreamStatus.FAILED;
+
+/** A stream (publish or play) as WCS describes it in notifyStreamStatusEvent and /rest-api/stream/*. */
+export interface StreamDescription {
+  appKey: string;
+  sessionId: string;
+  mediaSessionId: string;
+  name: string;
+  published: boolean;
+  hasVideo: boolean;
+  hasAudio: boolean;
+  status: StreamStatus;
+  info?: string;
+  record: boolean;
+  width: number;
+  height: number;
+  bitrate: number;
+  minBitrate: number;
+  maxBitrate: number;
+  quality: number;
+  mediaProvider: 'WebRTC';
+  audioCodec?: string;
+  videoCodec?: string;
+  createDate: number;
+}

@@ -1,0 +1,138 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../../log.js';
+import { ConflictError, NotFoundError, BadRequestError } from '../errors.js';
+import type { MediaMetrics } from '../metrics.js';
+import type { MediaEngine } from '../rtc/media-engine.js';
+import { SdpError, parseOffer } from '../rtc/sdp-offer.js';
+import type { MediaSession, MediaSessionInit } from './media-session.js';
+import { Player } from './player.js';
+import { Publisher } from './publisher.js';
+import { StreamInfo, StreamStatus, type StreamDescription } from './status.js';
+
+export interface StreamServiceEvents {
+  published: [publisher: Publisher];
+  unpublished: [publisher: Publisher];
+}
+
+export interface StreamFilter {
+  name?: string | undefined;
+  mediaSessionId?: string | undefined;
+  published?: boolean | undefined;
+  sessionId?: string | undefined;
+}
+
+/**
+ * The streams of this server: who publishes which name, who plays it. The WebSocket sessions, the REST
+ * API and server-to-server pushes all publish, play and stop through here, so the rules (one publisher
+ * per name, players end with their publisher) hold whoever asks.
+ */
+export class StreamService extends EventEmitter<StreamServiceEvents> {
+  private readonly byName = new Map<string, Publisher | 'reserved'>();
+  private readonly byId = new Map<string, MediaSession | 'reserved'>();
+
+  constructor(
+    private readonly engine: MediaEngine,
+    private readonly metrics: MediaMetrics,
+    private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  async publish(init: MediaSessionInit, sdp: unknown): Promise<{ session: Publisher; answer: string }> {
+    if (this.byName.has(init.name)) throw new ConflictError(StreamInfo.STREAM_NAME_ALREADY_IN_USE);
+    this.reserveId(init.mediaSessionId);
+    this.byName.set(init.name, 'reserved');
+    try {
+      const { publisher, answer } = await Publisher.create(this.engine, init, parseOffer(sdp));
+      this.byName.set(init.name, publisher);
+      this.track(publisher);
+      this.metrics.streamsPublished.inc();
+      publisher.on('status', (status) => {
+        if (status === StreamStatus.PUBLISHING) this.emit('published', publisher);
+      });
+      return { session: publisher, answer };
+    } catch (error) {
+      this.byName.delete(init.name);
+      this.byId.delete(init.mediaSessionId);
+      throw asStreamError(error);
+    }
+  }
+
+  async play(init: MediaSessionInit, sdp: unknown): Promise<{ session: Player; answer: string }> {
+    const source = this.publisher(init.name);
+    if (!source) throw new NotFoundError(StreamInfo.STREAM_NOT_FOUND);
+    this.reserveId(init.mediaSessionId);
+    try {
+      const { player, answer } = await Player.create(this.engine, init, parseOffer(sdp), source);
+      if (source.ended) {
+        player.end(StreamStatus.STOPPED, StreamInfo.STOPPED_BY_PUBLISHER_STOP);
+        throw new NotFoundError(StreamInfo.STREAM_NOT_FOUND);
+      }
+      this.track(player);
+      this.metrics.streamsPlayed.inc();
+      return { session: player, answer };
+    } catch (error) {
+      this.byId.delete(init.mediaSessionId);
+      throw asStreamError(error);
+    }
+  }
+
+  /** The live publisher of a name, if any. */
+  publisher(name: string): Publisher | undefined {
+    const entry = this.byName.get(name);
+    return entry instanceof Publisher && !entry.ended ? entry : undefined;
+  }
+
+  session(mediaSessionId: string): MediaSession | undefined {
+    const entry = this.byId.get(mediaSessionId);
+    return entry === 'reserved' ? undefined : entry;
+  }
+
+  find(filter: StreamFilter = {}): StreamDescription[] {
+    const out: StreamDescription[] = [];
+    for (const entry of this.byId.values()) {
+      if (entry === 'reserved') continue;
+      const d = entry.describe();
+      if (filter.name !== undefined && d.name !== filter.name) continue;
+      if (filter.mediaSessionId !== undefined && d.mediaSessionId !== filter.mediaSessionId) continue;
+      if (filter.published !== undefined && d.published !== filter.published) continue;
+      if (filter.sessionId !== undefined && d.sessionId !== filter.sessionId) continue;
+      out.push(d);
+    }
+    return out;
+  }
+
+  /** Ends every session; used on shutdown. */
+  endAll(info: string): void {
+    for (const entry of [...this.byId.values()]) {
+      if (entry !== 'reserved') entry.end(entry.stoppedStatus, info);
+    }
+  }
+
+  private reserveId(mediaSessionId: string): void {
+    if (this.byId.has(mediaSessionId)) throw new ConflictError(StreamInfo.MEDIASESSION_ID_ALREADY_IN_USE);
+    this.byId.set(mediaSessionId, 'reserved');
+  }
+
+  private track(session: MediaSession): void {
+    this.byId.set(session.mediaSessionId, session);
+    session.on('status', (status, info) => {
+      this.log.info({ stream: session.name, mediaSessionId: session.mediaSessionId, status, info }, 'stream status');
+      if (!session.ended) return;
+      this.byId.delete(session.mediaSessionId);
+      if (session instanceof Publisher) {
+        this.metrics.streamsPublished.dec();
+        if (this.byName.get(session.name) === session) this.byName.delete(session.name);
+        for (const kind of session.producers.keys()) this.metrics.streamBitrate.remove({ stream: session.name, kind });
+        this.emit('unpublished', session);
+      } else {
+        this.metrics.streamsPlayed.dec();
+      }
+    });
+  }
+}
+
+function asStreamError(error: unknown): Error {
+  if (error instanceof SdpError) return new BadRequestError(error.message);
+  return error instanceof Error ? error : new Error(String(error));
+}
