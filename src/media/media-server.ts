@@ -9,6 +9,9 @@ import { SignallingServer } from './signalling/ws-server.js';
 import { StreamInfo } from './streams/status.js';
 import { StreamService } from './streams/stream-service.js';
 import { StatsSampler } from './stats-sampler.js';
+import { PushManager } from './push/push-manager.js';
+import { TargetPolicy } from './push/target-policy.js';
+import { registerPullRoutes } from './rest/pull-routes.js';
 
 export interface TlsFiles {
   cert: Buffer;
@@ -52,6 +55,7 @@ export class MediaServer {
     readonly engine: MediaEngine,
     readonly streams: StreamService,
     readonly signalling: SignallingServer,
+    readonly pushes: PushManager,
     private readonly sampler: StatsSampler,
   ) {}
 
@@ -85,7 +89,9 @@ export class MediaServer {
       metrics,
       log,
     );
-    server = new MediaServer(config, log, metrics, engine, streams, signalling, new StatsSampler(streams, metrics));
+    const pushes = new PushManager(streams, new TargetPolicy(config.pushAllow), metrics, log, config.pushInsecureTls);
+    const sampler = new StatsSampler(streams, metrics);
+    server = new MediaServer(config, log, metrics, engine, streams, signalling, pushes, sampler);
     try {
       const ws = await signalling.listen();
       const restPort = await server.serveRest(config.restPort, undefined);
@@ -102,6 +108,7 @@ export class MediaServer {
   /** Graceful stop: streams end with UNPUBLISHED/STOPPED, sockets close, workers exit. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.pushes.terminateAll();
       this.streams.endAll(StreamInfo.SERVER_SHUTDOWN);
       await this.signalling.close(StreamInfo.SERVER_SHUTDOWN);
       await Promise.all(this.rest.map((app) => app.close()));
@@ -114,8 +121,10 @@ export class MediaServer {
   private async serveRest(port: number, tls: TlsFiles | undefined): Promise<number> {
     const app = createRestServer({ token: this.config.restToken, bodyLimitBytes: 64 * 1024, tls }, this.log);
     registerStreamRoutes(app, this.streams, this.signalling);
+    registerPullRoutes(app, this.pushes);
     app.get('/metrics', async (_request, reply) => {
       await this.sampler.sample();
+      this.pushes.sampleMetrics();
       return reply.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
     });
     app.get('/healthz', async () => ({ status: 'ok' }));

@@ -1,0 +1,159 @@
+import type { Logger } from '../../log.js';
+import { ConflictError, NotFoundError, StreamfedError } from '../errors.js';
+import type { MediaMetrics } from '../metrics.js';
+import type { StreamService } from '../streams/stream-service.js';
+import { Push, type PushDescription, type PushStatus } from './push.js';
+import type { TargetPolicy } from './target-policy.js';
+
+export interface PushRequest {
+  uri: string;
+  localStreamName: string;
+  remoteStreamName?: string | undefined;
+}
+
+export type PushQuery =
+  | { localMediaSessionId: string }
+  | { uri: string; localStreamName: string; remoteStreamName?: string | undefined };
+
+/** The remote end could not be reached or refused the stream: WCS answers 500 with the reason. */
+export class PushFailedError extends StreamfedError {
+  constructor(
+    message: string,
+    readonly push: PushDescription,
+  ) {
+    super(message);
+  }
+}
+
+const statuses: PushStatus[] = ['NEW', 'PENDING', 'PUBLISHING', 'FAILED'];
+
+/**
+ * The pushes of this server. One push per (local stream, uri, remote name); a FAILED one stays listed, with
+ * its reason, until terminated or replaced. Pushes end with their local stream.
+ */
+export class PushManager {
+  private readonly pushes = new Map<string, Push>();
+  private readonly sampled = new WeakMap<Push, { packets: number; bytes: number }>();
+
+  constructor(
+    private readonly streams: StreamService,
+    private readonly policy: TargetPolicy,
+    private readonly metrics: MediaMetrics,
+    private readonly log: Logger,
+    private readonly insecureTls: boolean,
+  ) {
+    streams.on('unpublished', (publisher) => {
+      for (const push of this.pushes.values()) {
+        if (push.target.localStreamName === publisher.name) this.end(push, 'local stream unpublished');
+      }
+    });
+  }
+
+  async push(request: PushRequest): Promise<PushDescription> {
+    const url = await this.policy.check(request.uri);
+    const remoteStreamName = request.remoteStreamName ?? request.localStreamName;
+    const source = this.streams.publisher(request.localStreamName);
+    if (!source) throw new NotFoundError(`local stream ${request.localStreamName} not found`);
+    const same = this.match({ uri: request.uri, localStreamName: request.localStreamName, remoteStreamName });
+    const live = same.find((p) => p.status !== 'FAILED');
+    if (live) throw new ConflictError(`stream ${request.localStreamName} is already pushed to ${request.uri} as ${remoteStreamName}`);
+    for (const failed of same) this.end(failed, 'replaced by a new push');
+
+    const push = new Push({ uri: request.uri, url, localStreamName: request.localStreamName, remoteStreamName, insecureTls: this.insecureTls });
+    this.pushes.set(push.localMediaSessionId, push);
+    const startedAt = process.hrtime.bigint();
+    const log = this.log.child({ push: push.localMediaSessionId, uri: request.uri, stream: request.localStreamName });
+    push.on('status', (status, info) => {
+      this.metrics.pushTransitions.inc({ status });
+      if (status === 'PUBLISHING') {
+        this.metrics.pushSetupSeconds.observe(Number(process.hrtime.bigint() - startedAt) / 1e9);
+      }
+      if (status === 'FAILED') {
+        this.metrics.pushFailures.inc({ reason: failureReason(info) });
+        this.metrics.errors.inc({ kind: 'push' });
+        log.warn({ status, info }, 'push failed');
+      } else {
+        log.info({ status }, 'push status');
+      }
+      this.updateGauge();
+    });
+    this.updateGauge();
+    try {
+      await push.start(source);
+    } catch (error) {
+      throw new PushFailedError(`push to ${request.uri} failed: ${(error as Error).message}`, push.describe());
+    }
+    return push.describe();
+  }
+
+  list(): PushDescription[] {
+    return [...this.pushes.values()].map((p) => p.describe());
+  }
+
+  /** Adds what each push forwarded since the last call to the per-push counters (called at scrape). */
+  sampleMetrics(): void {
+    for (const push of this.pushes.values()) this.sample(push);
+  }
+
+  /** Stops the pushes matching the query; 404 when none does. */
+  terminate(query: PushQuery): PushDescription[] {
+    const matches = this.match(query);
+    if (matches.length === 0) throw new NotFoundError('push not found');
+    return matches.map((push) => {
+      const d = push.describe();
+      this.end(push, 'terminated by request');
+      return d;
+    });
+  }
+
+  terminateAll(): void {
+    for (const push of [...this.pushes.values()]) this.end(push, 'server shutdown');
+  }
+
+  private match(query: PushQuery): Push[] {
+    return [...this.pushes.values()].filter((p) => {
+      if ('localMediaSessionId' in query) return p.localMediaSessionId === query.localMediaSessionId;
+      const t = p.target;
+      return (
+        t.uri === query.uri &&
+        t.localStreamName === query.localStreamName &&
+        (query.remoteStreamName === undefined || t.remoteStreamName === query.remoteStreamName)
+      );
+    });
+  }
+
+  private end(push: Push, why: string): void {
+    const d = push.describe();
+    this.metrics.pushBytes.remove({ push: d.localMediaSessionId });
+    this.metrics.pushPackets.remove({ push: d.localMediaSessionId });
+    this.sampled.delete(push);
+    push.terminate();
+    this.pushes.delete(push.localMediaSessionId);
+    this.log.info({ push: d.localMediaSessionId, why, packets: d.packets }, 'push ended');
+    this.updateGauge();
+  }
+
+  private sample(push: Push): void {
+    const { localMediaSessionId: id, packets, bytes } = push.describe();
+    const last = this.sampled.get(push) ?? { packets: 0, bytes: 0 };
+    this.metrics.pushPackets.inc({ push: id }, packets - last.packets);
+    this.metrics.pushBytes.inc({ push: id }, bytes - last.bytes);
+    this.sampled.set(push, { packets, bytes });
+  }
+
+  private updateGauge(): void {
+    const counts = new Map(statuses.map((s) => [s, 0]));
+    for (const p of this.pushes.values()) counts.set(p.status, (counts.get(p.status) ?? 0) + 1);
+    for (const [status, n] of counts) this.metrics.pushes.set({ status }, n);
+  }
+}
+
+/** A bounded label for the failures metric, from the free-text reason. */
+function failureReason(info: string | undefined): string {
+  const text = (info ?? '').toLowerCase();
+  if (text.includes('cannot connect') || text.includes('econnrefused') || text.includes('enotfound')) return 'unreachable';
+  if (text.includes('remote session ended') || text.includes('connection closed')) return 'remote_disconnected';
+  if (text.includes('remote stream')) return 'remote_rejected';
+  if (text.includes('webrtc')) return 'webrtc';
+  return 'other';
+}

@@ -1,0 +1,81 @@
+import { createLogger } from '../../src/log.js';
+import { MediaServer, type MediaServerConfig } from '../../src/media/media-server.js';
+
+export interface RunningMedia {
+  server: MediaServer;
+  wsUrl: string;
+  wssUrl?: string;
+  restUrl: string;
+  stop(): Promise<void>;
+}
+
+let nextRtcPort = 42000;
+
+/** A media server in this process, on 127.0.0.1 with OS-chosen ports and a private RTC port range. */
+export async function startMedia(overrides: Partial<MediaServerConfig> = {}): Promise<RunningMedia> {
+  const rtcMinPort = nextRtcPort;
+  nextRtcPort += 500;
+  const config: MediaServerConfig = {
+    listenIp: '127.0.0.1',
+    announcedIp: '127.0.0.1',
+    wsPort: 0,
+    wssPort: 0,
+    restPort: 0,
+    restTlsPort: 0,
+    rtcMinPort,
+    rtcMaxPort: rtcMinPort + 499,
+    workers: 2,
+    pushAllow: ['127.0.0.0/8'],
+    pushInsecureTls: false,
+    pingIntervalMs: 5000,
+    pingProbes: 6,
+    ...overrides,
+  };
+  const log = createLogger((process.env['TEST_LOG_LEVEL'] as 'warn' | undefined) ?? 'warn', 'test-media');
+  const { server, addresses } = await MediaServer.start(config, log);
+  return {
+    server,
+    wsUrl: `ws://127.0.0.1:${addresses.wsPort}`,
+    ...(addresses.wssPort ? { wssUrl: `wss://127.0.0.1:${addresses.wssPort}` } : {}),
+    restUrl: `http://127.0.0.1:${addresses.restPort}`,
+    stop: () => server.stop(),
+  };
+}
+
+/** POSTs JSON to a REST endpoint; returns status and parsed body (or text). */
+export async function rest(
+  baseUrl: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, body: parsed };
+}
+
+/** Polls until check() returns a truthy value or the time is up. */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

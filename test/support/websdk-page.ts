@@ -1,0 +1,89 @@
+import type { Browser, Page } from 'playwright-core';
+import { demoPage, framesDecoded } from './browser.js';
+import { waitFor } from './media-server.js';
+
+/** Drives the official "Two Way Streaming" demo page of @flashphoner/websdk. */
+export class TwoWayStreamingPage {
+  private constructor(readonly page: Page) {}
+
+  static async open(browser: Browser, restUrl: string, wsUrl: string): Promise<TwoWayStreamingPage> {
+    const page = await browser.newPage();
+    await page.goto(demoPage(restUrl, 'two_way_streaming'));
+    await page.fill('#urlServer', wsUrl);
+    await page.click('#connectBtn');
+    await waitFor(async () => (await page.textContent('#connectStatus')) === 'ESTABLISHED', 'ESTABLISHED');
+    return new TwoWayStreamingPage(page);
+  }
+
+  async publish(name: string): Promise<void> {
+    await this.page.fill('#publishStream', name);
+    await this.page.click('#publishBtn');
+  }
+
+  async play(name: string): Promise<void> {
+    await this.page.fill('#playStream', name);
+    await this.page.click('#playBtn');
+  }
+
+  publishStatus(): Promise<string | null> {
+    return this.page.textContent('#publishStatus');
+  }
+  publishInfo(): Promise<string | null> {
+    return this.page.textContent('#publishInfo');
+  }
+  playStatus(): Promise<string | null> {
+    return this.page.textContent('#playStatus');
+  }
+  playInfo(): Promise<string | null> {
+    return this.page.textContent('#playInfo');
+  }
+
+  async waitPublishStatus(status: string, timeoutMs = 20_000): Promise<void> {
+    await waitFor(async () => (await this.publishStatus()) === status, `publish status ${status}`, timeoutMs);
+  }
+  async waitPlayStatus(status: string, timeoutMs = 20_000): Promise<void> {
+    await waitFor(async () => (await this.playStatus()) === status, `play status ${status}`, timeoutMs);
+  }
+
+  /** Clicks the publish button again: it reads "Stop" while publishing. */
+  async stopPublishing(): Promise<void> {
+    await this.page.click('#publishBtn');
+  }
+  async stopPlaying(): Promise<void> {
+    await this.page.click('#playBtn');
+  }
+
+  framesDecoded(): Promise<number> {
+    return framesDecoded(this.page, '#remoteVideo');
+  }
+}
+
+/** Drives the official "Player" demo page. */
+export class PlayerPage {
+  private constructor(readonly page: Page) {}
+
+  static async open(browser: Browser, restUrl: string, wsUrl: string, name: string): Promise<PlayerPage> {
+    const page = await browser.newPage();
+    await page.goto(demoPage(restUrl, 'player'));
+    await page.fill('#url', wsUrl);
+    await page.fill('#streamName', name);
+    await page.click('#playBtn');
+    return new PlayerPage(page);
+  }
+
+  status(): Promise<string | null> {
+    return this.page.textContent('#status');
+  }
+
+  async waitStatus(status: string, timeoutMs = 20_000): Promise<void> {
+    await waitFor(async () => (await this.status()) === status, `player status ${status}`, timeoutMs);
+  }
+
+  framesDecoded(): Promise<number> {
+    return framesDecoded(this.page, '#remoteVideo');
+  }
+
+  async stop(): Promise<void> {
+    await this.page.click('#playBtn');
+  }
+}
