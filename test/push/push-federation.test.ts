@@ -1,0 +1,174 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../support/browser.js';
+import { spawnMedia, type MediaProcess } from '../support/media-process.js';
+import { rest, waitFor } from '../support/media-server.js';
+import { selfSignedCert } from '../support/tls.js';
+import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
+
+interface PushView {
+  localMediaSessionId: string;
+  remoteMediaSessionId: string;
+  localStreamName: string;
+  remoteStreamName: string;
+  uri: string;
+  status: string;
+  info?: string;
+}
+
+async function metric(restUrl: string, line: RegExp): Promise<number | undefined> {
+  const text = await (await fetch(`${restUrl}/metrics`)).text();
+  const m = text.match(line);
+  return m ? Number(m[1]) : undefined;
+}
+
+const transports = (url: string): Promise<number | undefined> =>
+  metric(url, /^streamfed_mediasoup_objects\{type="transport"\} (\d+)$/m);
+
+async function pushes(url: string): Promise<PushView[]> {
+  const r = await rest(url, '/rest-api/pull/find_all');
+  return r.status === 200 ? (r.body as PushView[]) : [];
+}
+
+describe('server-to-server push over WebRTC between server processes', () => {
+  const tls = selfSignedCert();
+  let s1: MediaProcess;
+  let s2: MediaProcess;
+  let s3: MediaProcess;
+  let browser: Browser;
+  let publisher: TwoWayStreamingPage;
+
+  beforeAll(async () => {
+    // s1 trusts the test CA through Node's standard NODE_EXTRA_CA_CERTS: certificate checks stay on.
+    [s1, s2, s3] = await Promise.all([
+      spawnMedia([], { NODE_EXTRA_CA_CERTS: tls.certFile }),
+      spawnMedia(['--tls-cert', tls.certFile, '--tls-key', tls.keyFile]),
+      spawnMedia(),
+    ]);
+    browser = await launchBrowser();
+    publisher = await TwoWayStreamingPage.open(browser, s1.restUrl, s1.wsUrl);
+    await publisher.publish('cam');
+    await publisher.waitPublishStatus('PUBLISHING');
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all([s1?.kill(), s2?.kill(), s3?.kill()]);
+  });
+
+  it('pushes a browser stream from server 1 to server 2, where the Player page plays it', async () => {
+    expect((await rest(s1.restUrl, '/rest-api/pull/find_all')).status).toBe(404);
+    const started = await rest(s1.restUrl, '/rest-api/pull/push', { uri: s2.wsUrl, localStreamName: 'cam', remoteStreamName: 'cam-fed' });
+    expect(started.status).toBe(200);
+    const push = started.body as PushView;
+    expect(push).toMatchObject({ uri: s2.wsUrl, localStreamName: 'cam', remoteStreamName: 'cam-fed' });
+    expect(push.localMediaSessionId).toMatch(/[0-9a-f-]{36}/);
+    expect(push.remoteMediaSessionId).toMatch(/[0-9a-f-]{36}/);
+
+    await waitFor(async () => (await pushes(s1.restUrl))[0]?.status === 'PUBLISHING', 'push PUBLISHING');
+    const onS2 = await rest(s2.restUrl, '/rest-api/stream/find', { name: 'cam-fed' });
+    expect(onS2.body).toEqual([expect.objectContaining({ published: true, status: 'PUBLISHING', mediaSessionId: push.remoteMediaSessionId })]);
+
+    const duplicate = await rest(s1.restUrl, '/rest-api/pull/push', { uri: s2.wsUrl, localStreamName: 'cam', remoteStreamName: 'cam-fed' });
+    expect(duplicate.status).toBe(409);
+
+    const player = await PlayerPage.open(browser, s2.restUrl, s2.wsUrl, 'cam-fed');
+    await player.waitStatus('PLAYING');
+    const first = await waitFor(() => player.framesDecoded(), 'frames decoded on server 2');
+    await waitFor(async () => (await player.framesDecoded()) > first + 10, 'frames to keep coming');
+
+    const all = await pushes(s1.restUrl);
+    expect(all).toHaveLength(1);
+    expect(all[0]).toMatchObject({ status: 'PUBLISHING', localMediaSessionId: push.localMediaSessionId });
+    expect(await metric(s1.restUrl, /^streamfed_pushes\{status="PUBLISHING"\} (\d+)$/m)).toBe(1);
+    expect(await metric(s1.restUrl, /^streamfed_push_setup_seconds_count (\d+)$/m)).toBe(1);
+
+    const terminated = await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: push.localMediaSessionId });
+    expect(terminated.status).toBe(200);
+    await player.waitStatus('STOPPED');
+    expect((await rest(s1.restUrl, '/rest-api/pull/find_all')).status).toBe(404);
+    expect((await rest(s2.restUrl, '/rest-api/stream/find', { name: 'cam-fed' })).status).toBe(404);
+    // only the browser publisher's transport is left on server 1
+    await waitFor(async () => (await transports(s1.restUrl)) === 1, 'push transports released');
+  });
+
+  it('pushes over wss:// with the certificate verified, and refuses an untrusted one', async () => {
+    const ok = await rest(s1.restUrl, '/rest-api/pull/push', { uri: s2.wssUrl, localStreamName: 'cam', remoteStreamName: 'cam-tls' });
+    expect(ok.status).toBe(200);
+    await waitFor(async () => (await pushes(s1.restUrl)).some((p) => p.remoteStreamName === 'cam-tls' && p.status === 'PUBLISHING'), 'wss push PUBLISHING');
+    expect((await rest(s1.restUrl, '/rest-api/pull/terminate', { uri: s2.wssUrl, localStreamName: 'cam' })).status).toBe(200);
+
+    // s3 does not trust the test CA... it has no wss either, so push s2's stream? Instead: s2 pushing to itself over wss.
+    const s2Publisher = await TwoWayStreamingPage.open(browser, s2.restUrl, s2.wsUrl);
+    await s2Publisher.publish('local2');
+    await s2Publisher.waitPublishStatus('PUBLISHING');
+    const refused = await rest(s2.restUrl, '/rest-api/pull/push', { uri: s2.wssUrl, localStreamName: 'local2', remoteStreamName: 'x' });
+    expect(refused.status).toBe(500);
+    expect((refused.body as { message: string }).message).toMatch(/certificate/i);
+    await s2Publisher.stopPublishing();
+    await waitFor(async () => (await transports(s2.restUrl)) === 0, 'server 2 transports released');
+    await rest(s2.restUrl, '/rest-api/pull/terminate', { uri: s2.wssUrl, localStreamName: 'local2' });
+  });
+
+  it('chains 1 → 2 → 3 and plays on server 3', async () => {
+    expect((await rest(s1.restUrl, '/rest-api/pull/push', { uri: s2.wsUrl, localStreamName: 'cam', remoteStreamName: 'hop' })).status).toBe(200);
+    await waitFor(async () => (await rest(s2.restUrl, '/rest-api/stream/find', { name: 'hop' })).status === 200, 'hop on s2');
+    expect((await rest(s2.restUrl, '/rest-api/pull/push', { uri: s3.wsUrl, localStreamName: 'hop' })).status).toBe(200);
+    const player = await PlayerPage.open(browser, s3.restUrl, s3.wsUrl, 'hop');
+    await player.waitStatus('PLAYING');
+    await waitFor(async () => (await player.framesDecoded()) > 10, 'frames decoded on server 3');
+    // ending the first hop ends the second: s2's local stream goes away, so its push to s3 ends
+    expect((await rest(s1.restUrl, '/rest-api/pull/terminate', { uri: s2.wsUrl, localStreamName: 'cam', remoteStreamName: 'hop' })).status).toBe(200);
+    await player.waitStatus('STOPPED');
+    await waitFor(async () => (await rest(s2.restUrl, '/rest-api/pull/find_all')).status === 404, 'second hop ended');
+  });
+
+  it('refuses bad requests with clear errors and changes nothing', async () => {
+    const cases: [unknown, number, RegExp][] = [
+      ['{not json', 400, /malformed JSON/],
+      [{ uri: s2.wsUrl }, 400, /localStreamName/],
+      [{ uri: 42, localStreamName: 'cam' }, 400, /uri/],
+      [{ uri: s2.wsUrl, localStreamName: 'cam', extra: true }, 400, /additional/],
+      [{ uri: 'http://127.0.0.1:1/', localStreamName: 'cam' }, 400, /ws:\/\/ or wss:\/\//],
+      [{ uri: 'ws://10.20.30.40:8080', localStreamName: 'cam' }, 403, /allow-list/],
+      [{ uri: s2.wsUrl, localStreamName: 'no-such-stream' }, 404, /not found/],
+      [{ uri: 'x'.repeat(70 * 1024), localStreamName: 'cam' }, 413, /./],
+    ];
+    for (const [body, status, message] of cases) {
+      const r = await rest(s1.restUrl, '/rest-api/pull/push', body);
+      expect({ body, status: r.status }).toEqual({ body, status });
+      expect((r.body as { message: string }).message).toMatch(message);
+    }
+    expect((await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: 'nope' })).status).toBe(404);
+    expect((await rest(s1.restUrl, '/rest-api/pull/find_all')).status).toBe(404);
+    expect(await transports(s1.restUrl)).toBe(1);
+  });
+
+  it('reports an unreachable remote as FAILED with the reason, without leaking', async () => {
+    const r = await rest(s1.restUrl, '/rest-api/pull/push', { uri: 'ws://127.0.0.1:9', localStreamName: 'cam' });
+    expect(r.status).toBe(500);
+    expect((r.body as { message: string }).message).toMatch(/cannot connect/);
+    const [failed] = await pushes(s1.restUrl);
+    expect(failed).toMatchObject({ status: 'FAILED', info: expect.stringMatching(/cannot connect/) });
+    expect(await transports(s1.restUrl)).toBe(1);
+    expect(await metric(s1.restUrl, /^streamfed_push_failures_total\{reason="unreachable"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
+    expect((await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: failed!.localMediaSessionId })).status).toBe(200);
+  });
+
+  it('goes FAILED within 5 s when the remote server dies mid-push, and frees its transports', async () => {
+    const s4 = await spawnMedia();
+    try {
+      expect((await rest(s1.restUrl, '/rest-api/pull/push', { uri: s4.wsUrl, localStreamName: 'cam' })).status).toBe(200);
+      await waitFor(async () => (await pushes(s1.restUrl))[0]?.status === 'PUBLISHING', 'push PUBLISHING');
+      await s4.kill();
+      const killedAt = Date.now();
+      await waitFor(async () => (await pushes(s1.restUrl))[0]?.status === 'FAILED', 'push FAILED', 5_000);
+      expect(Date.now() - killedAt).toBeLessThan(5_000);
+      expect((await pushes(s1.restUrl))[0]?.info).toMatch(/remote session ended/);
+      expect(await transports(s1.restUrl)).toBe(1);
+      expect((await rest(s1.restUrl, '/rest-api/pull/terminate', { uri: s4.wsUrl, localStreamName: 'cam' })).status).toBe(200);
+    } finally {
+      await s4.kill();
+    }
+  });
+});

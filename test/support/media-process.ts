@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { packageRoot } from '../../src/paths.js';
+import { waitFor } from './media-server.js';
+
+/** A free TCP port on 127.0.0.1 (bind 0, read, release). */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export interface MediaProcess {
+  child: ChildProcess;
+  wsUrl: string;
+  wssUrl?: string;
+  restUrl: string;
+  output(): string;
+  /** SIGTERM and wait for exit; returns the exit code. */
+  stop(): Promise<number | null>;
+  kill(): Promise<void>;
+}
+
+let nextRtcPort = 46000;
+
+/** `streamfed media` as its own process (the built dist/cli.js), on 127.0.0.1 with free ports. */
+export async function spawnMedia(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<MediaProcess> {
+  const [wsPort, restPort, wssPort, restTlsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const rtcMin = nextRtcPort;
+  nextRtcPort += 400;
+  const args = [
+    path.join(packageRoot, 'dist/cli.js'),
+    'media',
+    '--listen-ip', '127.0.0.1',
+    '--announced-ip', '127.0.0.1',
+    '--ws-port', String(wsPort),
+    '--wss-port', String(wssPort),
+    '--rest-port', String(restPort),
+    '--rest-tls-port', String(restTlsPort),
+    '--rtc-min-port', String(rtcMin),
+    '--rtc-max-port', String(rtcMin + 399),
+    '--workers', '1',
+    ...extraArgs,
+  ];
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await waitFor(() => {
+    if (child.exitCode !== null) throw new Error(`media server exited: ${out}`);
+    return out.includes('media server listening');
+  }, 'media server to listen', 20_000);
+  const tls = extraArgs.includes('--tls-cert');
+  return {
+    child,
+    wsUrl: `ws://127.0.0.1:${wsPort}`,
+    ...(tls ? { wssUrl: `wss://127.0.0.1:${wssPort}` } : {}),
+    restUrl: `http://127.0.0.1:${restPort}`,
+    output: () => out,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      return exited;
+    },
+    kill: async () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
