@@ -19,7 +19,8 @@ async function runMedia(argv: string[]): Promise<void> {
   if ((o['tls-cert'] === undefined) !== (o['tls-key'] === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together');
   }
-  if (o['rtc-min-port'] > o['rtc-max-port']) throw new UsageError('--rtc-min-port must not exceed --rtc-max-port');
+  if (o['rtc-min-port'] > o['rtc-max-port'])
+    throw new UsageError('--rtc-min-port must not exceed --rtc-max-port');
   const log = createLogger(o['log-level'] as 'info', 'streamfed-media');
   const config: MediaServerConfig = {
     listenIp: o['listen-ip'],
@@ -28,7 +29,10 @@ async function runMedia(argv: string[]): Promise<void> {
     wssPort: o['wss-port'],
     restPort: o['rest-port'],
     restTlsPort: o['rest-tls-port'],
-    tls: o['tls-cert'] && o['tls-key'] ? { cert: readFileSync(o['tls-cert']), key: readFileSync(o['tls-key']) } : undefined,
+    tls:
+      o['tls-cert'] && o['tls-key']
+        ? { cert: readFileSync(o['tls-cert']), key: readFileSync(o['tls-key']) }
+        : undefined,
     rtcMinPort: o['rtc-min-port'],
     rtcMaxPort: o['rtc-max-port'],
     workers: Math.max(1, o.workers),
@@ -64,7 +68,9 @@ async function main(): Promise<void> {
   const [command, ...argv] = process.argv.slice(2);
   const run = command ? commands[command] : undefined;
   if (!run) {
-    process.stdout.write('Usage: streamfed <media|operator> [options]   (streamfed <command> --help for options)\n');
+    process.stdout.write(
+      'Usage: streamfed <media|operator> [options]   (streamfed <command> --help for options)\n',
+    );
     process.exitCode = command === undefined || command === '--help' ? 0 : 2;
     return;
   }

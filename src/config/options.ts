@@ -41,7 +41,10 @@ export function readOptions<S extends OptionSpecs>(
   const { values } = parseArgs({
     args: argv,
     options: Object.fromEntries(
-      Object.entries(specs).map(([name, spec]) => [name, { type: spec.type === 'boolean' ? 'boolean' : 'string' }]),
+      Object.entries(specs).map(([name, spec]) => [
+        name,
+        { type: spec.type === 'boolean' ? 'boolean' : 'string' },
+      ]),
     ),
     strict: true,
     allowPositionals: false,
@@ -62,7 +65,8 @@ function convert(name: string, spec: OptionSpec, raw: string | boolean): unknown
       return Number(raw);
     }
     case 'boolean':
-      if (raw !== 'true' && raw !== 'false') throw new UsageError(`${spec.env} must be true or false, got "${raw}"`);
+      if (raw !== 'true' && raw !== 'false')
+        throw new UsageError(`${spec.env} must be true or false, got "${raw}"`);
       return raw === 'true';
     case 'list':
       return raw
@@ -76,7 +80,10 @@ function convert(name: string, spec: OptionSpec, raw: string | boolean): unknown
 
 export function helpText(command: string, summary: string, specs: OptionSpecs): string {
   const rows = Object.entries(specs).map(([name, spec]) => {
-    const def = spec.default === undefined ? '' : ` (default: ${Array.isArray(spec.default) ? spec.default.join(',') : String(spec.default)})`;
+    const def =
+      spec.default === undefined
+        ? ''
+        : ` (default: ${Array.isArray(spec.default) ? spec.default.join(',') : String(spec.default)})`;
     return `  --${name.padEnd(22)} ${spec.description}${def}\n  ${' '.repeat(25)}env ${spec.env}`;
   });
   return `Usage: streamfed ${command} [options]\n\n${summary}\n\nOptions:\n${rows.join('\n')}\n  --help                  show this help\n`;

@@ -2,18 +2,74 @@ import os from 'node:os';
 import type { OptionSpecs } from '../config/options.js';
 
 export const mediaOptionSpecs = {
-  'listen-ip': { type: 'string', env: 'STREAMFED_LISTEN_IP', description: 'address every server binds to', default: '0.0.0.0' },
-  'announced-ip': { type: 'string', env: 'STREAMFED_ANNOUNCED_IP', description: 'address put in ICE candidates (the pod or node IP)' },
-  'ws-port': { type: 'integer', env: 'STREAMFED_WS_PORT', description: 'WCS WebSocket port (ws://)', default: 8080 },
-  'wss-port': { type: 'integer', env: 'STREAMFED_WSS_PORT', description: 'WCS secure WebSocket port, served when --tls-cert is set', default: 8443 },
-  'rest-port': { type: 'integer', env: 'STREAMFED_REST_PORT', description: 'REST API, /metrics, probes and demo pages (http)', default: 8081 },
-  'rest-tls-port': { type: 'integer', env: 'STREAMFED_REST_TLS_PORT', description: 'REST API over https, served when --tls-cert is set', default: 8444 },
-  'tls-cert': { type: 'string', env: 'STREAMFED_TLS_CERT', description: 'PEM certificate file for wss and https' },
-  'tls-key': { type: 'string', env: 'STREAMFED_TLS_KEY', description: 'PEM private key file for wss and https' },
-  'rtc-min-port': { type: 'integer', env: 'STREAMFED_RTC_MIN_PORT', description: 'lowest UDP/TCP port for media', default: 40000 },
-  'rtc-max-port': { type: 'integer', env: 'STREAMFED_RTC_MAX_PORT', description: 'highest UDP/TCP port for media', default: 49999 },
-  workers: { type: 'integer', env: 'STREAMFED_WORKERS', description: 'mediasoup workers (one router each)', default: os.availableParallelism() },
-  'rest-token': { type: 'string', env: 'STREAMFED_REST_TOKEN', description: 'bearer token required by /rest-api/* (unset: no auth)' },
+  'listen-ip': {
+    type: 'string',
+    env: 'STREAMFED_LISTEN_IP',
+    description: 'address every server binds to',
+    default: '0.0.0.0',
+  },
+  'announced-ip': {
+    type: 'string',
+    env: 'STREAMFED_ANNOUNCED_IP',
+    description: 'address put in ICE candidates (the pod or node IP)',
+  },
+  'ws-port': {
+    type: 'integer',
+    env: 'STREAMFED_WS_PORT',
+    description: 'WCS WebSocket port (ws://)',
+    default: 8080,
+  },
+  'wss-port': {
+    type: 'integer',
+    env: 'STREAMFED_WSS_PORT',
+    description: 'WCS secure WebSocket port, served when --tls-cert is set',
+    default: 8443,
+  },
+  'rest-port': {
+    type: 'integer',
+    env: 'STREAMFED_REST_PORT',
+    description: 'REST API, /metrics, probes and demo pages (http)',
+    default: 8081,
+  },
+  'rest-tls-port': {
+    type: 'integer',
+    env: 'STREAMFED_REST_TLS_PORT',
+    description: 'REST API over https, served when --tls-cert is set',
+    default: 8444,
+  },
+  'tls-cert': {
+    type: 'string',
+    env: 'STREAMFED_TLS_CERT',
+    description: 'PEM certificate file for wss and https',
+  },
+  'tls-key': {
+    type: 'string',
+    env: 'STREAMFED_TLS_KEY',
+    description: 'PEM private key file for wss and https',
+  },
+  'rtc-min-port': {
+    type: 'integer',
+    env: 'STREAMFED_RTC_MIN_PORT',
+    description: 'lowest UDP/TCP port for media',
+    default: 40000,
+  },
+  'rtc-max-port': {
+    type: 'integer',
+    env: 'STREAMFED_RTC_MAX_PORT',
+    description: 'highest UDP/TCP port for media',
+    default: 49999,
+  },
+  workers: {
+    type: 'integer',
+    env: 'STREAMFED_WORKERS',
+    description: 'mediasoup workers (one router each)',
+    default: os.availableParallelism(),
+  },
+  'rest-token': {
+    type: 'string',
+    env: 'STREAMFED_REST_TOKEN',
+    description: 'bearer token required by /rest-api/* (unset: no auth)',
+  },
   'push-allow': {
     type: 'list',
     env: 'STREAMFED_PUSH_ALLOW',
@@ -26,7 +82,22 @@ export const mediaOptionSpecs = {
     description: 'accept any certificate from wss:// push targets (testing only)',
     default: false,
   },
-  'ping-interval-ms': { type: 'integer', env: 'STREAMFED_PING_INTERVAL_MS', description: 'WebSocket keep-alive ping interval', default: 5000 },
-  'ping-probes': { type: 'integer', env: 'STREAMFED_PING_PROBES', description: 'missed pongs before a session is dropped', default: 6 },
-  'log-level': { type: 'string', env: 'STREAMFED_LOG_LEVEL', description: 'trace, debug, info, warn, error or silent', default: 'info' },
+  'ping-interval-ms': {
+    type: 'integer',
+    env: 'STREAMFED_PING_INTERVAL_MS',
+    description: 'WebSocket keep-alive ping interval',
+    default: 5000,
+  },
+  'ping-probes': {
+    type: 'integer',
+    env: 'STREAMFED_PING_PROBES',
+    description: 'missed pongs before a session is dropped',
+    default: 6,
+  },
+  'log-level': {
+    type: 'string',
+    env: 'STREAMFED_LOG_LEVEL',
+    description: 'trace, debug, info, warn, error or silent',
+    default: 'info',
+  },
 } satisfies OptionSpecs;

@@ -59,9 +59,12 @@ export class MediaServer {
     private readonly sampler: StatsSampler,
   ) {}
 
-  static async start(config: MediaServerConfig, log: Logger): Promise<{ server: MediaServer; addresses: MediaServerAddresses }> {
+  static async start(
+    config: MediaServerConfig,
+    log: Logger,
+  ): Promise<{ server: MediaServer; addresses: MediaServerAddresses }> {
     const metrics = new MediaMetrics();
-    let server: MediaServer | undefined;
+    const started: { server?: MediaServer } = {};
     const engine = await MediaEngine.start(
       {
         workers: config.workers,
@@ -73,7 +76,7 @@ export class MediaServer {
       log,
       metrics,
       // A dead worker takes its streams with it; exit so the orchestrator restarts us whole.
-      () => void server?.stop().finally(() => process.exit(1)),
+      () => void started.server?.stop().finally(() => process.exit(1)),
     );
     const streams = new StreamService(engine, metrics, log);
     const signalling = new SignallingServer(
@@ -89,9 +92,16 @@ export class MediaServer {
       metrics,
       log,
     );
-    const pushes = new PushManager(streams, new TargetPolicy(config.pushAllow), metrics, log, config.pushInsecureTls);
+    const pushes = new PushManager(
+      streams,
+      new TargetPolicy(config.pushAllow),
+      metrics,
+      log,
+      config.pushInsecureTls,
+    );
     const sampler = new StatsSampler(streams, metrics);
-    server = new MediaServer(config, log, metrics, engine, streams, signalling, pushes, sampler);
+    const server = new MediaServer(config, log, metrics, engine, streams, signalling, pushes, sampler);
+    started.server = server;
     try {
       const ws = await signalling.listen();
       const restPort = await server.serveRest(config.restPort, undefined);

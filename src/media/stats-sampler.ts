@@ -24,7 +24,8 @@ export class StatsSampler {
     for (const d of this.streams.find()) {
       const session = this.streams.session(d.mediaSessionId);
       if (session instanceof Publisher) {
-        for (const [kind, producer] of session.producers) jobs.push(this.producer(session.name, kind, producer, seen));
+        for (const [kind, producer] of session.producers)
+          jobs.push(this.producer(session.name, kind, producer, seen));
       } else if (session instanceof Player) {
         for (const consumer of session.consumers) jobs.push(this.consumer(consumer, seen));
       }
@@ -41,7 +42,12 @@ export class StatsSampler {
     this.add(`${transport.id}:out`, 'out', stats.bytesSent, 0, 0, seen, false);
   }
 
-  private async producer(stream: string, kind: string, producer: ms.Producer, seen: Set<string>): Promise<void> {
+  private async producer(
+    stream: string,
+    kind: string,
+    producer: ms.Producer,
+    seen: Set<string>,
+  ): Promise<void> {
     const stats = await producer.getStats().catch(() => []);
     let bitrate = 0;
     for (const s of stats) {

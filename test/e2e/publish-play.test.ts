@@ -27,7 +27,13 @@ describe('official Web SDK demo pages against one media server', () => {
     const found = await rest(media.restUrl, '/rest-api/stream/find_all');
     expect(found.status).toBe(200);
     expect(found.body).toEqual([
-      expect.objectContaining({ name: 'camera-1', published: true, status: 'PUBLISHING', hasVideo: true, hasAudio: true }),
+      expect.objectContaining({
+        name: 'camera-1',
+        published: true,
+        status: 'PUBLISHING',
+        hasVideo: true,
+        hasAudio: true,
+      }),
     ]);
 
     const player = await PlayerPage.open(browser, media.restUrl, media.wsUrl, 'camera-1');
@@ -43,7 +49,10 @@ describe('official Web SDK demo pages against one media server', () => {
     await publisher.stopPublishing();
     await publisher.waitPublishStatus('UNPUBLISHED');
 
-    await waitFor(async () => (await rest(media.restUrl, '/rest-api/stream/find_all')).status === 404, 'no streams left');
+    await waitFor(
+      async () => (await rest(media.restUrl, '/rest-api/stream/find_all')).status === 404,
+      'no streams left',
+    );
     await waitFor(() => media.server.engine.objectCounts().transport === 0, 'transports closed');
   });
 

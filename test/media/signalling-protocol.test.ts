@@ -11,17 +11,26 @@ describe('WCS WebSocket protocol: handshake and bad input', () => {
 
   it('establishes a session: getUserData echoes the client fields and adds a sessionId', async () => {
     const { ws, userData } = await WcsSocket.established(media.wsUrl);
-    expect(userData).toMatchObject({ appKey: 'defaultApp', mediaProviders: ['WebRTC'], clientVersion: '2.0' });
+    expect(userData).toMatchObject({
+      appKey: 'defaultApp',
+      mediaProviders: ['WebRTC'],
+      clientVersion: '2.0',
+    });
     expect(userData['sessionId']).toMatch(/^\/[0-9a-f-]{36}$/);
     const connections = await rest(media.restUrl, '/rest-api/connection/find_all');
-    expect(connections.body).toEqual([expect.objectContaining({ sessionId: userData['sessionId'], status: 'ESTABLISHED' })]);
+    expect(connections.body).toEqual([
+      expect.objectContaining({ sessionId: userData['sessionId'], status: 'ESTABLISHED' }),
+    ]);
     ws.close();
   });
 
   it('refuses stream requests before the handshake', async () => {
     const ws = await WcsSocket.open(media.wsUrl);
     ws.send('publishStream', { mediaSessionId: 'm1', name: 's', sdp: 'v=0' });
-    expect((await ws.next('fail')).data[0]).toEqual({ apiMethod: 'publishStream', info: 'Session not ready' });
+    expect((await ws.next('fail')).data[0]).toEqual({
+      apiMethod: 'publishStream',
+      info: 'Session not ready',
+    });
     ws.close();
   });
 
@@ -35,26 +44,43 @@ describe('WCS WebSocket protocol: handshake and bad input', () => {
     expect((await ws.next('fail')).data[0]).toMatchObject({ info: expect.stringContaining('message') });
 
     ws.send('call', { callId: 'x' });
-    expect((await ws.next('fail')).data[0]).toEqual({ apiMethod: 'call', info: 'call is not supported by this server' });
+    expect((await ws.next('fail')).data[0]).toEqual({
+      apiMethod: 'call',
+      info: 'call is not supported by this server',
+    });
 
     ws.send('publishStream', { mediaSessionId: 'm2', name: 'no-sdp' });
-    expect((await ws.next('fail')).data[0]).toMatchObject({ apiMethod: 'publishStream', id: 'm2', info: expect.stringContaining('sdp') });
+    expect((await ws.next('fail')).data[0]).toMatchObject({
+      apiMethod: 'publishStream',
+      id: 'm2',
+      info: expect.stringContaining('sdp'),
+    });
 
     ws.send('playStream', { mediaSessionId: 42, name: 'x', sdp: 'v=0' });
-    expect((await ws.next('fail')).data[0]).toMatchObject({ apiMethod: 'playStream', info: expect.stringContaining('mediaSessionId') });
+    expect((await ws.next('fail')).data[0]).toMatchObject({
+      apiMethod: 'playStream',
+      info: expect.stringContaining('mediaSessionId'),
+    });
 
     ws.send('publishStream', { mediaSessionId: 'm3', name: 'bad-sdp', sdp: 'v=0\r\nnonsense' });
     const failed = (await ws.next('notifyStreamStatusEvent')).data[0];
     expect(failed).toMatchObject({ mediaSessionId: 'm3', name: 'bad-sdp', status: 'FAILED' });
 
     ws.send('stopStream', { mediaSessionId: 'not-mine' });
-    expect((await ws.next('fail')).data[0]).toMatchObject({ apiMethod: 'stopStream', info: 'Stream not found' });
+    expect((await ws.next('fail')).data[0]).toMatchObject({
+      apiMethod: 'stopStream',
+      info: 'Stream not found',
+    });
 
     ws.sendRaw(Buffer.from([1, 2, 3]));
     expect((await ws.next('fail')).data[0]).toMatchObject({ info: 'message is not JSON text' });
 
     ws.send('availableStream', { mediaSessionId: 'a1', name: 'ghost' });
-    expect((await ws.next('availableStream')).data[0]).toMatchObject({ id: 'a1', status: 'false', info: 'Stream not found' });
+    expect((await ws.next('availableStream')).data[0]).toMatchObject({
+      id: 'a1',
+      status: 'false',
+      info: 'Stream not found',
+    });
 
     ws.send('ping', null);
     await ws.next('pong');

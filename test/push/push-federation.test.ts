@@ -58,7 +58,11 @@ describe('server-to-server push over WebRTC between server processes', () => {
 
   it('pushes a browser stream from server 1 to server 2, where the Player page plays it', async () => {
     expect((await rest(s1.restUrl, '/rest-api/pull/find_all')).status).toBe(404);
-    const started = await rest(s1.restUrl, '/rest-api/pull/push', { uri: s2.wsUrl, localStreamName: 'cam', remoteStreamName: 'cam-fed' });
+    const started = await rest(s1.restUrl, '/rest-api/pull/push', {
+      uri: s2.wsUrl,
+      localStreamName: 'cam',
+      remoteStreamName: 'cam-fed',
+    });
     expect(started.status).toBe(200);
     const push = started.body as PushView;
     expect(push).toMatchObject({ uri: s2.wsUrl, localStreamName: 'cam', remoteStreamName: 'cam-fed' });
@@ -67,9 +71,19 @@ describe('server-to-server push over WebRTC between server processes', () => {
 
     await waitFor(async () => (await pushes(s1.restUrl))[0]?.status === 'PUBLISHING', 'push PUBLISHING');
     const onS2 = await rest(s2.restUrl, '/rest-api/stream/find', { name: 'cam-fed' });
-    expect(onS2.body).toEqual([expect.objectContaining({ published: true, status: 'PUBLISHING', mediaSessionId: push.remoteMediaSessionId })]);
+    expect(onS2.body).toEqual([
+      expect.objectContaining({
+        published: true,
+        status: 'PUBLISHING',
+        mediaSessionId: push.remoteMediaSessionId,
+      }),
+    ]);
 
-    const duplicate = await rest(s1.restUrl, '/rest-api/pull/push', { uri: s2.wsUrl, localStreamName: 'cam', remoteStreamName: 'cam-fed' });
+    const duplicate = await rest(s1.restUrl, '/rest-api/pull/push', {
+      uri: s2.wsUrl,
+      localStreamName: 'cam',
+      remoteStreamName: 'cam-fed',
+    });
     expect(duplicate.status).toBe(409);
 
     const player = await PlayerPage.open(browser, s2.restUrl, s2.wsUrl, 'cam-fed');
@@ -83,7 +97,9 @@ describe('server-to-server push over WebRTC between server processes', () => {
     expect(await metric(s1.restUrl, /^streamfed_pushes\{status="PUBLISHING"\} (\d+)$/m)).toBe(1);
     expect(await metric(s1.restUrl, /^streamfed_push_setup_seconds_count (\d+)$/m)).toBe(1);
 
-    const terminated = await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: push.localMediaSessionId });
+    const terminated = await rest(s1.restUrl, '/rest-api/pull/terminate', {
+      localMediaSessionId: push.localMediaSessionId,
+    });
     expect(terminated.status).toBe(200);
     await player.waitStatus('STOPPED');
     expect((await rest(s1.restUrl, '/rest-api/pull/find_all')).status).toBe(404);
@@ -93,16 +109,30 @@ describe('server-to-server push over WebRTC between server processes', () => {
   });
 
   it('pushes over wss:// with the certificate verified, and refuses an untrusted one', async () => {
-    const ok = await rest(s1.restUrl, '/rest-api/pull/push', { uri: s2.wssUrl, localStreamName: 'cam', remoteStreamName: 'cam-tls' });
+    const ok = await rest(s1.restUrl, '/rest-api/pull/push', {
+      uri: s2.wssUrl,
+      localStreamName: 'cam',
+      remoteStreamName: 'cam-tls',
+    });
     expect(ok.status).toBe(200);
-    await waitFor(async () => (await pushes(s1.restUrl)).some((p) => p.remoteStreamName === 'cam-tls' && p.status === 'PUBLISHING'), 'wss push PUBLISHING');
-    expect((await rest(s1.restUrl, '/rest-api/pull/terminate', { uri: s2.wssUrl, localStreamName: 'cam' })).status).toBe(200);
+    await waitFor(
+      async () =>
+        (await pushes(s1.restUrl)).some((p) => p.remoteStreamName === 'cam-tls' && p.status === 'PUBLISHING'),
+      'wss push PUBLISHING',
+    );
+    expect(
+      (await rest(s1.restUrl, '/rest-api/pull/terminate', { uri: s2.wssUrl, localStreamName: 'cam' })).status,
+    ).toBe(200);
 
     // s3 does not trust the test CA... it has no wss either, so push s2's stream? Instead: s2 pushing to itself over wss.
     const s2Publisher = await TwoWayStreamingPage.open(browser, s2.restUrl, s2.wsUrl);
     await s2Publisher.publish('local2');
     await s2Publisher.waitPublishStatus('PUBLISHING');
-    const refused = await rest(s2.restUrl, '/rest-api/pull/push', { uri: s2.wssUrl, localStreamName: 'local2', remoteStreamName: 'x' });
+    const refused = await rest(s2.restUrl, '/rest-api/pull/push', {
+      uri: s2.wssUrl,
+      localStreamName: 'local2',
+      remoteStreamName: 'x',
+    });
     expect(refused.status).toBe(500);
     expect((refused.body as { message: string }).message).toMatch(/certificate/i);
     await s2Publisher.stopPublishing();
@@ -111,16 +141,40 @@ describe('server-to-server push over WebRTC between server processes', () => {
   });
 
   it('chains 1 → 2 → 3 and plays on server 3', async () => {
-    expect((await rest(s1.restUrl, '/rest-api/pull/push', { uri: s2.wsUrl, localStreamName: 'cam', remoteStreamName: 'hop' })).status).toBe(200);
-    await waitFor(async () => (await rest(s2.restUrl, '/rest-api/stream/find', { name: 'hop' })).status === 200, 'hop on s2');
-    expect((await rest(s2.restUrl, '/rest-api/pull/push', { uri: s3.wsUrl, localStreamName: 'hop' })).status).toBe(200);
+    expect(
+      (
+        await rest(s1.restUrl, '/rest-api/pull/push', {
+          uri: s2.wsUrl,
+          localStreamName: 'cam',
+          remoteStreamName: 'hop',
+        })
+      ).status,
+    ).toBe(200);
+    await waitFor(
+      async () => (await rest(s2.restUrl, '/rest-api/stream/find', { name: 'hop' })).status === 200,
+      'hop on s2',
+    );
+    expect(
+      (await rest(s2.restUrl, '/rest-api/pull/push', { uri: s3.wsUrl, localStreamName: 'hop' })).status,
+    ).toBe(200);
     const player = await PlayerPage.open(browser, s3.restUrl, s3.wsUrl, 'hop');
     await player.waitStatus('PLAYING');
     await waitFor(async () => (await player.framesDecoded()) > 10, 'frames decoded on server 3');
     // ending the first hop ends the second: s2's local stream goes away, so its push to s3 ends
-    expect((await rest(s1.restUrl, '/rest-api/pull/terminate', { uri: s2.wsUrl, localStreamName: 'cam', remoteStreamName: 'hop' })).status).toBe(200);
+    expect(
+      (
+        await rest(s1.restUrl, '/rest-api/pull/terminate', {
+          uri: s2.wsUrl,
+          localStreamName: 'cam',
+          remoteStreamName: 'hop',
+        })
+      ).status,
+    ).toBe(200);
     await player.waitStatus('STOPPED');
-    await waitFor(async () => (await rest(s2.restUrl, '/rest-api/pull/find_all')).status === 404, 'second hop ended');
+    await waitFor(
+      async () => (await rest(s2.restUrl, '/rest-api/pull/find_all')).status === 404,
+      'second hop ended',
+    );
   });
 
   it('refuses bad requests with clear errors and changes nothing', async () => {
@@ -139,26 +193,41 @@ describe('server-to-server push over WebRTC between server processes', () => {
       expect({ body, status: r.status }).toEqual({ body, status });
       expect((r.body as { message: string }).message).toMatch(message);
     }
-    expect((await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: 'nope' })).status).toBe(404);
+    expect((await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: 'nope' })).status).toBe(
+      404,
+    );
     expect((await rest(s1.restUrl, '/rest-api/pull/find_all')).status).toBe(404);
     expect(await transports(s1.restUrl)).toBe(1);
   });
 
   it('reports an unreachable remote as FAILED with the reason, without leaking', async () => {
-    const r = await rest(s1.restUrl, '/rest-api/pull/push', { uri: 'ws://127.0.0.1:9', localStreamName: 'cam' });
+    const r = await rest(s1.restUrl, '/rest-api/pull/push', {
+      uri: 'ws://127.0.0.1:9',
+      localStreamName: 'cam',
+    });
     expect(r.status).toBe(500);
     expect((r.body as { message: string }).message).toMatch(/cannot connect/);
     const [failed] = await pushes(s1.restUrl);
     expect(failed).toMatchObject({ status: 'FAILED', info: expect.stringMatching(/cannot connect/) });
     expect(await transports(s1.restUrl)).toBe(1);
-    expect(await metric(s1.restUrl, /^streamfed_push_failures_total\{reason="unreachable"\} (\d+)$/m)).toBeGreaterThanOrEqual(1);
-    expect((await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: failed!.localMediaSessionId })).status).toBe(200);
+    expect(
+      await metric(s1.restUrl, /^streamfed_push_failures_total\{reason="unreachable"\} (\d+)$/m),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      (
+        await rest(s1.restUrl, '/rest-api/pull/terminate', {
+          localMediaSessionId: failed!.localMediaSessionId,
+        })
+      ).status,
+    ).toBe(200);
   });
 
   it('goes FAILED within 5 s when the remote server dies mid-push, and frees its transports', async () => {
     const s4 = await spawnMedia();
     try {
-      expect((await rest(s1.restUrl, '/rest-api/pull/push', { uri: s4.wsUrl, localStreamName: 'cam' })).status).toBe(200);
+      expect(
+        (await rest(s1.restUrl, '/rest-api/pull/push', { uri: s4.wsUrl, localStreamName: 'cam' })).status,
+      ).toBe(200);
       await waitFor(async () => (await pushes(s1.restUrl))[0]?.status === 'PUBLISHING', 'push PUBLISHING');
       await s4.kill();
       const killedAt = Date.now();
@@ -166,7 +235,10 @@ describe('server-to-server push over WebRTC between server processes', () => {
       expect(Date.now() - killedAt).toBeLessThan(5_000);
       expect((await pushes(s1.restUrl))[0]?.info).toMatch(/remote session ended/);
       expect(await transports(s1.restUrl)).toBe(1);
-      expect((await rest(s1.restUrl, '/rest-api/pull/terminate', { uri: s4.wsUrl, localStreamName: 'cam' })).status).toBe(200);
+      expect(
+        (await rest(s1.restUrl, '/rest-api/pull/terminate', { uri: s4.wsUrl, localStreamName: 'cam' }))
+          .status,
+      ).toBe(200);
     } finally {
       await s4.kill();
     }

@@ -11,7 +11,9 @@ export async function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -30,33 +32,57 @@ export interface MediaProcess {
 let nextRtcPort = 46000;
 
 /** `streamfed media` as its own process (the built dist/cli.js), on 127.0.0.1 with free ports. */
-export async function spawnMedia(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<MediaProcess> {
-  const [wsPort, restPort, wssPort, restTlsPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+export async function spawnMedia(
+  extraArgs: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<MediaProcess> {
+  const [wsPort, restPort, wssPort, restTlsPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const rtcMin = nextRtcPort;
   nextRtcPort += 400;
   const args = [
     path.join(packageRoot, 'dist/cli.js'),
     'media',
-    '--listen-ip', '127.0.0.1',
-    '--announced-ip', '127.0.0.1',
-    '--ws-port', String(wsPort),
-    '--wss-port', String(wssPort),
-    '--rest-port', String(restPort),
-    '--rest-tls-port', String(restTlsPort),
-    '--rtc-min-port', String(rtcMin),
-    '--rtc-max-port', String(rtcMin + 399),
-    '--workers', '1',
+    '--listen-ip',
+    '127.0.0.1',
+    '--announced-ip',
+    '127.0.0.1',
+    '--ws-port',
+    String(wsPort),
+    '--wss-port',
+    String(wssPort),
+    '--rest-port',
+    String(restPort),
+    '--rest-tls-port',
+    String(restTlsPort),
+    '--rtc-min-port',
+    String(rtcMin),
+    '--rtc-max-port',
+    String(rtcMin + 399),
+    '--workers',
+    '1',
     ...extraArgs,
   ];
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  await waitFor(() => {
-    if (child.exitCode !== null) throw new Error(`media server exited: ${out}`);
-    return out.includes('media server listening');
-  }, 'media server to listen', 20_000);
+  await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`media server exited: ${out}`);
+      return out.includes('media server listening');
+    },
+    'media server to listen',
+    20_000,
+  );
   const tls = extraArgs.includes('--tls-cert');
   return {
     child,

@@ -25,7 +25,10 @@ export class NodePeer {
   }
 
   static async publish(wsUrl: string, name: string): Promise<NodePeer> {
-    const peer = createPeer('127.0.0.1', { audio: [weriftCodec(opus!, 'audio')], video: [weriftCodec(vp8!, 'video')] });
+    const peer = createPeer('127.0.0.1', {
+      audio: [weriftCodec(opus!, 'audio')],
+      video: [weriftCodec(vp8!, 'video')],
+    });
     const audio = new MediaStreamTrack({ kind: 'audio' });
     const video = new MediaStreamTrack({ kind: 'video' });
     peer.addTransceiver(audio, { direction: 'sendonly' });
@@ -37,16 +40,36 @@ export class NodePeer {
     self.timer = setInterval(() => {
       seq = (seq + 1) & 0xffff;
       ts = (ts + 1800) >>> 0;
-      const header = new RtpHeader({ payloadType: 96, sequenceNumber: seq, timestamp: ts, marker: true, ssrc: 1 });
-      video.writeRtp(new RtpPacket(header, Buffer.concat([Buffer.from([0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a]), randomBytes(200)])));
-      const aheader = new RtpHeader({ payloadType: 111, sequenceNumber: seq, timestamp: ts, marker: false, ssrc: 2 });
+      const header = new RtpHeader({
+        payloadType: 96,
+        sequenceNumber: seq,
+        timestamp: ts,
+        marker: true,
+        ssrc: 1,
+      });
+      video.writeRtp(
+        new RtpPacket(
+          header,
+          Buffer.concat([Buffer.from([0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a]), randomBytes(200)]),
+        ),
+      );
+      const aheader = new RtpHeader({
+        payloadType: 111,
+        sequenceNumber: seq,
+        timestamp: ts,
+        marker: false,
+        ssrc: 2,
+      });
       audio.writeRtp(new RtpPacket(aheader, randomBytes(60)));
     }, 20);
     return self;
   }
 
   static async play(wsUrl: string, name: string): Promise<NodePeer> {
-    const peer = createPeer('127.0.0.1', { audio: [weriftCodec(opus!, 'audio')], video: [weriftCodec(vp8!, 'video')] });
+    const peer = createPeer('127.0.0.1', {
+      audio: [weriftCodec(opus!, 'audio')],
+      video: [weriftCodec(vp8!, 'video')],
+    });
     peer.addTransceiver('audio', { direction: 'recvonly' });
     peer.addTransceiver('video', { direction: 'recvonly' });
     const self = await NodePeer.negotiate(wsUrl, name, peer, false);
@@ -54,12 +77,19 @@ export class NodePeer {
     return self;
   }
 
-  private static async negotiate(wsUrl: string, name: string, peer: RTCPeerConnection, publish: boolean): Promise<NodePeer> {
+  private static async negotiate(
+    wsUrl: string,
+    name: string,
+    peer: RTCPeerConnection,
+    publish: boolean,
+  ): Promise<NodePeer> {
     const client = await WcsClient.connect(wsUrl);
     try {
       await peer.setLocalDescription(await peer.createOffer());
       const sdp = peer.localDescription?.sdp ?? '';
-      const { mediaSessionId, answer } = publish ? await client.publish(name, sdp) : await client.play(name, sdp);
+      const { mediaSessionId, answer } = publish
+        ? await client.publish(name, sdp)
+        : await client.play(name, sdp);
       const self = new NodePeer(client, peer, mediaSessionId, name, publish);
       await peer.setRemoteDescription({ type: 'answer', sdp: answer });
       return self;
@@ -75,7 +105,11 @@ export class NodePeer {
   }
 
   async waitStatus(status: string, timeoutMs = 10_000): Promise<void> {
-    await waitFor(() => this.statuses.some((s) => s.mediaSessionId === this.mediaSessionId && s.status === status), `${this.name} ${status}`, timeoutMs);
+    await waitFor(
+      () => this.statuses.some((s) => s.mediaSessionId === this.mediaSessionId && s.status === status),
+      `${this.name} ${status}`,
+      timeoutMs,
+    );
   }
 
   /** Stops the stream the protocol way (unPublishStream/stopStream) and closes everything. */

@@ -24,7 +24,11 @@ export class ProducerTap {
       socket.bind(0, '127.0.0.1', () => resolve());
     });
     const transport = await router
-      .createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: false })
+      .createPlainTransport({
+        listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
+        rtcpMux: true,
+        comedia: false,
+      })
       .catch((error: unknown) => {
         socket.close();
         throw error;

@@ -56,13 +56,26 @@ export class PushManager {
     if (!source) throw new NotFoundError(`local stream ${request.localStreamName} not found`);
     const same = this.match({ uri: request.uri, localStreamName: request.localStreamName, remoteStreamName });
     const live = same.find((p) => p.status !== 'FAILED');
-    if (live) throw new ConflictError(`stream ${request.localStreamName} is already pushed to ${request.uri} as ${remoteStreamName}`);
+    if (live)
+      throw new ConflictError(
+        `stream ${request.localStreamName} is already pushed to ${request.uri} as ${remoteStreamName}`,
+      );
     for (const failed of same) this.end(failed, 'replaced by a new push');
 
-    const push = new Push({ uri: request.uri, url, localStreamName: request.localStreamName, remoteStreamName, insecureTls: this.insecureTls });
+    const push = new Push({
+      uri: request.uri,
+      url,
+      localStreamName: request.localStreamName,
+      remoteStreamName,
+      insecureTls: this.insecureTls,
+    });
     this.pushes.set(push.localMediaSessionId, push);
     const startedAt = process.hrtime.bigint();
-    const log = this.log.child({ push: push.localMediaSessionId, uri: request.uri, stream: request.localStreamName });
+    const log = this.log.child({
+      push: push.localMediaSessionId,
+      uri: request.uri,
+      stream: request.localStreamName,
+    });
     push.on('status', (status, info) => {
       this.metrics.pushTransitions.inc({ status });
       if (status === 'PUBLISHING') {
@@ -81,7 +94,10 @@ export class PushManager {
     try {
       await push.start(source);
     } catch (error) {
-      throw new PushFailedError(`push to ${request.uri} failed: ${(error as Error).message}`, push.describe());
+      throw new PushFailedError(
+        `push to ${request.uri} failed: ${(error as Error).message}`,
+        push.describe(),
+      );
     }
     return push.describe();
   }
@@ -151,8 +167,10 @@ export class PushManager {
 /** A bounded label for the failures metric, from the free-text reason. */
 function failureReason(info: string | undefined): string {
   const text = (info ?? '').toLowerCase();
-  if (text.includes('cannot connect') || text.includes('econnrefused') || text.includes('enotfound')) return 'unreachable';
-  if (text.includes('remote session ended') || text.includes('connection closed')) return 'remote_disconnected';
+  if (text.includes('cannot connect') || text.includes('econnrefused') || text.includes('enotfound'))
+    return 'unreachable';
+  if (text.includes('remote session ended') || text.includes('connection closed'))
+    return 'remote_disconnected';
   if (text.includes('remote stream')) return 'remote_rejected';
   if (text.includes('webrtc')) return 'webrtc';
   return 'other';

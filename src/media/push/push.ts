@@ -84,7 +84,9 @@ export class Push extends EventEmitter<PushEvents> {
       this.peer = createPeer(this.target.url.hostname.replace(/^\[|\]$/g, ''), codecs);
       for (const { tap, track } of this.legs) {
         const transceiver = this.peer.addTransceiver(track, { direction: 'sendonly' });
-        transceiver.sender.onPictureLossIndication.subscribe(() => void tap.consumer.requestKeyFrame().catch(() => undefined));
+        transceiver.sender.onPictureLossIndication.subscribe(
+          () => void tap.consumer.requestKeyFrame().catch(() => undefined),
+        );
       }
       this.peer.connectionStateChange.subscribe((state) => {
         if (state === 'failed' || state === 'closed') this.fail(`WebRTC connection ${state}`);
@@ -99,7 +101,11 @@ export class Push extends EventEmitter<PushEvents> {
       this.client.on('status', (event) => this.onRemoteStatus(event));
       this.client.on('closed', (reason) => this.fail(`remote session ended: ${reason}`));
       this.setStatus('PENDING');
-      const { answer } = await this.client.publish(this.target.remoteStreamName, sdp, this.remoteMediaSessionId);
+      const { answer } = await this.client.publish(
+        this.target.remoteStreamName,
+        sdp,
+        this.remoteMediaSessionId,
+      );
       await this.peer.setRemoteDescription({ type: 'answer', sdp: answer });
       for (const { tap } of this.legs) await tap.consumer.resume();
     } catch (error) {

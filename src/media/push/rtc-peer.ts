@@ -9,13 +9,19 @@ import type * as ms from 'mediasoup/types';
 
 const feedback = {
   audio: [],
-  video: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }, { type: 'transport-cc' }],
+  video: [
+    { type: 'nack' },
+    { type: 'nack', parameter: 'pli' },
+    { type: 'ccm', parameter: 'fir' },
+    { type: 'transport-cc' },
+  ],
 };
 
 /** werift's codec entry for a mediasoup codec: the same codec and fmtp, so nothing is transcoded. */
 export function weriftCodec(
   codec: Pick<ms.RtpCodecParameters, 'mimeType' | 'clockRate' | 'channels' | 'parameters'>,
-  kind: 'audio' | 'video'): RTCRtpCodecParameters {
+  kind: 'audio' | 'video',
+): RTCRtpCodecParameters {
   const params = Object.entries(codec.parameters ?? {})
     .map(([k, v]) => `${k}=${String(v)}`)
     .join(';');
@@ -32,7 +38,10 @@ export function weriftCodec(
  * A werift peer connection for talking to the media server at `host`. A loopback target needs a loopback
  * host candidate, which werift leaves out unless told.
  */
-export function createPeer(host: string, codecs: { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] }): Peer {
+export function createPeer(
+  host: string,
+  codecs: { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] },
+): Peer {
   const loopback = host === 'localhost' || host.startsWith('127.') || host === '::1';
   const v4 = isIP(host) !== 6;
   return new RTCPeerConnection({
@@ -40,7 +49,10 @@ export function createPeer(host: string, codecs: { audio: RTCRtpCodecParameters[
     headerExtensions: {
       audio: [],
       video: [
-        new RTCRtpHeaderExtensionParameters({ uri: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time', id: 3 }),
+        new RTCRtpHeaderExtensionParameters({
+          uri: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+          id: 3,
+        }),
         new RTCRtpHeaderExtensionParameters({
           uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
           id: 5,
@@ -48,6 +60,8 @@ export function createPeer(host: string, codecs: { audio: RTCRtpCodecParameters[
       ],
     },
     iceUseIpv6: !v4,
-    ...(loopback ? { iceAdditionalHostAddresses: ['127.0.0.1'], iceInterfaceAddresses: { udp4: '127.0.0.1' } } : {}),
+    ...(loopback
+      ? { iceAdditionalHostAddresses: ['127.0.0.1'], iceInterfaceAddresses: { udp4: '127.0.0.1' } }
+      : {}),
   });
 }

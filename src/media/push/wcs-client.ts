@@ -33,13 +33,18 @@ export class WcsClientError extends Error {
  * server-to-server push and pull, so a real WCS can be either end.
  */
 export class WcsClient extends EventEmitter<WcsClientEvents> {
-  private readonly answers = new Map<string, { resolve: (sdp: string) => void; reject: (e: Error) => void }>();
+  private readonly answers = new Map<
+    string,
+    { resolve: (sdp: string) => void; reject: (e: Error) => void }
+  >();
   private closedReason: string | undefined;
 
   private constructor(private readonly socket: WebSocket) {
     super();
     socket.on('message', (raw) => this.onFrame(raw.toString()));
-    socket.on('close', (code, reason) => this.onClosed(`connection closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`));
+    socket.on('close', (code, reason) =>
+      this.onClosed(`connection closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`),
+    );
     socket.on('error', (error) => this.onClosed(`connection error: ${error.message}`));
   }
 
@@ -50,7 +55,8 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
       maxPayload: 1024 * 1024,
     });
     const client = await new Promise<WcsClient>((resolve, reject) => {
-      const fail = (error: Error): void => reject(new WcsClientError(`cannot connect to ${url}: ${error.message}`));
+      const fail = (error: Error): void =>
+        reject(new WcsClientError(`cannot connect to ${url}: ${error.message}`));
       socket.once('error', fail);
       socket.once('open', () => {
         socket.off('error', fail);
@@ -66,12 +72,34 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
   }
 
   /** Sends publishStream with our offer; resolves with the server's answer SDP. */
-  publish(name: string, sdp: string, mediaSessionId: string = randomUUID()): Promise<{ mediaSessionId: string; answer: string }> {
-    return this.request('publishStream', { mediaSessionId, name, sdp, published: true, hasAudio: true, hasVideo: true });
+  publish(
+    name: string,
+    sdp: string,
+    mediaSessionId: string = randomUUID(),
+  ): Promise<{ mediaSessionId: string; answer: string }> {
+    return this.request('publishStream', {
+      mediaSessionId,
+      name,
+      sdp,
+      published: true,
+      hasAudio: true,
+      hasVideo: true,
+    });
   }
 
-  play(name: string, sdp: string, mediaSessionId: string = randomUUID()): Promise<{ mediaSessionId: string; answer: string }> {
-    return this.request('playStream', { mediaSessionId, name, sdp, published: false, hasAudio: true, hasVideo: true });
+  play(
+    name: string,
+    sdp: string,
+    mediaSessionId: string = randomUUID(),
+  ): Promise<{ mediaSessionId: string; answer: string }> {
+    return this.request('playStream', {
+      mediaSessionId,
+      name,
+      sdp,
+      published: false,
+      hasAudio: true,
+      hasVideo: true,
+    });
   }
 
   stop(mediaSessionId: string, name: string, published: boolean): void {
@@ -162,7 +190,11 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
       case 'fail':
         if (first && typeof first['id'] === 'string') {
           this.rejectAnswer(first['id'], String(first['info'] ?? 'failed'));
-          this.emit('status', { mediaSessionId: first['id'], status: StreamStatus.FAILED, info: String(first['info'] ?? '') });
+          this.emit('status', {
+            mediaSessionId: first['id'],
+            status: StreamStatus.FAILED,
+            info: String(first['info'] ?? ''),
+          });
         }
         return;
     }
@@ -183,6 +215,7 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
   }
 
   private send(message: string, data: unknown): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify({ message, data: [data] }));
+    if (this.socket.readyState === WebSocket.OPEN)
+      this.socket.send(JSON.stringify({ message, data: [data] }));
   }
 }

@@ -13,7 +13,10 @@ const PushBody = Type.Object(
 type PushBody = Static<typeof PushBody>;
 
 const TerminateBody = Type.Union([
-  Type.Object({ localMediaSessionId: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }),
+  Type.Object(
+    { localMediaSessionId: Type.String({ minLength: 1, maxLength: 128 }) },
+    { additionalProperties: false },
+  ),
   Type.Object(
     { uri: Uri, localStreamName: Name, remoteStreamName: Type.Optional(Name) },
     { additionalProperties: false },
@@ -25,16 +28,27 @@ const Empty = Type.Object({}, { additionalProperties: false });
 
 /** WCS's /rest-api/pull/* family. */
 export function registerPullRoutes(app: FastifyInstance, pushes: PushManager): void {
-  app.post<{ Body: PushBody }>('/rest-api/pull/push', { schema: { body: PushBody } }, async (request, reply) => {
-    try {
-      return await pushes.push(request.body);
-    } catch (error) {
-      if (error instanceof PushFailedError) {
-        return reply.status(500).send({ statusCode: 500, error: 'Internal Server Error', message: error.message, push: error.push });
+  app.post<{ Body: PushBody }>(
+    '/rest-api/pull/push',
+    { schema: { body: PushBody } },
+    async (request, reply) => {
+      try {
+        return await pushes.push(request.body);
+      } catch (error) {
+        if (error instanceof PushFailedError) {
+          return reply
+            .status(500)
+            .send({
+              statusCode: 500,
+              error: 'Internal Server Error',
+              message: error.message,
+              push: error.push,
+            });
+        }
+        throw error;
       }
-      throw error;
-    }
-  });
+    },
+  );
 
   app.post('/rest-api/pull/find_all', { schema: { body: Empty } }, async () => {
     const all = pushes.list();
@@ -42,7 +56,9 @@ export function registerPullRoutes(app: FastifyInstance, pushes: PushManager): v
     return all;
   });
 
-  app.post<{ Body: TerminateBody }>('/rest-api/pull/terminate', { schema: { body: TerminateBody } }, async (request) =>
-    pushes.terminate(request.body),
+  app.post<{ Body: TerminateBody }>(
+    '/rest-api/pull/terminate',
+    { schema: { body: TerminateBody } },
+    async (request) => pushes.terminate(request.body),
   );
 }

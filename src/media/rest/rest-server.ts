@@ -24,7 +24,9 @@ export function createRestServer(options: RestOptions, log: Logger): FastifyInst
     disableRequestLogging: true,
     bodyLimit: options.bodyLimitBytes,
     ...(options.tls ? { https: options.tls } : {}),
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+    ajv: {
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false },
+    },
   }) as unknown as FastifyInstance;
 
   app.removeContentTypeParser('application/json');
@@ -62,7 +64,9 @@ export function createRestServer(options: RestOptions, log: Logger): FastifyInst
   });
 
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url}` });
+    void reply
+      .status(404)
+      .send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url}` });
   });
 
   // The official Web SDK demo pages, served from the dependency itself (they load ../../../../flashphoner.js).

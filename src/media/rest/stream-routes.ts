@@ -19,7 +19,10 @@ const StreamQuery = Type.Object(
 type StreamQuery = Static<typeof StreamQuery>;
 
 const TerminateQuery = Type.Union([
-  Type.Object({ mediaSessionId: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false }),
+  Type.Object(
+    { mediaSessionId: Type.String({ minLength: 1, maxLength: 128 }) },
+    { additionalProperties: false },
+  ),
   Type.Object({ name: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }),
 ]);
 type TerminateQuery = Static<typeof TerminateQuery>;
@@ -31,11 +34,19 @@ function found<T>(items: T[], what: string): T[] {
 }
 
 /** /rest-api/stream/* and /rest-api/connection/*, with WCS's response shapes. */
-export function registerStreamRoutes(app: FastifyInstance, streams: StreamService, signalling: SignallingServer): void {
-  app.post('/rest-api/stream/find_all', { schema: { body: Empty } }, async () => found(streams.find(), 'streams'));
+export function registerStreamRoutes(
+  app: FastifyInstance,
+  streams: StreamService,
+  signalling: SignallingServer,
+): void {
+  app.post('/rest-api/stream/find_all', { schema: { body: Empty } }, async () =>
+    found(streams.find(), 'streams'),
+  );
 
-  app.post<{ Body: StreamQuery }>('/rest-api/stream/find', { schema: { body: StreamQuery } }, async (request) =>
-    found(streams.find(request.body), 'stream'),
+  app.post<{ Body: StreamQuery }>(
+    '/rest-api/stream/find',
+    { schema: { body: StreamQuery } },
+    async (request) => found(streams.find(request.body), 'stream'),
   );
 
   app.post<{ Body: TerminateQuery }>(

@@ -145,7 +145,10 @@ export class MediaEngine {
       this.counts[type] += by;
       this.metrics.mediasoupObjects.set({ type }, this.counts[type]);
     };
-    const follow = (type: keyof typeof this.counts, observer: { once(e: 'close', f: () => void): void }): void => {
+    const follow = (
+      type: keyof typeof this.counts,
+      observer: { once(e: 'close', f: () => void): void },
+    ): void => {
       bump(type, 1);
       observer.once('close', () => bump(type, -1));
     };

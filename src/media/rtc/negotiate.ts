@@ -26,7 +26,8 @@ export function producerParameters(section: OfferedSection, router: ms.RtpCapabi
   if (!kind) throw new SdpError(`m-section ${section.mid} is not audio or video`);
   let cap: ms.RtpCodecCapability | undefined;
   const codec = section.codecs.find(
-    (c) => !isRtx(c) && (cap = router.codecs?.find((rc) => rc.kind === kind && sameCodec(c, rc))) !== undefined,
+    (c) =>
+      !isRtx(c) && (cap = router.codecs?.find((rc) => rc.kind === kind && sameCodec(c, rc))) !== undefined,
   );
   if (!codec || !cap) throw new SdpError(`No common codecs for ${kind}`);
   const feedback = new Set((cap.rtcpFeedback ?? []).map((fb) => `${fb.type} ${fb.parameter ?? ''}`));

@@ -10,7 +10,9 @@ import { packageRoot } from '../../paths.js';
 export function ensureWorkerBin(): string {
   const fromEnv = process.env['MEDIASOUP_WORKER_BIN'];
   if (fromEnv) return fromEnv;
-  const pkg = JSON.parse(readFileSync(path.join(packageRoot, 'node_modules/mediasoup/package.json'), 'utf8')) as {
+  const pkg = JSON.parse(
+    readFileSync(path.join(packageRoot, 'node_modules/mediasoup/package.json'), 'utf8'),
+  ) as {
     version: string;
   };
   const built = path.join(packageRoot, '.cache/mediasoup-worker', pkg.version, 'mediasoup-worker');

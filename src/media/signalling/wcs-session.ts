@@ -6,14 +6,7 @@ import type { MediaMetrics } from '../metrics.js';
 import type { MediaSession } from '../streams/media-session.js';
 import { StreamInfo, StreamStatus } from '../streams/status.js';
 import type { StreamService } from '../streams/stream-service.js';
-import {
-  AvailableRequest,
-  Connection,
-  Envelope,
-  StopRequest,
-  StreamRequest,
-  validator,
-} from './messages.js';
+import { AvailableRequest, Connection, Envelope, StopRequest, StreamRequest, validator } from './messages.js';
 
 const checkEnvelope = validator(Envelope);
 const checkConnection = validator(Connection);
@@ -143,7 +136,11 @@ export class WcsSession {
     if (this.connection) return this.reject('connection', 'session is already established');
     this.connection = connection;
     // The SDK keeps this object as the session's config: echo the client's fields and add ours.
-    this.send('getUserData', { ...connection, sessionId: this.sessionId, authToken: connection.authToken ?? null });
+    this.send('getUserData', {
+      ...connection,
+      sessionId: this.sessionId,
+      authToken: connection.authToken ?? null,
+    });
   }
 
   private async onStream(body: unknown, publish: boolean): Promise<void> {
@@ -173,7 +170,8 @@ export class WcsSession {
     } catch (error) {
       this.metrics.errors.inc({ kind: publish ? 'publish' : 'play' });
       const info = error instanceof StreamfedError ? error.message : StreamInfo.FAILED_BY_ERROR;
-      if (!(error instanceof StreamfedError)) this.log.error({ err: error, stream: request.name }, `${apiMethod} failed`);
+      if (!(error instanceof StreamfedError))
+        this.log.error({ err: error, stream: request.name }, `${apiMethod} failed`);
       this.send('notifyStreamStatusEvent', {
         mediaSessionId: request.mediaSessionId,
         name: request.name,

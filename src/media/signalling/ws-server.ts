@@ -63,7 +63,14 @@ export class SignallingServer {
     const wss = new WebSocketServer({ server, maxPayload: this.options.maxMessageBytes });
     wss.on('connection', (socket, request) => {
       const remote = request.socket.remoteAddress ?? 'unknown';
-      const session = new WcsSession(socket, this.streams, this.metrics, this.log, this.options.keepAlive, remote);
+      const session = new WcsSession(
+        socket,
+        this.streams,
+        this.metrics,
+        this.log,
+        this.options.keepAlive,
+        remote,
+      );
       this.sessions.add(session);
       this.metrics.wsSessions.inc();
       this.metrics.wsSessionsTotal.inc();

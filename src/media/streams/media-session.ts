@@ -34,10 +34,12 @@ export abstract class MediaSession extends EventEmitter<MediaSessionEvents> {
     super();
     transport.on('dtlsstatechange', (state) => {
       if (state === 'connected') this.onConnected();
-      else if (state === 'failed' || state === 'closed') this.end(StreamStatus.FAILED, StreamInfo.FAILED_BY_DTLS_ERROR);
+      else if (state === 'failed' || state === 'closed')
+        this.end(StreamStatus.FAILED, StreamInfo.FAILED_BY_DTLS_ERROR);
     });
     transport.on('icestatechange', (state) => {
-      if (state === 'disconnected' || state === 'closed') this.end(StreamStatus.FAILED, StreamInfo.FAILED_BY_ICE_ERROR);
+      if (state === 'disconnected' || state === 'closed')
+        this.end(StreamStatus.FAILED, StreamInfo.FAILED_BY_ICE_ERROR);
     });
   }
 
@@ -60,7 +62,12 @@ export abstract class MediaSession extends EventEmitter<MediaSessionEvents> {
   /** The status a normal stop ends in: UNPUBLISHED for a publisher, STOPPED for a player. */
   abstract readonly stoppedStatus: StreamStatus;
   protected abstract onConnected(): void;
-  protected abstract codecs(): { audioCodec?: string; videoCodec?: string; hasAudio: boolean; hasVideo: boolean };
+  protected abstract codecs(): {
+    audioCodec?: string;
+    videoCodec?: string;
+    hasAudio: boolean;
+    hasVideo: boolean;
+  };
 
   /** Ends the session once; later calls are no-ops, so every path out may call it. */
   end(status: StreamStatus = this.stoppedStatus, info?: string): void {

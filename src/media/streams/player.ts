@@ -43,10 +43,18 @@ export class Player extends MediaSession {
           continue;
         }
         const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true });
-        consumer.on('producerclose', () => player.end(StreamStatus.STOPPED, StreamInfo.STOPPED_BY_PUBLISHER_STOP));
+        consumer.on('producerclose', () =>
+          player.end(StreamStatus.STOPPED, StreamInfo.STOPPED_BY_PUBLISHER_STOP),
+        );
         player.consumers.push(consumer);
         const msid = `${init.name} ${consumer.id}`;
-        sections.push({ offered, accepted: true, direction: 'sendonly', rtpParameters: consumer.rtpParameters, msid });
+        sections.push({
+          offered,
+          accepted: true,
+          direction: 'sendonly',
+          rtpParameters: consumer.rtpParameters,
+          msid,
+        });
       }
       if (player.consumers.length === 0) throw new SdpError(StreamInfo.NO_COMMON_CODECS);
       await transport.connect({ dtlsParameters: { role: 'client', fingerprints: [offer.fingerprint] } });

@@ -117,13 +117,17 @@ export class StreamService extends EventEmitter<StreamServiceEvents> {
   private track(session: MediaSession): void {
     this.byId.set(session.mediaSessionId, session);
     session.on('status', (status, info) => {
-      this.log.info({ stream: session.name, mediaSessionId: session.mediaSessionId, status, info }, 'stream status');
+      this.log.info(
+        { stream: session.name, mediaSessionId: session.mediaSessionId, status, info },
+        'stream status',
+      );
       if (!session.ended) return;
       this.byId.delete(session.mediaSessionId);
       if (session instanceof Publisher) {
         this.metrics.streamsPublished.dec();
         if (this.byName.get(session.name) === session) this.byName.delete(session.name);
-        for (const kind of session.producers.keys()) this.metrics.streamBitrate.remove({ stream: session.name, kind });
+        for (const kind of session.producers.keys())
+          this.metrics.streamBitrate.remove({ stream: session.name, kind });
         this.emit('unpublished', session);
       } else {
         this.metrics.streamsPlayed.dec();
