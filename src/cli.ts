@@ -4,6 +4,7 @@ import { helpText, readOptions, UsageError } from './config/options.js';
 import { createLogger } from './log.js';
 import { mediaOptionSpecs } from './media/media-options.js';
 import { MediaServer, type MediaServerConfig } from './media/media-server.js';
+import { onShutdown } from './shutdown.js';
 
 const commands: Record<string, (argv: string[]) => Promise<void>> = {
   media: runMedia,
@@ -44,24 +45,6 @@ async function runMedia(argv: string[]): Promise<void> {
   };
   const { server } = await MediaServer.start(config, log);
   onShutdown(() => server.stop());
-}
-
-/** SIGTERM/SIGINT stop gracefully once; a second signal exits at once. */
-export function onShutdown(stop: () => Promise<void>): void {
-  let stopping = false;
-  const handler = (signal: NodeJS.Signals): void => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        console.error(`error during ${signal} shutdown`, error);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', handler);
-  process.on('SIGINT', handler);
 }
 
 async function main(): Promise<void> {

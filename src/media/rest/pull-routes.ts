@@ -36,14 +36,12 @@ export function registerPullRoutes(app: FastifyInstance, pushes: PushManager): v
         return await pushes.push(request.body);
       } catch (error) {
         if (error instanceof PushFailedError) {
-          return reply
-            .status(500)
-            .send({
-              statusCode: 500,
-              error: 'Internal Server Error',
-              message: error.message,
-              push: error.push,
-            });
+          return reply.status(500).send({
+            statusCode: 500,
+            error: 'Internal Server Error',
+            message: error.message,
+            push: error.push,
+          });
         }
         throw error;
       }

@@ -1,0 +1,114 @@
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1Lease,
+} from '@kubernetes/client-node';
+import { GROUP, PLURAL, VERSION, type StreamPush, type StreamPushStatus } from './api.js';
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** HTTP status of a client-node error (ApiException.code), if it has one. */
+export const httpCode = (error: unknown): number | undefined => (error as { code?: number }).code;
+
+/** The few Kubernetes calls the operator makes, in one place. */
+export class Kube {
+  readonly custom: CustomObjectsApi;
+  readonly core: CoreV1Api;
+  readonly coordination: CoordinationV1Api;
+
+  constructor(readonly config: KubeConfig) {
+    this.custom = config.makeApiClient(CustomObjectsApi);
+    this.core = config.makeApiClient(CoreV1Api);
+    this.coordination = config.makeApiClient(CoordinationV1Api);
+  }
+
+  async listStreamPushes(
+    namespace: string | undefined,
+  ): Promise<{ items: StreamPush[]; metadata?: { resourceVersion?: string } }> {
+    const list = namespace
+      ? await this.custom.listNamespacedCustomObject({
+          group: GROUP,
+          version: VERSION,
+          plural: PLURAL,
+          namespace,
+        })
+      : await this.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL });
+    return list as { items: StreamPush[] };
+  }
+
+  /** Writes status through the status subresource (merge patch: only what we own). */
+  async patchStatus(o: StreamPush, status: StreamPushStatus): Promise<void> {
+    await this.custom.patchNamespacedCustomObjectStatus({ ...this.ref(o), body: { status } }, mergePatch);
+  }
+
+  /** Replaces the finalizer list, guarded by resourceVersion so a concurrent change is not lost. */
+  async setFinalizers(o: StreamPush, finalizers: string[]): Promise<void> {
+    await this.custom.patchNamespacedCustomObject(
+      { ...this.ref(o), body: { metadata: { finalizers, resourceVersion: o.metadata?.resourceVersion } } },
+      mergePatch,
+    );
+  }
+
+  async event(
+    o: StreamPush,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+    component: string,
+  ): Promise<void> {
+    const now = new Date();
+    const namespace = o.metadata?.namespace ?? 'default';
+    await this.core.createNamespacedEvent({
+      namespace,
+      body: {
+        metadata: { generateName: `${o.metadata?.name ?? 'streampush'}.`, namespace },
+        involvedObject: {
+          apiVersion: o.apiVersion ?? `${GROUP}/${VERSION}`,
+          kind: o.kind ?? 'StreamPush',
+          name: o.metadata?.name ?? '',
+          namespace,
+          uid: o.metadata?.uid ?? '',
+          resourceVersion: o.metadata?.resourceVersion ?? '',
+        },
+        type,
+        reason,
+        message: message.slice(0, 1024),
+        source: { component },
+        reportingComponent: component,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        count: 1,
+      },
+    });
+  }
+
+  readLease(namespace: string, name: string): Promise<V1Lease> {
+    return this.coordination.readNamespacedLease({ namespace, name });
+  }
+  createLease(namespace: string, body: V1Lease): Promise<V1Lease> {
+    return this.coordination.createNamespacedLease({ namespace, body });
+  }
+  replaceLease(namespace: string, name: string, body: V1Lease): Promise<V1Lease> {
+    return this.coordination.replaceNamespacedLease({ namespace, name, body });
+  }
+
+  private ref(o: StreamPush): {
+    group: string;
+    version: string;
+    plural: string;
+    namespace: string;
+    name: string;
+  } {
+    return {
+      group: GROUP,
+      version: VERSION,
+      plural: PLURAL,
+      namespace: o.metadata?.namespace ?? 'default',
+      name: o.metadata?.name ?? '',
+    };
+  }
+}

@@ -1,0 +1,126 @@
+import { EventEmitter } from 'node:events';
+import type { V1Lease } from '@kubernetes/client-node';
+import type { Logger } from '../log.js';
+import { httpCode, type Kube } from './kube.js';
+
+export interface LeaderElectionOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationSeconds: number;
+  /** How often to renew (as leader) or try (as candidate). */
+  retryPeriodMs: number;
+}
+
+export interface LeaderEvents {
+  started: [];
+  stopped: [];
+}
+
+/**
+ * Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection: a candidate takes the
+ * Lease when it is free or its holder let it expire, the leader renews it; every write is guarded by the
+ * Lease's resourceVersion, so two replicas never both believe they lead. Losing a renewal means stepping down.
+ */
+export class LeaderElector extends EventEmitter<LeaderEvents> {
+  private leading = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly kube: Kube,
+    private readonly options: LeaderElectionOptions,
+    private readonly log: Logger,
+  ) {
+    super();
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  start(): void {
+    void this.tick();
+  }
+
+  /** Steps down, releasing the Lease so a successor need not wait for it to expire. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (!this.leading) return;
+    this.setLeading(false);
+    try {
+      const lease = await this.kube.readLease(this.options.namespace, this.options.name);
+      if (lease.spec?.holderIdentity === this.options.identity) {
+        lease.spec.holderIdentity = undefined as unknown as string;
+        lease.spec.leaseDurationSeconds = 1;
+        await this.kube.replaceLease(this.options.namespace, this.options.name, lease);
+      }
+    } catch (error) {
+      this.log.debug({ err: error }, 'could not release the lease');
+    }
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      this.setLeading(await this.tryAcquireOrRenew());
+    } catch (error) {
+      this.log.warn({ err: error }, 'leader election: lease update failed');
+      this.setLeading(false);
+    }
+    if (!this.stopped) this.timer = setTimeout(() => void this.tick(), this.options.retryPeriodMs);
+  }
+
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const { namespace, name, identity, leaseDurationSeconds } = this.options;
+    const now = new Date();
+    let lease: V1Lease;
+    try {
+      lease = await this.kube.readLease(namespace, name);
+    } catch (error) {
+      if (httpCode(error) !== 404) throw error;
+      await this.kube.createLease(namespace, {
+        metadata: { name, namespace },
+        spec: {
+          holderIdentity: identity,
+          leaseDurationSeconds,
+          acquireTime: now,
+          renewTime: now,
+          leaseTransitions: 0,
+        },
+      });
+      return true;
+    }
+    const spec = lease.spec ?? {};
+    const holder = spec.holderIdentity;
+    const renewed = spec.renewTime ? new Date(spec.renewTime).getTime() : 0;
+    const expired = renewed + (spec.leaseDurationSeconds ?? leaseDurationSeconds) * 1000 < now.getTime();
+    if (holder && holder !== identity && !expired) return false;
+    const takeover = holder !== identity;
+    lease.spec = {
+      ...spec,
+      holderIdentity: identity,
+      leaseDurationSeconds,
+      renewTime: now,
+      ...(takeover ? { acquireTime: now, leaseTransitions: (spec.leaseTransitions ?? 0) + 1 } : {}),
+    };
+    try {
+      await this.kube.replaceLease(namespace, name, lease); // 409 if someone else wrote it meanwhile
+      return true;
+    } catch (error) {
+      if (httpCode(error) === 409) return false;
+      throw error;
+    }
+  }
+
+  private setLeading(leading: boolean): void {
+    if (leading === this.leading) return;
+    this.leading = leading;
+    this.log.info(
+      { identity: this.options.identity, leading },
+      leading ? 'became leader' : 'stopped leading',
+    );
+    this.emit(leading ? 'started' : 'stopped');
+  }
+}

@@ -1,0 +1,116 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from '../log.js';
+import { StreamPushController, type ControllerOptions } from './controller.js';
+import { Kube } from './kube.js';
+import { LeaderElector } from './leader-election.js';
+import { MediaApi } from './media-api.js';
+import { OperatorMetrics } from './operator-metrics.js';
+import { Reconciler } from './reconciler.js';
+
+export interface OperatorConfig extends ControllerOptions {
+  /** A kubeconfig file; in cluster (service account) when undefined. */
+  kubeconfig?: string | undefined;
+  mediaToken?: string | undefined;
+  metricsHost: string;
+  metricsPort: number;
+  leaderElection: boolean;
+  leaseNamespace: string;
+  leaseName: string;
+  identity: string;
+  leaseDurationSeconds: number;
+  pendingRecheckMs: number;
+}
+
+/** The operator process: controller runs only while this replica holds the Lease; /metrics, /healthz always. */
+export class Operator {
+  readonly metrics = new OperatorMetrics();
+  private readonly controller: StreamPushController;
+  private readonly elector: LeaderElector | undefined;
+  private readonly server = http.createServer((req, res) => void this.serveHttp(req, res));
+
+  constructor(
+    readonly config: OperatorConfig,
+    private readonly log: Logger,
+  ) {
+    const kc = new KubeConfig();
+    if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
+    else kc.loadFromCluster();
+    const kube = new Kube(kc);
+    const media = new MediaApi(config.mediaToken);
+    const reconciler = new Reconciler(
+      kube,
+      media,
+      {
+        clusterDomain: config.clusterDomain,
+        component: 'streamfed-operator',
+        pendingRecheckMs: config.pendingRecheckMs,
+      },
+      log,
+    );
+    this.controller = new StreamPushController(kube, media, reconciler, this.metrics, log, config);
+    if (config.leaderElection) {
+      this.elector = new LeaderElector(
+        kube,
+        {
+          namespace: config.leaseNamespace,
+          name: config.leaseName,
+          identity: config.identity,
+          leaseDurationSeconds: config.leaseDurationSeconds,
+          retryPeriodMs: Math.max(500, (config.leaseDurationSeconds * 1000) / 4),
+        },
+        log,
+      );
+    }
+  }
+
+  get leading(): boolean {
+    return this.elector ? this.elector.isLeader : true;
+  }
+
+  async start(): Promise<{ metricsPort: number }> {
+    await new Promise<void>((resolve) =>
+      this.server.listen(this.config.metricsPort, this.config.metricsHost, resolve),
+    );
+    if (this.elector) {
+      this.elector.on('started', () => {
+        this.metrics.leader.set(1);
+        void this.controller
+          .start()
+          .catch((error: unknown) => this.log.error({ err: error }, 'controller failed to start'));
+      });
+      this.elector.on('stopped', () => {
+        this.metrics.leader.set(0);
+        void this.controller.stop();
+      });
+      this.elector.start();
+    } else {
+      this.metrics.leader.set(1);
+      await this.controller.start();
+    }
+    const metricsPort = (this.server.address() as AddressInfo).port;
+    this.log.info({ metricsPort, identity: this.config.identity }, 'operator started');
+    return { metricsPort };
+  }
+
+  async stop(): Promise<void> {
+    await this.controller.stop();
+    await this.elector?.stop();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async serveHttp(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (req.url === '/metrics') {
+      res.setHeader('content-type', this.metrics.registry.contentType);
+      res.end(await this.metrics.registry.metrics());
+    } else if (req.url === '/healthz' || req.url === '/readyz') {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ status: 'ok', leader: this.leading }));
+    } else {
+      res.statusCode = 404;
+      res.end();
+    }
+  }
+}

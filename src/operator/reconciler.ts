@@ -1,0 +1,219 @@
+import type { Logger } from '../log.js';
+import { FINALIZER, type Phase, type StreamPush, type StreamPushStatus } from './api.js';
+import { sameStatus, setCondition } from './conditions.js';
+import { SpecError, desiredPush, sameIdentity, type DesiredPush } from './desired.js';
+import { httpCode, type Kube } from './kube.js';
+import { MediaApiError, type MediaApi, type MediaPush } from './media-api.js';
+
+export interface ReconcileResult {
+  /** Look again after this long even if nothing changes (e.g. waiting for PUBLISHING). */
+  requeueAfterMs?: number;
+  /** The push is PUBLISHING. */
+  active: boolean;
+}
+
+/** A reconcile that did not reach the desired state; `retry` false when only a spec change can help. */
+export class ReconcileError extends Error {
+  override readonly name = 'ReconcileError';
+  constructor(
+    readonly reason: string,
+    message: string,
+    readonly retry: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export interface ReconcilerOptions {
+  clusterDomain: string;
+  component: string;
+  /** How soon to look again while the remote has not reported PUBLISHING. */
+  pendingRecheckMs: number;
+}
+
+/**
+ * Makes one StreamPush true on its source media server: finalizer on, the push present and not FAILED
+ * (re-pushed when it died or the spec changed), status and Events telling what happened; on deletion the
+ * push is terminated before the finalizer comes off.
+ */
+export class Reconciler {
+  constructor(
+    private readonly kube: Kube,
+    private readonly media: MediaApi,
+    private readonly options: ReconcilerOptions,
+    private readonly log: Logger,
+  ) {}
+
+  async reconcile(o: StreamPush): Promise<ReconcileResult> {
+    if (o.metadata?.deletionTimestamp) return this.finalize(o);
+    if (!o.metadata?.finalizers?.includes(FINALIZER)) {
+      await this.kube.setFinalizers(o, [...(o.metadata?.finalizers ?? []), FINALIZER]);
+      // the update event brings the object back with the finalizer and a new resourceVersion
+      return { active: false, requeueAfterMs: 0 };
+    }
+    let desired: DesiredPush;
+    try {
+      desired = desiredPush(o, this.options.clusterDomain);
+    } catch (error) {
+      if (!(error instanceof SpecError)) throw error;
+      await this.writeStatus(o, 'Failed', 'InvalidSpec', error.message, { lastError: error.message });
+      throw new ReconcileError('InvalidSpec', error.message, false);
+    }
+    try {
+      const push = await this.ensurePush(o, desired);
+      const active = push.status === 'PUBLISHING';
+      await this.writeStatus(
+        o,
+        active ? 'Active' : 'Pending',
+        active ? 'Publishing' : 'PushPending',
+        active
+          ? `pushing to ${desired.uri} as ${desired.remoteStreamName}`
+          : `push is ${push.status}, waiting for the remote to publish`,
+        {
+          sourceUrl: desired.sourceUrl,
+          targetUri: desired.uri,
+          localMediaSessionId: push.localMediaSessionId,
+          remoteMediaSessionId: push.remoteMediaSessionId,
+          pushStatus: push.status,
+        },
+      );
+      return active ? { active } : { active, requeueAfterMs: this.options.pendingRecheckMs };
+    } catch (error) {
+      const reason = error instanceof MediaApiError ? error.reason : 'ReconcileFailed';
+      const message = (error as Error).message;
+      await this.writeStatus(o, 'Failed', reason, message, {
+        sourceUrl: desired.sourceUrl,
+        targetUri: desired.uri,
+        lastError: message,
+        pushStatus: undefined,
+        localMediaSessionId: undefined,
+        remoteMediaSessionId: undefined,
+      });
+      throw new ReconcileError(reason, message, true);
+    }
+  }
+
+  /** The push this object wants, alive on its source server; pushes it (again) when missing or FAILED. */
+  private async ensurePush(o: StreamPush, desired: DesiredPush): Promise<MediaPush> {
+    const previous = o.status;
+    const specChanged =
+      previous?.localMediaSessionId !== undefined &&
+      previous.sourceUrl !== undefined &&
+      (previous.sourceUrl !== desired.sourceUrl || previous.observedGeneration !== o.metadata?.generation);
+    const pushes = await this.media.findAll(desired.sourceUrl);
+    const mine = pushes.find((p) => sameIdentity(p, desired));
+    if (
+      specChanged &&
+      previous?.localMediaSessionId &&
+      previous.sourceUrl &&
+      previous.localMediaSessionId !== mine?.localMediaSessionId
+    ) {
+      // the spec moved away from what we pushed before: take the old push down first
+      await this.media
+        .terminate(previous.sourceUrl, { localMediaSessionId: previous.localMediaSessionId })
+        .catch((error: unknown) => {
+          this.log.warn({ err: error, key: keyOfObject(o) }, 'could not terminate the previous push');
+        });
+    }
+    if (mine && mine.status !== 'FAILED') return mine;
+    if (mine) {
+      this.event(
+        o,
+        'Warning',
+        'PushFailed',
+        `push failed on the source server (${mine.info ?? 'no reason given'}): pushing again`,
+      );
+      await this.media.terminate(desired.sourceUrl, { localMediaSessionId: mine.localMediaSessionId });
+    } else if (previous?.phase === 'Active') {
+      this.event(o, 'Warning', 'PushLost', `push no longer on ${desired.sourceUrl}: pushing again`);
+    }
+    const attempts = (previous?.attempts ?? 0) + 1;
+    o.status = { ...previous, attempts };
+    const pushed = await this.media.push(desired.sourceUrl, desired);
+    this.event(
+      o,
+      'Normal',
+      'Pushed',
+      `pushing ${desired.localStreamName} to ${desired.uri} as ${desired.remoteStreamName}`,
+    );
+    return pushed;
+  }
+
+  private async finalize(o: StreamPush): Promise<ReconcileResult> {
+    if (!o.metadata?.finalizers?.includes(FINALIZER)) return { active: false };
+    const status = o.status;
+    if (status?.sourceUrl && status.localMediaSessionId) {
+      try {
+        await this.media.terminate(status.sourceUrl, { localMediaSessionId: status.localMediaSessionId });
+      } catch (error) {
+        const message = (error as Error).message;
+        await this.writeStatus(o, 'Terminating', 'TerminateFailed', message, { lastError: message });
+        throw new ReconcileError('TerminateFailed', message, true);
+      }
+      this.event(o, 'Normal', 'Terminated', `push to ${status.targetUri ?? 'the target'} terminated`);
+    }
+    await this.kube.setFinalizers(
+      o,
+      (o.metadata.finalizers ?? []).filter((f) => f !== FINALIZER),
+    );
+    return { active: false };
+  }
+
+  /** Writes status only when it changes; an Event marks each change of the Ready condition. */
+  private async writeStatus(
+    o: StreamPush,
+    phase: Phase,
+    reason: string,
+    message: string,
+    fields: Partial<StreamPushStatus>,
+  ): Promise<void> {
+    const previous = o.status ?? {};
+    const ready = phase === 'Active' ? 'True' : 'False';
+    const next: StreamPushStatus = {
+      ...previous,
+      ...fields,
+      phase,
+      observedGeneration: o.metadata?.generation ?? 0,
+      conditions: setCondition(
+        previous.conditions,
+        {
+          type: 'Ready',
+          status: ready,
+          reason,
+          message: message.slice(0, 32768),
+          observedGeneration: o.metadata?.generation ?? 0,
+        },
+        new Date(),
+      ),
+    };
+    if (phase === 'Active') delete next.lastError;
+    for (const k of Object.keys(next) as (keyof StreamPushStatus)[])
+      if (next[k] === undefined) delete next[k];
+    if (sameStatus(o.status, next)) return;
+    const before = previous.conditions?.find((c) => c.type === 'Ready');
+    try {
+      // merge patch: fields we dropped must be sent as null to be removed
+      const removed = Object.fromEntries(
+        Object.keys(previous)
+          .filter((k) => !(k in next))
+          .map((k) => [k, null]),
+      );
+      await this.kube.patchStatus(o, { ...removed, ...next } as StreamPushStatus);
+      o.status = next;
+    } catch (error) {
+      if (httpCode(error) === 404) return; // deleted meanwhile
+      throw error;
+    }
+    if (before?.status !== ready || before.reason !== reason) {
+      this.event(o, ready === 'True' ? 'Normal' : 'Warning', reason, message);
+    }
+  }
+
+  private event(o: StreamPush, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    this.kube.event(o, type, reason, message, this.options.component).catch((error: unknown) => {
+      this.log.debug({ err: error }, 'could not record event');
+    });
+  }
+}
+
+const keyOfObject = (o: StreamPush): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
