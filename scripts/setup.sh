@@ -21,6 +21,6 @@ bash scripts/build-mediasoup-worker.sh
 
 if [ "$media_only" = false ]; then
   bash scripts/build-kube-apiserver.sh
-  [ -f scripts/install-helm.sh ] && bash scripts/install-helm.sh
+  bash scripts/install-helm.sh
 fi
 echo "setup: done"

@@ -100,3 +100,66 @@ export async function spawnMedia(
     },
   };
 }
+
+export interface OperatorProcess {
+  child: ChildProcess;
+  metricsUrl: string;
+  output(): string;
+  kill(): Promise<void>;
+}
+
+/** `streamfed operator` as its own process with a short Lease and resync, for failover tests. */
+export async function spawnOperator(
+  kubeconfig: string,
+  identity: string,
+  leaseName: string,
+): Promise<OperatorProcess> {
+  const metricsPort = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(packageRoot, 'dist/cli.js'),
+      'operator',
+      '--kubeconfig',
+      kubeconfig,
+      '--metrics-host',
+      '127.0.0.1',
+      '--metrics-port',
+      String(metricsPort),
+      '--resync-seconds',
+      '1',
+      '--lease-name',
+      leaseName,
+      '--lease-namespace',
+      'default',
+      '--lease-duration-seconds',
+      '3',
+      '--identity',
+      identity,
+      '--log-level',
+      'info',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`operator exited: ${out}`);
+      return out.includes('operator started');
+    },
+    'operator to start',
+    20_000,
+  );
+  return {
+    child,
+    metricsUrl: `http://127.0.0.1:${metricsPort}`,
+    output: () => out,
+    kill: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,285 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log.js';
+import type { StreamPush } from '../../src/operator/api.js';
+import { Operator, type OperatorConfig } from '../../src/operator/operator.js';
+import { packageRoot } from '../../src/paths.js';
+import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.js';
+import { kubectl } from '../support/kubectl.js';
+import {
+  spawnMedia,
+  spawnOperator,
+  type MediaProcess,
+  type OperatorProcess,
+} from '../support/media-process.js';
+import { rest, waitFor } from '../support/media-server.js';
+import { NodePeer } from '../support/node-peer.js';
+
+interface PushView {
+  localMediaSessionId: string;
+  localStreamName: string;
+  remoteStreamName: string;
+  uri: string;
+  status: string;
+}
+
+describe('StreamPush operator against a real kube-apiserver and real media servers', () => {
+  let cluster: KubeCluster;
+  let s1: MediaProcess;
+  let s2: MediaProcess;
+  let publisher: NodePeer;
+  let leaderProcess: OperatorProcess;
+  const operators: Operator[] = [];
+  const log = createLogger('warn', 'test-operator');
+
+  const k = (...args: string[]) => kubectl(cluster.kubeconfigPath, args);
+  const apply = (manifest: object) =>
+    kubectl(cluster.kubeconfigPath, ['apply', '-f', '-'], JSON.stringify(manifest));
+  const get = async (name: string): Promise<StreamPush | undefined> => {
+    const r = await k('get', 'streampush', name, '-o', 'json');
+    return r.code === 0 ? (JSON.parse(r.stdout) as StreamPush) : undefined;
+  };
+  const pushesOn = async (m: MediaProcess): Promise<PushView[]> => {
+    const r = await rest(m.restUrl, '/rest-api/pull/find_all');
+    return r.status === 200 ? (r.body as PushView[]) : [];
+  };
+  const manifest = (name: string, remoteStreamName: string) => ({
+    apiVersion: 'streamfed.io/v1alpha1',
+    kind: 'StreamPush',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      source: { restUrl: s1.restUrl },
+      localStreamName: 'studio',
+      target: { uri: s2.wsUrl },
+      remoteStreamName,
+      retry: { initialDelaySeconds: 1, maxDelaySeconds: 2 },
+    },
+  });
+  const startOperator = async (identity: string): Promise<Operator> => {
+    const config: OperatorConfig = {
+      kubeconfig: cluster.kubeconfigPath,
+      namespace: undefined,
+      resyncMs: 1000,
+      workers: 2,
+      clusterDomain: 'cluster.local',
+      defaultRetry: { initialMs: 500, maxMs: 2000 },
+      metricsHost: '127.0.0.1',
+      metricsPort: 0,
+      leaderElection: true,
+      leaseNamespace: 'default',
+      leaseName: 'streamfed-operator-test',
+      identity,
+      leaseDurationSeconds: 3,
+      pendingRecheckMs: 500,
+    };
+    const operator = new Operator(config, log);
+    await operator.start();
+    operators.push(operator);
+    return operator;
+  };
+
+  beforeAll(async () => {
+    [cluster, s1, s2] = await Promise.all([startKubeCluster(), spawnMedia(), spawnMedia()]);
+    leaderProcess = await spawnOperator(cluster.kubeconfigPath, 'replica-a', 'streamfed-operator-test');
+    const crd = await k('apply', '-f', path.join(packageRoot, 'crds/streampush.yaml'));
+    expect(crd.code, crd.stderr).toBe(0);
+    const established = await k(
+      'wait',
+      '--for=condition=established',
+      '--timeout=30s',
+      'crd/streampushes.streamfed.io',
+    );
+    expect(established.code, established.stderr).toBe(0);
+    publisher = await NodePeer.publish(s1.wsUrl, 'studio');
+    await publisher.waitStatus('PUBLISHING');
+  }, 120_000);
+
+  afterAll(async () => {
+    await leaderProcess?.kill();
+    for (const o of operators) await o.stop().catch(() => undefined);
+    await publisher?.stop().catch(() => undefined);
+    await Promise.all([s1?.kill(), s2?.kill(), cluster?.stop()]);
+  });
+
+  it('rejects invalid StreamPush manifests with the API server schema (kubectl)', async () => {
+    const base = manifest('bad', 'x');
+    const cases: [object, RegExp][] = [
+      [{ ...base, spec: { ...base.spec, localStreamName: undefined } }, /localStreamName: Required value/],
+      [{ ...base, spec: { ...base.spec, target: { uri: 'http://nope:8080' } } }, /spec.target.uri/],
+      [
+        { ...base, spec: { ...base.spec, target: { uri: s2.wsUrl, service: { name: 'x' } } } },
+        /spec.target: Too many properties/,
+      ],
+      [{ ...base, spec: { ...base.spec, localStreamName: 'has space' } }, /spec.localStreamName/],
+      [{ ...base, spec: { ...base.spec, retry: { initialDelaySeconds: 0 } } }, /initialDelaySeconds/],
+      [{ ...base, spec: { ...base.spec, target: { service: { name: 'm', scheme: 'http' } } } }, /scheme/],
+    ];
+    for (const [bad, message] of cases) {
+      const r = await apply(bad);
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(message);
+    }
+    expect((await k('get', 'streampushes', '-o', 'name')).stdout.trim()).toBe('');
+  });
+
+  it('accepts the example manifests and reports their unreachable sources as a condition', async () => {
+    const ns = await k('create', 'namespace', 'examples');
+    expect(ns.code, ns.stderr).toBe(0);
+    const r = await k('apply', '-n', 'examples', '-f', path.join(packageRoot, 'deploy/examples'));
+    expect(r.code, r.stderr).toBe(0);
+    const status = await waitFor(
+      async () => {
+        const o = JSON.parse(
+          (await k('get', '-n', 'examples', 'streampush', 'lobby-to-eu', '-o', 'json')).stdout,
+        ) as StreamPush;
+        return o.status?.phase === 'Failed' ? o.status : undefined;
+      },
+      'example to report Failed',
+      30_000,
+    );
+    expect(status.conditions?.[0]).toMatchObject({
+      type: 'Ready',
+      status: 'False',
+      reason: 'SourceUnreachable',
+    });
+    expect(status.lastError).toMatch(/unreachable/);
+    expect(status.sourceUrl).toBe('http://media.examples.svc.cluster.local:8081');
+    const columns = await k('get', '-n', 'examples', 'spush');
+    expect(columns.stdout).toMatch(/NAME\s+SOURCE\s+TARGET\s+PHASE\s+AGE/);
+    expect((await k('delete', 'namespace', 'examples', '--wait=false')).code).toBe(0);
+  });
+
+  it('create → pushed and playable; drift repaired; spec change re-pushed; orphan removed; delete → terminated', async () => {
+    expect((await apply(manifest('studio-to-s2', 'studio-copy'))).code).toBe(0);
+    const active = await waitFor(
+      async () => {
+        const o = await get('studio-to-s2');
+        return o?.status?.phase === 'Active' ? o : undefined;
+      },
+      'StreamPush Active',
+      30_000,
+    );
+    expect(active.metadata?.finalizers).toContain('streamfed.io/terminate-push');
+    expect(active.status).toMatchObject({
+      observedGeneration: active.metadata?.generation,
+      pushStatus: 'PUBLISHING',
+      sourceUrl: s1.restUrl,
+      targetUri: s2.wsUrl,
+    });
+    expect(active.status?.conditions).toEqual([
+      expect.objectContaining({ type: 'Ready', status: 'True', reason: 'Publishing' }),
+    ]);
+    const [push] = await pushesOn(s1);
+    expect(push).toMatchObject({
+      localMediaSessionId: active.status?.localMediaSessionId,
+      remoteStreamName: 'studio-copy',
+      status: 'PUBLISHING',
+    });
+    const player = await NodePeer.play(s2.wsUrl, 'studio-copy');
+    await player.waitStatus('PLAYING');
+    await waitFor(() => player.received > 20, 'RTP on server 2');
+    await player.stop();
+
+    // drift: someone kills the push on the media server
+    expect(
+      (await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: push!.localMediaSessionId }))
+        .status,
+    ).toBe(200);
+    const repaired = await waitFor(
+      async () => {
+        const o = await get('studio-to-s2');
+        const id = o?.status?.localMediaSessionId;
+        return o?.status?.phase === 'Active' && id !== push!.localMediaSessionId ? o : undefined;
+      },
+      'push repaired',
+      30_000,
+    );
+    expect((await pushesOn(s1)).map((p) => p.localMediaSessionId)).toEqual([
+      repaired.status?.localMediaSessionId,
+    ]);
+
+    // spec change: a new remote name means terminate + push
+    const patched = await k(
+      'patch',
+      'streampush',
+      'studio-to-s2',
+      '--type=merge',
+      '-p',
+      '{"spec":{"remoteStreamName":"studio-renamed"}}',
+    );
+    expect(patched.code, patched.stderr).toBe(0);
+    await waitFor(
+      async () => {
+        const o = await get('studio-to-s2');
+        return o?.status?.phase === 'Active' && o.status.observedGeneration === o.metadata?.generation;
+      },
+      're-pushed after the spec change',
+      30_000,
+    );
+    await waitFor(async () => {
+      const names = (await pushesOn(s1)).map((p) => p.remoteStreamName);
+      return names.length === 1 && names[0] === 'studio-renamed';
+    }, 'only the renamed push left');
+    expect((await rest(s2.restUrl, '/rest-api/stream/find', { name: 'studio-copy' })).status).toBe(404);
+
+    // an orphan: a push no StreamPush owns goes away at the next resync
+    expect(
+      (
+        await rest(s1.restUrl, '/rest-api/pull/push', {
+          uri: s2.wsUrl,
+          localStreamName: 'studio',
+          remoteStreamName: 'stray',
+        })
+      ).status,
+    ).toBe(200);
+    await waitFor(
+      async () => !(await pushesOn(s1)).some((p) => p.remoteStreamName === 'stray'),
+      'orphan terminated',
+      15_000,
+    );
+
+    const events = await k(
+      'get',
+      'events',
+      '--field-selector',
+      'involvedObject.name=studio-to-s2',
+      '-o',
+      'json',
+    );
+    const reasons = (JSON.parse(events.stdout) as { items: { reason: string }[] }).items.map((e) => e.reason);
+    expect(reasons).toEqual(expect.arrayContaining(['Pushed', 'Publishing']));
+
+    // delete: the finalizer terminates the push before the object goes
+    expect((await k('delete', 'streampush', 'studio-to-s2', '--timeout=30s')).code).toBe(0);
+    expect(await get('studio-to-s2')).toBeUndefined();
+    expect(await pushesOn(s1)).toEqual([]);
+    expect((await rest(s2.restUrl, '/rest-api/stream/find', { name: 'studio-renamed' })).status).toBe(404);
+    const metrics = await (await fetch(`${leaderProcess.metricsUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^streamfed_operator_reconciles_total\{result="success"\} [1-9]/m);
+    expect(metrics).toMatch(/^streamfed_operator_orphan_pushes_terminated_total [1-9]/m);
+    expect(metrics).toMatch(/^streamfed_operator_leader 1$/m);
+  });
+
+  it('keeps a second replica passive until the leader Lease expires', async () => {
+    const standby = await startOperator('replica-b');
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(standby.leading).toBe(false);
+    expect(await (await fetch(`${leaderProcess.metricsUrl}/metrics`)).text()).toMatch(
+      /^streamfed_operator_leader 1$/m,
+    );
+
+    // the leader process dies without releasing the Lease: the standby takes over once it expires (3 s)
+    await leaderProcess.kill();
+    const killedAt = Date.now();
+    await waitFor(() => standby.leading, 'standby to lead', 15_000);
+    expect(Date.now() - killedAt).toBeGreaterThan(1000);
+    expect((await apply(manifest('after-failover', 'failover'))).code).toBe(0);
+    await waitFor(
+      async () => (await get('after-failover'))?.status?.phase === 'Active',
+      'new leader reconciles',
+      30_000,
+    );
+    expect((await k('delete', 'streampush', 'after-failover', '--timeout=30s')).code).toBe(0);
+    expect(await pushesOn(s1)).toEqual([]);
+  });
+});

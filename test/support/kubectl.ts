@@ -1,0 +1,21 @@
+import { execFile } from 'node:child_process';
+
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** The real kubectl against a test cluster; never throws, the caller asserts on the result. */
+export function kubectl(kubeconfig: string, args: string[], stdin?: string): Promise<KubectlResult> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      'kubectl',
+      ['--kubeconfig', kubeconfig, ...args],
+      { timeout: 60_000 },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+    if (stdin !== undefined) child.stdin?.end(stdin);
+  });
+}
