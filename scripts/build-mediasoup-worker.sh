@@ -59,6 +59,11 @@ $(stub_lib flatbuffers_lib)"
 mk catch2 "catch2_dep = declare_dependency()"
 
 cd "$src"
+# mediasoup's DTLS BIO callback returns 1 instead of the byte count after a write (it tests
+# `op == BIO_CB_RETURN`, but OpenSSL passes BIO_CB_RETURN|BIO_CB_WRITE). Its bundled OpenSSL tolerates
+# that; Debian's 3.0 takes it as a 1-byte partial write and crashes writing the next DTLS record.
+grep -q 'operationType == BIO_CB_RETURN' src/RTC/DtlsTransport.cpp
+sed -i 's/(operationType == BIO_CB_RETURN)/((operationType \& BIO_CB_RETURN) != 0)/' src/RTC/DtlsTransport.cpp
 # Debian bookworm has meson 1.0.1; the worker's build asks for 1.1 but uses nothing newer that we build.
 sed -i "s/meson_version: '>= 1.1.0'/meson_version: '>= 1.0.0'/" meson.build
 # liburing: Debian's 2.3 lacks helpers the worker uses (2.4+); mediasoup runs fine on plain libuv I/O.

@@ -20,8 +20,8 @@ export interface RestOptions {
  */
 export function createRestServer(options: RestOptions, log: Logger): FastifyInstance {
   const app = Fastify({
-    loggerInstance: log.child({ component: 'rest' }),
-    disableRequestLogging: true,
+    // per-request logs are noise at info; errors still come through
+    loggerInstance: log.child({ component: 'rest' }, { level: log.levelVal > 30 ? log.level : 'warn' }),
     bodyLimit: options.bodyLimitBytes,
     ...(options.tls ? { https: options.tls } : {}),
     ajv: {

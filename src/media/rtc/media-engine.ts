@@ -47,7 +47,9 @@ export class MediaEngine {
     const engine = new MediaEngine(options, log, metrics, onWorkerDied);
     try {
       for (let i = 0; i < options.workers; i++) {
-        const worker = await mediasoup.createWorker({ logLevel: 'warn' });
+        // mediasoup's own logs go through the `debug` module (DEBUG=mediasoup*); its level is ours to raise
+        const logLevel = (process.env['MEDIASOUP_LOG_LEVEL'] as 'debug' | 'warn' | undefined) ?? 'warn';
+        const worker = await mediasoup.createWorker({ logLevel, logTags: ['info', 'ice', 'dtls', 'srtp', 'rtp'] });
         engine.track(worker);
         const router = await worker.createRouter({ mediaCodecs });
         engine.slots.push({ worker, router, load: 0 });
