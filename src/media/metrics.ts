@@ -1,5 +1,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** The bounded set of `reason` labels of streamfed_push_failures_total. */
+export const pushFailureReasons = ['unreachable', 'remote_disconnected', 'remote_rejected', 'webrtc', 'other'] as const;
+export type PushFailureReason = (typeof pushFailureReasons)[number];
+
 /**
  * Every metric the media server exports. The dashboard and alert rules in charts/ and deploy/ may only use
  * names declared here (test/observability checks that).
@@ -102,5 +106,17 @@ export class MediaMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // Known label values start at 0, so rates and alerts see the series before the first event.
+    for (const direction of ['in', 'out'] as const) {
+      this.rtpBytes.inc({ direction }, 0);
+      this.rtpPackets.inc({ direction }, 0);
+      this.rtpPacketsLost.inc({ direction }, 0);
+    }
+    for (const kind of ['ws_protocol', 'publish', 'play', 'rest', 'push', 'worker']) this.errors.inc({ kind }, 0);
+    for (const status of ['NEW', 'PENDING', 'PUBLISHING', 'FAILED']) {
+      this.pushes.set({ status }, 0);
+      this.pushTransitions.inc({ status }, 0);
+    }
+    for (const reason of pushFailureReasons) this.pushFailures.inc({ reason }, 0);
   }
 }

@@ -43,5 +43,6 @@ export class OperatorMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    for (const result of ['success', 'error', 'requeue']) this.reconciles.inc({ result }, 0);
   }
 }

@@ -108,7 +108,7 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
       [{ ...base, spec: { ...base.spec, target: { uri: 'http://nope:8080' } } }, /spec.target.uri/],
       [
         { ...base, spec: { ...base.spec, target: { uri: s2.wsUrl, service: { name: 'x' } } } },
-        /spec.target: Too many properties/,
+        /spec.target in body should have at most 1 properties/,
       ],
       [{ ...base, spec: { ...base.spec, localStreamName: 'has space' } }, /spec.localStreamName/],
       [{ ...base, spec: { ...base.spec, retry: { initialDelaySeconds: 0 } } }, /initialDelaySeconds/],

@@ -1,6 +1,6 @@
 import type { Logger } from '../../log.js';
 import { ConflictError, NotFoundError, StreamfedError } from '../errors.js';
-import type { MediaMetrics } from '../metrics.js';
+import type { MediaMetrics, PushFailureReason } from '../metrics.js';
 import type { StreamService } from '../streams/stream-service.js';
 import { Push, type PushDescription, type PushStatus } from './push.js';
 import type { TargetPolicy } from './target-policy.js';
@@ -165,7 +165,7 @@ export class PushManager {
 }
 
 /** A bounded label for the failures metric, from the free-text reason. */
-function failureReason(info: string | undefined): string {
+function failureReason(info: string | undefined): PushFailureReason {
   const text = (info ?? '').toLowerCase();
   if (text.includes('cannot connect') || text.includes('econnrefused') || text.includes('enotfound'))
     return 'unreachable';
