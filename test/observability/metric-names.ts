@@ -42,6 +42,8 @@ export function metricNames(expr: string): string[] {
   const words = withoutLabels.match(/\b[a-zA-Z_:][a-zA-Z0-9_:]*\b(?!\s*\()/g) ?? [];
   const grouping = /\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g;
   const labels = new Set([...expr.matchAll(grouping)].flatMap((m) => m[1]!.split(',').map((s) => s.trim())));
-  const keywords = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']);
+  // aggregations may put their grouping before the parenthesis: `sum by (x) (...)`
+  const aggregations = ['sum', 'min', 'max', 'avg', 'count', 'stddev', 'stdvar', 'topk', 'bottomk', 'quantile', 'count_values', 'group'];
+  const keywords = new Set([...aggregations, 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']);
   return [...new Set(words.filter((w) => !keywords.has(w) && !labels.has(w) && !/^\d/.test(w) && !/^[smhdwy]$/.test(w)))];
 }

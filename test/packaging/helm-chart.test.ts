@@ -57,7 +57,7 @@ describe('Helm chart and plain manifests', () => {
     for (const values of [[], nonDefault]) {
       const rendered = await helm('template', 'streamfed', chartDir, '--namespace', 'streamfed', '--kube-version', '1.20.2', ...values);
       expect(rendered.code, rendered.stderr).toBe(0);
-      const applied = await kubectl(cluster.kubeconfigPath, ['apply', '-n', 'streamfed', '--dry-run=server', '-f', '-'], rendered.stdout);
+      const applied = await kubectl(cluster.kubeconfigPath, ['apply', '--dry-run=server', '-f', '-'], rendered.stdout);
       expect(applied.code, applied.stderr).toBe(0);
       expect(applied.stdout).toMatch(/statefulset.apps\/streamfed-media created \(server dry run\)/);
       expect(applied.stdout).toMatch(/deployment.apps\/streamfed-operator created \(server dry run\)/);
