@@ -1,7 +1,13 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The bounded set of `reason` labels of streamfed_push_failures_total. */
-export const pushFailureReasons = ['unreachable', 'remote_disconnected', 'remote_rejected', 'webrtc', 'other'] as const;
+export const pushFailureReasons = [
+  'unreachable',
+  'remote_disconnected',
+  'remote_rejected',
+  'webrtc',
+  'other',
+] as const;
 export type PushFailureReason = (typeof pushFailureReasons)[number];
 
 /**
@@ -112,7 +118,8 @@ export class MediaMetrics {
       this.rtpPackets.inc({ direction }, 0);
       this.rtpPacketsLost.inc({ direction }, 0);
     }
-    for (const kind of ['ws_protocol', 'publish', 'play', 'rest', 'push', 'worker']) this.errors.inc({ kind }, 0);
+    for (const kind of ['ws_protocol', 'publish', 'play', 'rest', 'push', 'worker'])
+      this.errors.inc({ kind }, 0);
     for (const status of ['NEW', 'PENDING', 'PUBLISHING', 'FAILED']) {
       this.pushes.set({ status }, 0);
       this.pushTransitions.inc({ status }, 0);

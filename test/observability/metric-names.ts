@@ -10,7 +10,8 @@ export async function exportedNames(): Promise<Set<string>> {
   const names = new Set<string>();
   for (const registry of [new MediaMetrics().registry, new OperatorMetrics().registry]) {
     for (const m of await registry.getMetricsAsJSON()) {
-      if (String(m.type) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(`${m.name}${s}`);
+      if (String(m.type) === 'histogram')
+        for (const s of ['_bucket', '_sum', '_count']) names.add(`${m.name}${s}`);
       else names.add(m.name);
     }
   }
@@ -26,11 +27,15 @@ export function dashboardExprs(): Expr[] {
   const dash = JSON.parse(readFileSync(path.join(chartDir, 'files/grafana-dashboard.json'), 'utf8')) as {
     panels: { title: string; targets: { expr: string }[] }[];
   };
-  return dash.panels.flatMap((p) => p.targets.map((t) => ({ where: `dashboard panel "${p.title}"`, expr: t.expr })));
+  return dash.panels.flatMap((p) =>
+    p.targets.map((t) => ({ where: `dashboard panel "${p.title}"`, expr: t.expr })),
+  );
 }
 
 export function ruleExprs(): Expr[] {
-  const file = parseAllDocuments(readFileSync(path.join(chartDir, 'files/prometheus-rules.yaml'), 'utf8'))[0]!.toJS() as {
+  const file = parseAllDocuments(
+    readFileSync(path.join(chartDir, 'files/prometheus-rules.yaml'), 'utf8'),
+  )[0]!.toJS() as {
     groups: { rules: { alert: string; expr: string }[] }[];
   };
   return file.groups.flatMap((g) => g.rules.map((r) => ({ where: `alert ${r.alert}`, expr: r.expr })));
@@ -43,7 +48,39 @@ export function metricNames(expr: string): string[] {
   const grouping = /\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g;
   const labels = new Set([...expr.matchAll(grouping)].flatMap((m) => m[1]!.split(',').map((s) => s.trim())));
   // aggregations may put their grouping before the parenthesis: `sum by (x) (...)`
-  const aggregations = ['sum', 'min', 'max', 'avg', 'count', 'stddev', 'stdvar', 'topk', 'bottomk', 'quantile', 'count_values', 'group'];
-  const keywords = new Set([...aggregations, 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']);
-  return [...new Set(words.filter((w) => !keywords.has(w) && !labels.has(w) && !/^\d/.test(w) && !/^[smhdwy]$/.test(w)))];
+  const aggregations = [
+    'sum',
+    'min',
+    'max',
+    'avg',
+    'count',
+    'stddev',
+    'stdvar',
+    'topk',
+    'bottomk',
+    'quantile',
+    'count_values',
+    'group',
+  ];
+  const keywords = new Set([
+    ...aggregations,
+    'by',
+    'without',
+    'on',
+    'ignoring',
+    'group_left',
+    'group_right',
+    'and',
+    'or',
+    'unless',
+    'bool',
+    'offset',
+    'inf',
+    'nan',
+  ]);
+  return [
+    ...new Set(
+      words.filter((w) => !keywords.has(w) && !labels.has(w) && !/^\d/.test(w) && !/^[smhdwy]$/.test(w)),
+    ),
+  ];
 }

@@ -14,18 +14,30 @@ const kinds = (manifests: string): string[] =>
     .filter((k): k is string => Boolean(k));
 
 const nonDefault = [
-  '--set', 'media.hostNetwork=true',
-  '--set', 'media.announcedIp=hostIP',
-  '--set', 'media.replicas=3',
-  '--set', 'media.workers=2',
-  '--set', 'media.tls.secretName=media-tls',
-  '--set', 'media.restTokenSecret=media-token',
-  '--set', 'media.pushAllow={wcs.partner.example,10.0.0.0/8}',
-  '--set', 'operator.watchNamespace=media',
-  '--set', 'operator.replicas=3',
-  '--set', 'operator.leaderElection=false',
-  '--set', 'grafanaDashboard.enabled=false',
-  '--set', 'media.podDisruptionBudget.enabled=false',
+  '--set',
+  'media.hostNetwork=true',
+  '--set',
+  'media.announcedIp=hostIP',
+  '--set',
+  'media.replicas=3',
+  '--set',
+  'media.workers=2',
+  '--set',
+  'media.tls.secretName=media-tls',
+  '--set',
+  'media.restTokenSecret=media-token',
+  '--set',
+  'media.pushAllow={wcs.partner.example,10.0.0.0/8}',
+  '--set',
+  'operator.watchNamespace=media',
+  '--set',
+  'operator.replicas=3',
+  '--set',
+  'operator.leaderElection=false',
+  '--set',
+  'grafanaDashboard.enabled=false',
+  '--set',
+  'media.podDisruptionBudget.enabled=false',
 ];
 
 describe('Helm chart and plain manifests', () => {
@@ -43,7 +55,12 @@ describe('Helm chart and plain manifests', () => {
   });
 
   it('refuses values that break the schema', async () => {
-    for (const bad of [['media.replicas=-1'], ['media.logLevel=loud'], ['nonsense=1'], ['image.pullPolicy=Sometimes']]) {
+    for (const bad of [
+      ['media.replicas=-1'],
+      ['media.logLevel=loud'],
+      ['nonsense=1'],
+      ['image.pullPolicy=Sometimes'],
+    ]) {
       const r = await helm('template', 't', chartDir, '--set', bad[0]!);
       expect(r.code, bad[0]).not.toBe(0);
       expect(r.stderr).toMatch(/values don't meet the specifications of the schema/);
@@ -53,18 +70,47 @@ describe('Helm chart and plain manifests', () => {
   it('renders manifests the real API server accepts (server-side dry run), CRDs first', async () => {
     const crd = await kubectl(cluster.kubeconfigPath, ['apply', '-f', path.join(chartDir, 'crds')]);
     expect(crd.code, crd.stderr).toBe(0);
-    for (const ns of ['streamfed', 'media']) expect((await kubectl(cluster.kubeconfigPath, ['create', 'namespace', ns])).code).toBe(0);
+    for (const ns of ['streamfed', 'media'])
+      expect((await kubectl(cluster.kubeconfigPath, ['create', 'namespace', ns])).code).toBe(0);
     for (const values of [[], nonDefault]) {
-      const rendered = await helm('template', 'streamfed', chartDir, '--namespace', 'streamfed', '--kube-version', '1.20.2', ...values);
+      const rendered = await helm(
+        'template',
+        'streamfed',
+        chartDir,
+        '--namespace',
+        'streamfed',
+        '--kube-version',
+        '1.20.2',
+        ...values,
+      );
       expect(rendered.code, rendered.stderr).toBe(0);
-      const applied = await kubectl(cluster.kubeconfigPath, ['apply', '--dry-run=server', '-f', '-'], rendered.stdout);
+      const applied = await kubectl(
+        cluster.kubeconfigPath,
+        ['apply', '--dry-run=server', '-f', '-'],
+        rendered.stdout,
+      );
       expect(applied.code, applied.stderr).toBe(0);
       expect(applied.stdout).toMatch(/statefulset.apps\/streamfed-media created \(server dry run\)/);
       expect(applied.stdout).toMatch(/deployment.apps\/streamfed-operator created \(server dry run\)/);
     }
-    const defaults = kinds((await helm('template', 'streamfed', chartDir, '--kube-version', '1.20.2')).stdout);
+    const defaults = kinds(
+      (await helm('template', 'streamfed', chartDir, '--kube-version', '1.20.2')).stdout,
+    );
     expect(defaults.sort()).toEqual(
-      ['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'Service', 'Service', 'ServiceAccount', 'StatefulSet'].sort(),
+      [
+        'ClusterRole',
+        'ClusterRoleBinding',
+        'ConfigMap',
+        'Deployment',
+        'PodDisruptionBudget',
+        'Role',
+        'RoleBinding',
+        'Service',
+        'Service',
+        'Service',
+        'ServiceAccount',
+        'StatefulSet',
+      ].sort(),
     );
     const scoped = kinds((await helm('template', 'streamfed', chartDir, ...nonDefault)).stdout);
     expect(scoped).toContain('Role');
@@ -72,31 +118,68 @@ describe('Helm chart and plain manifests', () => {
   });
 
   it('renders the ServiceMonitors and the PrometheusRule from the same rules file', async () => {
-    const r = await helm('template', 'streamfed', chartDir, '--set', 'serviceMonitor.enabled=true', '--set', 'prometheusRule.enabled=true');
+    const r = await helm(
+      'template',
+      'streamfed',
+      chartDir,
+      '--set',
+      'serviceMonitor.enabled=true',
+      '--set',
+      'prometheusRule.enabled=true',
+    );
     expect(r.code, r.stderr).toBe(0);
-    const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as { kind: string; spec: { groups?: unknown; endpoints?: { relabelings: { replacement: string }[] }[] } });
+    const docs = parseAllDocuments(r.stdout).map(
+      (d) =>
+        d.toJS() as {
+          kind: string;
+          spec: { groups?: unknown; endpoints?: { relabelings: { replacement: string }[] }[] };
+        },
+    );
     const rule = docs.find((d) => d.kind === 'PrometheusRule');
-    const rulesFile = parseAllDocuments(readFileSync(path.join(chartDir, 'files/prometheus-rules.yaml'), 'utf8'))[0]!.toJS() as { groups: unknown };
+    const rulesFile = parseAllDocuments(
+      readFileSync(path.join(chartDir, 'files/prometheus-rules.yaml'), 'utf8'),
+    )[0]!.toJS() as { groups: unknown };
     expect(rule?.spec.groups).toEqual(rulesFile.groups);
-    const jobs = docs.filter((d) => d.kind === 'ServiceMonitor').map((d) => d.spec.endpoints?.[0]?.relabelings[0]?.replacement);
+    const jobs = docs
+      .filter((d) => d.kind === 'ServiceMonitor')
+      .map((d) => d.spec.endpoints?.[0]?.relabelings[0]?.replacement);
     expect(jobs.sort()).toEqual(['streamfed-media', 'streamfed-operator']);
   });
 
   it('keeps one CRD: the chart copy and deploy/streamfed.yaml match crds/ and the chart', async () => {
     const crd = readFileSync(path.join(packageRoot, 'crds/streampush.yaml'), 'utf8');
     expect(readFileSync(path.join(chartDir, 'crds/streampush.yaml'), 'utf8')).toBe(crd);
-    const rendered = await helm('template', 'streamfed', chartDir, '--namespace', 'streamfed', '--include-crds');
+    const rendered = await helm(
+      'template',
+      'streamfed',
+      chartDir,
+      '--namespace',
+      'streamfed',
+      '--include-crds',
+    );
     const committed = readFileSync(path.join(packageRoot, 'deploy/streamfed.yaml'), 'utf8');
-    expect(committed).toBe(`# Rendered from charts/streamfed by scripts/render-manifests.sh; do not edit by hand.\n${rendered.stdout}`);
+    expect(committed).toBe(
+      `# Rendered from charts/streamfed by scripts/render-manifests.sh; do not edit by hand.\n${rendered.stdout}`,
+    );
     const kustomized = await kubectl(cluster.kubeconfigPath, ['kustomize', path.join(packageRoot, 'deploy')]);
     expect(kustomized.code, kustomized.stderr).toBe(0);
     expect(kinds(kustomized.stdout)).toContain('CustomResourceDefinition');
   });
 
+  it('ships the dashboard rendered from its typed source', async () => {
+    const { dashboard } = await import('../../src/observability/grafana-dashboard.js');
+    const committed = readFileSync(path.join(chartDir, 'files/grafana-dashboard.json'), 'utf8');
+    expect(committed).toBe(`${JSON.stringify(dashboard, null, 2)}\n`);
+  });
+
   it('builds the image with the same install steps as the README', () => {
     const dockerfile = readFileSync(path.join(packageRoot, 'Dockerfile'), 'utf8');
     const setup = readFileSync(path.join(packageRoot, 'scripts/setup.sh'), 'utf8');
-    for (const step of ['scripts/install-system-packages.sh', 'npm ci', 'scripts/build-mediasoup-worker.sh']) {
+    for (const step of [
+      'scripts/install-system-packages.sh',
+      'npm ci',
+      'scripts/build-mediasoup-worker.sh',
+    ]) {
       expect(dockerfile).toContain(step);
       expect(setup).toContain(step);
     }

@@ -10,10 +10,18 @@ export interface RunResult {
 }
 
 /** Runs a program; never throws, the caller asserts on the result. */
-export function run(cmd: string, args: string[], options: { stdin?: string; cwd?: string } = {}): Promise<RunResult> {
+export function run(
+  cmd: string,
+  args: string[],
+  options: { stdin?: string; cwd?: string } = {},
+): Promise<RunResult> {
   return new Promise((resolve) => {
-    const child = execFile(cmd, args, { timeout: 120_000, maxBuffer: 64 * 1024 * 1024, cwd: options.cwd }, (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    const child = execFile(
+      cmd,
+      args,
+      { timeout: 120_000, maxBuffer: 64 * 1024 * 1024, cwd: options.cwd },
+      (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
     if (options.stdin !== undefined) child.stdin?.end(options.stdin);
   });
@@ -22,7 +30,9 @@ export function run(cmd: string, args: string[], options: { stdin?: string; cwd?
 /** helm from .cache/helm (scripts/install-helm.sh, run by npm run setup). */
 export function helmBin(): string {
   const dir = path.join(packageRoot, '.cache/helm');
-  const version = existsSync(dir) ? readdirSync(dir).find((d) => existsSync(path.join(dir, d, 'helm'))) : undefined;
+  const version = existsSync(dir)
+    ? readdirSync(dir).find((d) => existsSync(path.join(dir, d, 'helm')))
+    : undefined;
   if (!version) throw new Error(`no helm under ${dir}: run "npm run setup"`);
   return path.join(dir, version, 'helm');
 }

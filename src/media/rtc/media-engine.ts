@@ -49,7 +49,10 @@ export class MediaEngine {
       for (let i = 0; i < options.workers; i++) {
         // mediasoup's own logs go through the `debug` module (DEBUG=mediasoup*); its level is ours to raise
         const logLevel = (process.env['MEDIASOUP_LOG_LEVEL'] as 'debug' | 'warn' | undefined) ?? 'warn';
-        const worker = await mediasoup.createWorker({ logLevel, logTags: ['info', 'ice', 'dtls', 'srtp', 'rtp'] });
+        const worker = await mediasoup.createWorker({
+          logLevel,
+          logTags: ['info', 'ice', 'dtls', 'srtp', 'rtp'],
+        });
         engine.track(worker);
         const router = await worker.createRouter({ mediaCodecs });
         engine.slots.push({ worker, router, load: 0 });
