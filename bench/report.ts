@@ -1,0 +1,73 @@
+import { mkdirSync, writeFileSync, appendFileSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { packageRoot } from '../src/paths.js';
+
+export const resultsDir = path.join(packageRoot, 'bench/results');
+
+export interface Stats {
+  n: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  mean: number;
+  min: number;
+  max: number;
+}
+
+export function stats(samples: number[]): Stats {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+  const mean = s.reduce((a, b) => a + b, 0) / (s.length || 1);
+  return {
+    n: s.length,
+    p50: at(0.5),
+    p95: at(0.95),
+    p99: at(0.99),
+    mean,
+    min: s[0] ?? NaN,
+    max: s.at(-1) ?? NaN,
+  };
+}
+
+export function machine(): Record<string, unknown> {
+  const pkg = (name: string): string =>
+    (
+      JSON.parse(readFileSync(path.join(packageRoot, 'node_modules', name, 'package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version;
+  return {
+    cores: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model,
+    memoryBytes: os.totalmem(),
+    node: process.version,
+    mediasoup: pkg('mediasoup'),
+    werift: pkg('werift'),
+    platform: `${os.platform()} ${os.release()}`,
+    date: new Date().toISOString(),
+  };
+}
+
+/** Writes bench/results/<name>.json and appends a readable block to bench/results/summary.md. */
+export function record(name: string, result: Record<string, unknown>, summary: string[]): void {
+  mkdirSync(resultsDir, { recursive: true });
+  writeFileSync(
+    path.join(resultsDir, `${name}.json`),
+    `${JSON.stringify({ benchmark: name, machine: machine(), ...result }, null, 2)}\n`,
+  );
+  appendFileSync(
+    path.join(resultsDir, 'summary.md'),
+    `\n## ${name} (${new Date().toISOString()})\n${summary.map((l) => `- ${l}`).join('\n')}\n`,
+  );
+  console.log(`\n${name}\n${summary.map((l) => `  ${l}`).join('\n')}`);
+}
+
+export const ms = (x: number): string => `${x.toFixed(1)} ms`;
+
+/** Resident memory of a process, from /proc. */
+export function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
+  return kb * 1024;
+}

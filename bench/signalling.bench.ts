@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { afterAll, it } from 'vitest';
+import { freePort, spawnMedia, type MediaProcess } from '../test/support/media-process.js';
+import { waitFor } from '../test/support/media-server.js';
+import { WcsSocket } from '../test/support/wcs-socket.js';
+import { record, rssBytes } from './report.js';
+
+const STEPS = (process.env['BENCH_SESSIONS'] ?? '1000,2500,5000').split(',').map(Number);
+
+/**
+ * Idle WCS sessions held (handshake done, keep-alive on) and server memory per session, against the
+ * same-run baseline of a bare `ws` server process holding the same number of sockets.
+ */
+let server: MediaProcess | undefined;
+afterAll(async () => server?.kill());
+
+async function hold(url: string, n: number, handshake: boolean): Promise<WcsSocket[]> {
+  const sockets: WcsSocket[] = [];
+  for (let i = 0; i < n; i += 200) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(200, n - i) }, async () =>
+        handshake ? (await WcsSocket.established(url)).ws : WcsSocket.open(url),
+      ),
+    );
+    sockets.push(...batch);
+  }
+  return sockets;
+}
+
+it('idle sessions and memory per session', async () => {
+  server = await spawnMedia(['--workers', '1']);
+  const port = await freePort();
+  const bare = spawn(
+    process.execPath,
+    [
+      '-e',
+      `
+    const { WebSocketServer } = require(${JSON.stringify(createRequire(import.meta.url).resolve('ws'))});
+    new WebSocketServer({ host: '127.0.0.1', port: ${port} }).on('listening', () => console.log('up'));
+  `,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise((r) => bare.stdout.once('data', r));
+  const rows: Record<string, unknown>[] = [];
+  const summary: string[] = [];
+  try {
+    for (const n of STEPS) {
+      const baseOurs = rssBytes(server.child.pid!);
+      const baseBare = rssBytes(bare.pid!);
+      const ours = await hold(server.wsUrl, n, true);
+      const theirs = await hold(`ws://127.0.0.1:${port}`, n, false);
+      await new Promise((r) => setTimeout(r, 6000)); // one keep-alive round
+      await waitFor(
+        async () =>
+          (await (await fetch(`${server!.restUrl}/metrics`)).text()).includes(`streamfed_ws_sessions ${n}`),
+        'sessions counted',
+        30_000,
+      );
+      const perOurs = (rssBytes(server.child.pid!) - baseOurs) / n;
+      const perBare = (rssBytes(bare.pid!) - baseBare) / n;
+      rows.push({
+        sessions: n,
+        bytesPerSession: Math.round(perOurs),
+        baselineBareWsBytesPerSocket: Math.round(perBare),
+      });
+      summary.push(
+        `${n} idle sessions held: ${(perOurs / 1024).toFixed(1)} KiB per WCS session vs ${(perBare / 1024).toFixed(1)} KiB per bare ws socket`,
+      );
+      for (const s of [...ours, ...theirs]) s.close();
+      await waitFor(
+        async () =>
+          (await (await fetch(`${server!.restUrl}/metrics`)).text()).includes('streamfed_ws_sessions 0'),
+        'sessions closed',
+        30_000,
+      );
+    }
+  } finally {
+    bare.kill('SIGKILL');
+  }
+  record('signalling-sessions', { steps: rows }, summary);
+});
