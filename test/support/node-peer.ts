@@ -72,8 +72,11 @@ export class NodePeer {
     });
     peer.addTransceiver('audio', { direction: 'recvonly' });
     peer.addTransceiver('video', { direction: 'recvonly' });
+    // tracks are announced during setRemoteDescription: count from before negotiation
+    let received = 0;
+    peer.onTrack.subscribe((track) => track.onReceiveRtp.subscribe(() => received++));
     const self = await NodePeer.negotiate(wsUrl, name, peer, false);
-    peer.onTrack.subscribe((track) => track.onReceiveRtp.subscribe(() => self.received++));
+    Object.defineProperty(self, 'received', { get: () => received });
     return self;
   }
 

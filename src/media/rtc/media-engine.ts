@@ -26,7 +26,8 @@ interface RouterSlot {
 export class MediaEngine {
   private readonly slots: RouterSlot[] = [];
   private readonly pipes = new Map<string, Promise<void>>();
-  private readonly counts = { worker: 0, router: 0, transport: 0, producer: 0, consumer: 0 };
+  /** `transport` counts WebRTC and plain transports; the pipe transports between routers live on. */
+  private readonly counts = { worker: 0, router: 0, transport: 0, pipe_transport: 0, producer: 0, consumer: 0 };
   private closed = false;
 
   private constructor(
@@ -167,7 +168,7 @@ export class MediaEngine {
       follow('router', router.observer);
       router.observer.on('newtransport', (transport) => {
         transport.appData['routerId'] = router.id;
-        follow('transport', transport.observer);
+        follow(transport.type === 'pipe' ? 'pipe_transport' : 'transport', transport.observer);
         transport.observer.on('newproducer', (p) => follow('producer', p.observer));
         transport.observer.on('newconsumer', (c) => follow('consumer', c.observer));
       });
