@@ -30,6 +30,8 @@ export class StreamPushController {
   private workers: Promise<void>[] = [];
   private running = false;
   private readonly active = new Set<string>();
+  /** What of each object last caused a reconcile (generation, deletion, finalizers). */
+  private readonly seen = new Map<string, string>();
 
   constructor(
     private readonly kube: Kube,
@@ -44,16 +46,19 @@ export class StreamPushController {
     if (this.running) return;
     this.running = true;
     this.queue = new WorkQueue();
+    this.seen.clear();
     const ns = this.options.namespace;
     const path = ns
       ? `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}`
       : `/apis/${GROUP}/${VERSION}/${PLURAL}`;
     const informer = makeInformer<StreamPush>(this.kube.config, path, () => this.kube.listStreamPushes(ns));
     this.informer = informer;
-    const enqueue = (o: StreamPush): void => this.enqueue(keyOf(o));
-    informer.on('add', enqueue);
-    informer.on('update', enqueue);
+    informer.on('add', (o) => this.enqueueIfChanged(o));
+    // Our own status writes come back as updates: only spec (generation) and metadata that matter to us
+    // (deletion, finalizers) trigger a reconcile, so retries keep their backoff. Resync covers the rest.
+    informer.on('update', (o) => this.enqueueIfChanged(o));
     informer.on('delete', (o) => {
+      this.seen.delete(keyOf(o));
       this.active.delete(keyOf(o));
       this.queue.forget(keyOf(o));
       this.updateGauges();
@@ -81,6 +86,15 @@ export class StreamPushController {
     await Promise.all(this.workers);
     this.workers = [];
     this.log.info('controller stopped');
+  }
+
+  private enqueueIfChanged(o: StreamPush): void {
+    const key = keyOf(o);
+    const m = o.metadata;
+    const fingerprint = `${m?.generation ?? 0}|${m?.deletionTimestamp ? 'deleting' : ''}|${(m?.finalizers ?? []).join(',')}`;
+    if (this.seen.get(key) === fingerprint) return;
+    this.seen.set(key, fingerprint);
+    this.enqueue(key);
   }
 
   private enqueue(key: string): void {

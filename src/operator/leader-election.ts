@@ -3,6 +3,16 @@ import type { V1Lease } from '@kubernetes/client-node';
 import type { Logger } from '../log.js';
 import { httpCode, type Kube } from './kube.js';
 
+/**
+ * A Lease's times are metav1.MicroTime: RFC 3339 with six fractional digits, which the API server insists
+ * on. client-node serialises a Date with toISOString (three digits), so pad them.
+ */
+class MicroTime extends Date {
+  override toISOString(): string {
+    return super.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+  }
+}
+
 export interface LeaderElectionOptions {
   namespace: string;
   name: string;
@@ -51,9 +61,15 @@ export class LeaderElector extends EventEmitter<LeaderEvents> {
     this.setLeading(false);
     try {
       const lease = await this.kube.readLease(this.options.namespace, this.options.name);
-      if (lease.spec?.holderIdentity === this.options.identity) {
-        lease.spec.holderIdentity = undefined as unknown as string;
-        lease.spec.leaseDurationSeconds = 1;
+      const spec = lease.spec;
+      if (spec?.holderIdentity === this.options.identity) {
+        // an expired, holderless Lease: the next candidate takes it at once
+        lease.spec = {
+          leaseDurationSeconds: 1,
+          leaseTransitions: spec.leaseTransitions ?? 0,
+          renewTime: new MicroTime(0),
+          ...(spec.acquireTime ? { acquireTime: new MicroTime(spec.acquireTime) } : {}),
+        };
         await this.kube.replaceLease(this.options.namespace, this.options.name, lease);
       }
     } catch (error) {
@@ -74,7 +90,7 @@ export class LeaderElector extends EventEmitter<LeaderEvents> {
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { namespace, name, identity, leaseDurationSeconds } = this.options;
-    const now = new Date();
+    const now = new MicroTime();
     let lease: V1Lease;
     try {
       lease = await this.kube.readLease(namespace, name);
@@ -99,11 +115,11 @@ export class LeaderElector extends EventEmitter<LeaderEvents> {
     if (holder && holder !== identity && !expired) return false;
     const takeover = holder !== identity;
     lease.spec = {
-      ...spec,
       holderIdentity: identity,
       leaseDurationSeconds,
       renewTime: now,
-      ...(takeover ? { acquireTime: now, leaseTransitions: (spec.leaseTransitions ?? 0) + 1 } : {}),
+      acquireTime: takeover || !spec.acquireTime ? now : new MicroTime(spec.acquireTime),
+      leaseTransitions: (spec.leaseTransitions ?? 0) + (takeover ? 1 : 0),
     };
     try {
       await this.kube.replaceLease(namespace, name, lease); // 409 if someone else wrote it meanwhile
