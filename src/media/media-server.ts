@@ -94,6 +94,7 @@ export class MediaServer {
     );
     const pushes = new PushManager(
       streams,
+      engine,
       new TargetPolicy(config.pushAllow),
       metrics,
       log,

@@ -35,8 +35,9 @@ export class StatsSampler {
     for (const key of this.last.keys()) if (!seen.has(key)) this.last.delete(key);
   }
 
-  private async transport(transport: ms.WebRtcTransport, seen: Set<string>): Promise<void> {
-    const stats = (await transport.getStats().catch(() => []))[0];
+  private async transport(transport: ms.Transport, seen: Set<string>): Promise<void> {
+    const stats = (await transport.getStats().catch(() => []))[0] as
+      { bytesReceived: number; bytesSent: number } | undefined;
     if (!stats) return;
     this.add(`${transport.id}:in`, 'in', stats.bytesReceived, 0, 0, seen, false);
     this.add(`${transport.id}:out`, 'out', stats.bytesSent, 0, 0, seen, false);

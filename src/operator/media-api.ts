@@ -37,8 +37,15 @@ export class MediaApi {
     private readonly timeoutMs = 10_000,
   ) {}
 
-  async push(sourceUrl: string, { uri, localStreamName, remoteStreamName }: PushIdentity): Promise<MediaPush> {
-    return (await this.call(sourceUrl, '/rest-api/pull/push', { uri, localStreamName, remoteStreamName })) as MediaPush;
+  async push(
+    sourceUrl: string,
+    { uri, localStreamName, remoteStreamName }: PushIdentity,
+  ): Promise<MediaPush> {
+    return (await this.call(sourceUrl, '/rest-api/pull/push', {
+      uri,
+      localStreamName,
+      remoteStreamName,
+    })) as MediaPush;
   }
 
   /** All pushes of a server; [] when it has none (its 404). */

@@ -177,6 +177,50 @@ describe('server-to-server push over WebRTC between server processes', () => {
     );
   });
 
+  it('pulls a stream from server 1 into server 3 (/pull/pull), where the Player page plays it', async () => {
+    const r = await rest(s3.restUrl, '/rest-api/pull/pull', {
+      uri: s1.wsUrl,
+      localStreamName: 'pulled',
+      remoteStreamName: 'cam',
+    });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({
+      type: 'pull',
+      localStreamName: 'pulled',
+      remoteStreamName: 'cam',
+      uri: s1.wsUrl,
+    });
+    await waitFor(async () => (await pushes(s3.restUrl))[0]?.status === 'PUBLISHING', 'pull PUBLISHING');
+    expect(
+      (
+        await rest(s3.restUrl, '/rest-api/pull/pull', {
+          uri: s1.wsUrl,
+          localStreamName: 'pulled',
+          remoteStreamName: 'cam',
+        })
+      ).status,
+    ).toBe(409);
+    // on server 1 the pull is an ordinary player of "cam"
+    const played = await rest(s1.restUrl, '/rest-api/stream/find', { name: 'cam', published: false });
+    expect(played.body).toEqual([expect.objectContaining({ status: 'PLAYING' })]);
+
+    const player = await PlayerPage.open(browser, s3.restUrl, s3.wsUrl, 'pulled');
+    await player.waitStatus('PLAYING');
+    await waitFor(async () => (await player.framesDecoded()) > 10, 'frames decoded from the pulled stream');
+
+    const id = (r.body as PushView).localMediaSessionId;
+    expect((await rest(s3.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: id })).status).toBe(
+      200,
+    );
+    await player.waitStatus('STOPPED');
+    await waitFor(
+      async () =>
+        (await rest(s1.restUrl, '/rest-api/stream/find', { name: 'cam', published: false })).status === 404,
+      'player on s1 gone',
+    );
+    await waitFor(async () => (await transports(s3.restUrl)) === 0, 'server 3 transports released');
+  });
+
   it('refuses bad requests with clear errors and changes nothing', async () => {
     const cases: [unknown, number, RegExp][] = [
       ['{not json', 400, /malformed JSON/],

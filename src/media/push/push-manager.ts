@@ -1,9 +1,14 @@
 import type { Logger } from '../../log.js';
 import { ConflictError, NotFoundError, StreamfedError } from '../errors.js';
 import type { MediaMetrics, PushFailureReason } from '../metrics.js';
+import type { MediaEngine } from '../rtc/media-engine.js';
 import type { StreamService } from '../streams/stream-service.js';
+import { Pull } from './pull.js';
 import { Push, type PushDescription, type PushStatus } from './push.js';
 import type { TargetPolicy } from './target-policy.js';
+
+/** A push (local stream → remote server) or a pull (remote stream → published here). */
+type Relay = Push | Pull;
 
 export interface PushRequest {
   uri: string;
@@ -32,11 +37,12 @@ const statuses: PushStatus[] = ['NEW', 'PENDING', 'PUBLISHING', 'FAILED'];
  * its reason, until terminated or replaced. Pushes end with their local stream.
  */
 export class PushManager {
-  private readonly pushes = new Map<string, Push>();
-  private readonly sampled = new WeakMap<Push, { packets: number; bytes: number }>();
+  private readonly pushes = new Map<string, Relay>();
+  private readonly sampled = new WeakMap<Relay, { packets: number; bytes: number }>();
 
   constructor(
     private readonly streams: StreamService,
+    private readonly engine: MediaEngine,
     private readonly policy: TargetPolicy,
     private readonly metrics: MediaMetrics,
     private readonly log: Logger,
@@ -44,7 +50,8 @@ export class PushManager {
   ) {
     streams.on('unpublished', (publisher) => {
       for (const push of this.pushes.values()) {
-        if (push.target.localStreamName === publisher.name) this.end(push, 'local stream unpublished');
+        if (push instanceof Push && push.target.localStreamName === publisher.name)
+          this.end(push, 'local stream unpublished');
       }
     });
   }
@@ -69,14 +76,41 @@ export class PushManager {
       remoteStreamName,
       insecureTls: this.insecureTls,
     });
-    this.pushes.set(push.localMediaSessionId, push);
-    const startedAt = process.hrtime.bigint();
-    const log = this.log.child({
-      push: push.localMediaSessionId,
+    return this.run(push, () => push.start(source));
+  }
+
+  /** WCS's /pull/pull: play `remoteStreamName` from the server at `uri` and publish it here as `localStreamName`. */
+  async pull(request: PushRequest): Promise<PushDescription> {
+    const url = await this.policy.check(request.uri);
+    const remoteStreamName = request.remoteStreamName ?? request.localStreamName;
+    if (this.streams.publisher(request.localStreamName)) {
+      throw new ConflictError(`stream ${request.localStreamName} is already published here`);
+    }
+    const same = this.match({ uri: request.uri, localStreamName: request.localStreamName, remoteStreamName });
+    if (same.some((p) => p.status !== 'FAILED')) {
+      throw new ConflictError(
+        `${remoteStreamName} from ${request.uri} is already pulled as ${request.localStreamName}`,
+      );
+    }
+    for (const failed of same) this.end(failed, 'replaced by a new pull');
+    const pull = new Pull({
       uri: request.uri,
-      stream: request.localStreamName,
+      url,
+      localStreamName: request.localStreamName,
+      remoteStreamName,
+      insecureTls: this.insecureTls,
     });
-    push.on('status', (status, info) => {
+    return this.run(pull, () => pull.start(this.streams, this.engine));
+  }
+
+  /** Registers a push or pull, counts and logs its transitions, and starts it. */
+  private async run(relay: Relay, start: () => Promise<void>): Promise<PushDescription> {
+    this.pushes.set(relay.localMediaSessionId, relay);
+    const startedAt = process.hrtime.bigint();
+    const { uri, localStreamName } = relay.target;
+    const type = relay.describe().type;
+    const log = this.log.child({ push: relay.localMediaSessionId, type, uri, stream: localStreamName });
+    relay.on('status', (status, info) => {
       this.metrics.pushTransitions.inc({ status });
       if (status === 'PUBLISHING') {
         this.metrics.pushSetupSeconds.observe(Number(process.hrtime.bigint() - startedAt) / 1e9);
@@ -84,22 +118,19 @@ export class PushManager {
       if (status === 'FAILED') {
         this.metrics.pushFailures.inc({ reason: failureReason(info) });
         this.metrics.errors.inc({ kind: 'push' });
-        log.warn({ status, info }, 'push failed');
+        log.warn({ status, info }, `${type} failed`);
       } else {
-        log.info({ status }, 'push status');
+        log.info({ status }, `${type} status`);
       }
       this.updateGauge();
     });
     this.updateGauge();
     try {
-      await push.start(source);
+      await start();
     } catch (error) {
-      throw new PushFailedError(
-        `push to ${request.uri} failed: ${(error as Error).message}`,
-        push.describe(),
-      );
+      throw new PushFailedError(`${type} with ${uri} failed: ${(error as Error).message}`, relay.describe());
     }
-    return push.describe();
+    return relay.describe();
   }
 
   list(): PushDescription[] {
@@ -126,7 +157,7 @@ export class PushManager {
     for (const push of [...this.pushes.values()]) this.end(push, 'server shutdown');
   }
 
-  private match(query: PushQuery): Push[] {
+  private match(query: PushQuery): Relay[] {
     return [...this.pushes.values()].filter((p) => {
       if ('localMediaSessionId' in query) return p.localMediaSessionId === query.localMediaSessionId;
       const t = p.target;
@@ -138,7 +169,7 @@ export class PushManager {
     });
   }
 
-  private end(push: Push, why: string): void {
+  private end(push: Relay, why: string): void {
     const d = push.describe();
     this.metrics.pushBytes.remove({ push: d.localMediaSessionId });
     this.metrics.pushPackets.remove({ push: d.localMediaSessionId });
@@ -149,7 +180,7 @@ export class PushManager {
     this.updateGauge();
   }
 
-  private sample(push: Push): void {
+  private sample(push: Relay): void {
     const { localMediaSessionId: id, packets, bytes } = push.describe();
     const last = this.sampled.get(push) ?? { packets: 0, bytes: 0 };
     this.metrics.pushPackets.inc({ push: id }, packets - last.packets);

@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError } from '../errors.js';
 import { PushFailedError, type PushManager } from '../push/push-manager.js';
+import type { PushDescription } from '../push/push.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\s]+$' });
 const Uri = Type.String({ minLength: 1, maxLength: 2048 });
@@ -28,24 +29,32 @@ const Empty = Type.Object({}, { additionalProperties: false });
 
 /** WCS's /rest-api/pull/* family. */
 export function registerPullRoutes(app: FastifyInstance, pushes: PushManager): void {
-  app.post<{ Body: PushBody }>(
+  // push and pull answer alike: the relay, or 500 with the reason and the FAILED relay
+  const relay =
+    (start: (body: PushBody) => Promise<PushDescription>) =>
+    async (request: FastifyRequest<{ Body: PushBody }>, reply: FastifyReply): Promise<unknown> => {
+      try {
+        return await start(request.body);
+      } catch (error) {
+        if (!(error instanceof PushFailedError)) throw error;
+        const body = {
+          statusCode: 500,
+          error: 'Internal Server Error',
+          message: error.message,
+          push: error.push,
+        };
+        return reply.status(500).send(body);
+      }
+    };
+  app.post(
     '/rest-api/pull/push',
     { schema: { body: PushBody } },
-    async (request, reply) => {
-      try {
-        return await pushes.push(request.body);
-      } catch (error) {
-        if (error instanceof PushFailedError) {
-          return reply.status(500).send({
-            statusCode: 500,
-            error: 'Internal Server Error',
-            message: error.message,
-            push: error.push,
-          });
-        }
-        throw error;
-      }
-    },
+    relay((body) => pushes.push(body)),
+  );
+  app.post(
+    '/rest-api/pull/pull',
+    { schema: { body: PushBody } },
+    relay((body) => pushes.pull(body)),
   );
 
   app.post('/rest-api/pull/find_all', { schema: { body: Empty } }, async () => {

@@ -27,7 +27,14 @@ export class MediaEngine {
   private readonly slots: RouterSlot[] = [];
   private readonly pipes = new Map<string, Promise<void>>();
   /** `transport` counts WebRTC and plain transports; the pipe transports between routers live on. */
-  private readonly counts = { worker: 0, router: 0, transport: 0, pipe_transport: 0, producer: 0, consumer: 0 };
+  private readonly counts = {
+    worker: 0,
+    router: 0,
+    transport: 0,
+    pipe_transport: 0,
+    producer: 0,
+    consumer: 0,
+  };
   private closed = false;
 
   private constructor(
@@ -97,13 +104,20 @@ export class MediaEngine {
     return transport;
   }
 
-  /** Plain RTP transport, used by the server-to-server client to feed its WebRTC stack. */
-  async createPlainTransport(router: ms.Router): Promise<ms.PlainTransport> {
-    return router.createPlainTransport({
+  /**
+   * A plain RTP transport on loopback, on the least loaded router, for media this process relays itself
+   * (a pull's incoming stream). comedia: it answers wherever our first packet came from.
+   */
+  async createLoopbackIngress(): Promise<ms.PlainTransport> {
+    const slot = this.leastLoaded();
+    const transport = await slot.router.createPlainTransport({
       listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
       rtcpMux: true,
-      comedia: false,
+      comedia: true,
     });
+    slot.load++;
+    transport.observer.once('close', () => slot.load--);
+    return transport;
   }
 
   routerOf(transport: ms.Transport): ms.Router {

@@ -29,18 +29,27 @@ export abstract class MediaSession extends EventEmitter<MediaSessionEvents> {
 
   protected constructor(
     readonly init: MediaSessionInit,
-    readonly transport: ms.WebRtcTransport,
+    readonly transport: ms.Transport,
   ) {
     super();
-    transport.on('dtlsstatechange', (state) => {
+    // A WebRTC session is live once DTLS is up and dies with ICE/DTLS; a relayed one (plain transport,
+    // fed by a server-to-server pull) is told by its owner through connected().
+    if (transport.type !== 'webrtc') return;
+    const webrtc = transport as ms.WebRtcTransport;
+    webrtc.on('dtlsstatechange', (state) => {
       if (state === 'connected') this.onConnected();
       else if (state === 'failed' || state === 'closed')
         this.end(StreamStatus.FAILED, StreamInfo.FAILED_BY_DTLS_ERROR);
     });
-    transport.on('icestatechange', (state) => {
+    webrtc.on('icestatechange', (state) => {
       if (state === 'disconnected' || state === 'closed')
         this.end(StreamStatus.FAILED, StreamInfo.FAILED_BY_ICE_ERROR);
     });
+  }
+
+  /** For sessions whose media path is not WebRTC: the media is flowing. */
+  connected(): void {
+    if (!this.ended) this.onConnected();
   }
 
   get status(): StreamStatus {

@@ -12,9 +12,9 @@ export class Publisher extends MediaSession {
   readonly stoppedStatus = StreamStatus.UNPUBLISHED;
   readonly producers = new Map<MediaKind, ms.Producer>();
 
-  private constructor(
+  constructor(
     init: MediaSessionInit,
-    transport: ms.WebRtcTransport,
+    transport: ms.Transport,
     readonly router: ms.Router,
   ) {
     super(init, transport);

@@ -38,19 +38,42 @@ export class StreamService extends EventEmitter<StreamServiceEvents> {
     super();
   }
 
+  /** A publisher from a browser's (or any WCS client's) offer. */
   async publish(init: MediaSessionInit, sdp: unknown): Promise<{ session: Publisher; answer: string }> {
+    return this.admit(init, async () => {
+      const { publisher, answer } = await Publisher.create(this.engine, init, parseOffer(sdp));
+      return { session: publisher, answer };
+    });
+  }
+
+  /**
+   * Any other publisher (a server-to-server pull): `create` builds it once the name is reserved, so the
+   * same rules hold (one publisher per name, players end with it).
+   */
+  async publishWith<T extends { session: Publisher }>(
+    init: MediaSessionInit,
+    create: () => Promise<T>,
+  ): Promise<T> {
+    return this.admit(init, create);
+  }
+
+  private async admit<T extends { session: Publisher }>(
+    init: MediaSessionInit,
+    create: () => Promise<T>,
+  ): Promise<T> {
     if (this.byName.has(init.name)) throw new ConflictError(StreamInfo.STREAM_NAME_ALREADY_IN_USE);
     this.reserveId(init.mediaSessionId);
     this.byName.set(init.name, 'reserved');
     try {
-      const { publisher, answer } = await Publisher.create(this.engine, init, parseOffer(sdp));
+      const created = await create();
+      const publisher = created.session;
       this.byName.set(init.name, publisher);
       this.track(publisher);
       this.metrics.streamsPublished.inc();
       publisher.on('status', (status) => {
         if (status === StreamStatus.PUBLISHING) this.emit('published', publisher);
       });
-      return { session: publisher, answer };
+      return created;
     } catch (error) {
       this.byName.delete(init.name);
       this.byId.delete(init.mediaSessionId);

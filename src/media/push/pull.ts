@@ -1,0 +1,258 @@
+import dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
+import { randomInt, randomUUID } from 'node:crypto';
+import type * as ms from 'mediasoup/types';
+import type { MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
+import type { MediaEngine } from '../rtc/media-engine.js';
+import type { MediaKind } from '../rtc/sdp-offer.js';
+import { Publisher } from '../streams/publisher.js';
+import { StreamInfo, StreamStatus } from '../streams/status.js';
+import type { StreamService } from '../streams/stream-service.js';
+import type { PushDescription, PushEvents, PushStatus, PushTarget } from './push.js';
+import { createPeer, weriftCodec } from './rtc-peer.js';
+import { WcsClient, type StreamStatusEvent } from './wcs-client.js';
+
+interface Leg {
+  kind: MediaKind;
+  transceiver: RTCRtpTransceiver;
+  /** What we announce to mediasoup: the negotiated codec under our payload type and SSRC. */
+  payloadType: number;
+  ssrc: number;
+  remoteSsrc?: number;
+}
+
+/**
+ * The mirror of a push (WCS's /pull/pull): we play a stream from a remote WCS server as its WebRTC client
+ * and publish it here under a local name, RTP handed to mediasoup through a loopback plain transport.
+ */
+export class Pull extends EventEmitter<PushEvents> {
+  readonly localMediaSessionId = randomUUID();
+  readonly remoteMediaSessionId = randomUUID();
+  readonly createdAt = Date.now();
+  private statusValue: PushStatus = 'NEW';
+  private infoValue: string | undefined;
+  private client: WcsClient | undefined;
+  private peer: RTCPeerConnection | undefined;
+  private socket: dgram.Socket | undefined;
+  private publisher: Publisher | undefined;
+  private readonly legs: Leg[] = [];
+  private packets = 0;
+  private bytes = 0;
+  private done = false;
+
+  constructor(readonly target: PushTarget) {
+    super();
+  }
+
+  get status(): PushStatus {
+    return this.statusValue;
+  }
+
+  async start(streams: StreamService, engine: MediaEngine): Promise<void> {
+    try {
+      const caps = engine.rtpCapabilities.codecs ?? [];
+      const codecs = (kind: MediaKind): ReturnType<typeof weriftCodec>[] =>
+        caps
+          .filter((c) => c.kind === kind && !c.mimeType.toLowerCase().endsWith('/rtx'))
+          .map((c) => weriftCodec(c, kind));
+      this.peer = createPeer(this.target.url.hostname.replace(/^\[|\]$/g, ''), {
+        audio: codecs('audio'),
+        video: codecs('video'),
+      });
+      for (const kind of ['audio', 'video'] as const) {
+        const transceiver = this.peer.addTransceiver(kind, { direction: 'recvonly' });
+        this.legs.push({
+          kind,
+          transceiver,
+          payloadType: kind === 'audio' ? 100 : 101,
+          ssrc: randomInt(1, 2 ** 31),
+        });
+      }
+      this.peer.onTrack.subscribe((track) => this.onTrack(track));
+      this.peer.connectionStateChange.subscribe((state) => {
+        if (state === 'failed' || state === 'closed') this.fail(`WebRTC connection ${state}`);
+      });
+      await this.peer.setLocalDescription(await this.peer.createOffer());
+      const sdp = this.peer.localDescription?.sdp;
+      if (!sdp) throw new Error('no local description');
+
+      this.client = await WcsClient.connect(this.target.uri, { insecureTls: this.target.insecureTls });
+      if (this.done) throw new Error('terminated');
+      this.client.on('status', (event) => this.onRemoteStatus(event));
+      this.client.on('closed', (reason) => this.fail(`remote session ended: ${reason}`));
+      this.setStatus('PENDING');
+      const { answer } = await this.client.play(this.target.remoteStreamName, sdp, this.remoteMediaSessionId);
+      await this.peer.setRemoteDescription({ type: 'answer', sdp: answer });
+
+      const { session } = await streams.publishWith(
+        {
+          appKey: 'pull',
+          sessionId: `pull:${this.target.uri}`,
+          mediaSessionId: this.localMediaSessionId,
+          name: this.target.localStreamName,
+        },
+        async () => ({ session: await this.createPublisher(engine) }),
+      );
+      this.publisher = session;
+      session.on('status', (status) => {
+        if (session.ended && !this.done) this.fail(`local stream ${status}`);
+      });
+      if (this.statusValue === 'PUBLISHING') session.connected();
+    } catch (error) {
+      this.fail((error as Error).message);
+      throw error;
+    }
+  }
+
+  describe(): PushDescription {
+    const { uri, localStreamName, remoteStreamName } = this.target;
+    return {
+      localMediaSessionId: this.localMediaSessionId,
+      remoteMediaSessionId: this.remoteMediaSessionId,
+      localStreamName,
+      remoteStreamName,
+      uri,
+      type: 'pull',
+      status: this.statusValue,
+      ...(this.infoValue !== undefined ? { info: this.infoValue } : {}),
+      createDate: this.createdAt,
+      packets: this.packets,
+      bytes: this.bytes,
+    };
+  }
+
+  fail(reason: string): void {
+    if (this.statusValue === 'FAILED' || this.done) return;
+    this.setStatus('FAILED', reason);
+    this.release(false);
+  }
+
+  terminate(): void {
+    if (this.done) return;
+    this.done = true;
+    this.release(true);
+    this.removeAllListeners();
+  }
+
+  /** The local publisher: one producer per negotiated kind on a loopback plain transport we send into. */
+  private async createPublisher(engine: MediaEngine): Promise<Publisher> {
+    const transport = await engine.createLoopbackIngress();
+    try {
+      const router = engine.routerOf(transport);
+      const publisher = new Publisher(
+        {
+          appKey: 'pull',
+          sessionId: `pull:${this.target.uri}`,
+          mediaSessionId: this.localMediaSessionId,
+          name: this.target.localStreamName,
+        },
+        transport,
+        router,
+      );
+      for (const leg of this.legs) {
+        const codec = leg.transceiver.codecs.find((c) => !c.mimeType.toLowerCase().endsWith('/rtx'));
+        if (!codec) continue;
+        const parameters = Object.fromEntries(
+          (codec.parameters ?? '')
+            .split(';')
+            .filter(Boolean)
+            .map((kv) => {
+              const [k, v] = kv.split('=');
+              return [k!.trim(), /^\d+$/.test(v ?? '') ? Number(v) : (v ?? '')];
+            }),
+        );
+        const rtpParameters: ms.RtpParameters = {
+          codecs: [
+            {
+              mimeType: codec.mimeType as ms.RtpCodecParameters['mimeType'],
+              payloadType: leg.payloadType,
+              clockRate: codec.clockRate,
+              ...(codec.channels ? { channels: codec.channels } : {}),
+              parameters,
+              rtcpFeedback: leg.kind === 'video' ? [{ type: 'nack', parameter: 'pli' }] : [],
+            },
+          ],
+          encodings: [{ ssrc: leg.ssrc }],
+          rtcp: { cname: `pull-${this.localMediaSessionId}`, reducedSize: true },
+        };
+        publisher.producers.set(leg.kind, await transport.produce({ kind: leg.kind, rtpParameters }));
+      }
+      if (publisher.producers.size === 0) throw new Error(StreamInfo.NO_COMMON_CODECS);
+      this.socket = await this.openSocket(transport.tuple.localPort);
+      return publisher;
+    } catch (error) {
+      transport.close();
+      throw error;
+    }
+  }
+
+  private async openSocket(port: number): Promise<dgram.Socket> {
+    const socket = dgram.createSocket('udp4');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(0, '127.0.0.1', () => resolve());
+    });
+    socket.connect(port, '127.0.0.1');
+    // mediasoup's RTCP back to us: a picture-loss or FIR request means a viewer needs a key frame.
+    socket.on('message', (packet) => {
+      // walk the compound RTCP packet: PSFB (206) carries PLI and FIR
+      for (let offset = 0; offset + 4 <= packet.length; offset += (packet.readUInt16BE(offset + 2) + 1) * 4) {
+        if (packet[offset + 1] === 206) return this.requestKeyFrame();
+      }
+    });
+    return socket;
+  }
+
+  private onTrack(track: MediaStreamTrack): void {
+    const leg = this.legs.find((l) => l.kind === track.kind);
+    if (!leg) return;
+    track.onReceiveRtp.subscribe((rtp) => {
+      if (!this.socket || !this.publisher) return;
+      const negotiated = leg.transceiver.codecs.find((c) => !c.mimeType.toLowerCase().endsWith('/rtx'));
+      if (!negotiated || rtp.header.payloadType !== negotiated.payloadType) return;
+      leg.remoteSsrc = rtp.header.ssrc;
+      const packet = rtp.serialize();
+      packet[1] = (packet[1]! & 0x80) | leg.payloadType;
+      packet.writeUInt32BE(leg.ssrc, 8);
+      this.packets++;
+      this.bytes += packet.length;
+      this.socket.send(packet);
+    });
+  }
+
+  private requestKeyFrame(): void {
+    const video = this.legs.find((l) => l.kind === 'video');
+    if (video?.remoteSsrc !== undefined)
+      void video.transceiver.receiver.sendRtcpPLI(video.remoteSsrc).catch(() => undefined);
+  }
+
+  private onRemoteStatus(event: StreamStatusEvent): void {
+    if (event.mediaSessionId !== this.remoteMediaSessionId) return;
+    if (event.status === StreamStatus.PLAYING) {
+      this.setStatus('PUBLISHING');
+      this.publisher?.connected();
+      this.requestKeyFrame();
+    } else if (event.status === StreamStatus.FAILED || event.status === StreamStatus.STOPPED) {
+      this.fail(`remote stream ${event.status}${event.info ? `: ${event.info}` : ''}`);
+    }
+  }
+
+  private release(stopRemote: boolean): void {
+    if (this.client && !this.client.closed) {
+      if (stopRemote) this.client.stop(this.remoteMediaSessionId, this.target.remoteStreamName, false);
+      this.client.close();
+    }
+    void this.peer?.close().catch(() => undefined);
+    this.socket?.close();
+    this.socket = undefined;
+    const publisher = this.publisher;
+    this.publisher = undefined;
+    publisher?.end(StreamStatus.UNPUBLISHED, StreamInfo.STOPPED_BY_PUBLISHER_STOP);
+  }
+
+  private setStatus(status: PushStatus, info?: string): void {
+    this.statusValue = status;
+    this.infoValue = info;
+    this.emit('status', status, info);
+  }
+}
