@@ -1,0 +1,61 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { packageRoot } from '../../src/paths.js';
+import { spawnMedia } from '../support/media-process.js';
+import { NodePeer } from '../support/node-peer.js';
+
+const cli = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+  new Promise((resolve) =>
+    execFile(process.execPath, [path.join(packageRoot, 'dist/cli.js'), ...args], (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    ),
+  );
+
+describe('streamfed command line', () => {
+  it('documents every media option with its environment variable', async () => {
+    const r = await cli(['media', '--help']);
+    expect(r.code).toBe(0);
+    for (const flag of [
+      '--ws-port',
+      '--wss-port',
+      '--rest-port',
+      '--rtc-min-port',
+      '--rtc-max-port',
+      '--announced-ip',
+      '--workers',
+      '--log-level',
+      '--rest-token',
+      '--push-allow',
+    ]) {
+      expect(r.stdout).toContain(flag);
+    }
+    expect(r.stdout).toContain('env STREAMFED_WS_PORT');
+    expect((await cli(['operator', '--help'])).stdout).toContain('--lease-duration-seconds');
+  });
+
+  it('refuses bad options with a usage error', async () => {
+    const unknown = await cli(['media', '--no-such-flag']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/Unknown option '--no-such-flag'/);
+    const badPort = await cli(['media', '--ws-port', 'eighty']);
+    expect(badPort.code).toBe(2);
+    expect(badPort.stderr).toMatch(/--ws-port must be a whole number/);
+    expect((await cli(['nonsense'])).code).toBe(2);
+  });
+
+  it('stops gracefully on SIGTERM: publishers get UNPUBLISHED, players STOPPED, exit 0', async () => {
+    const media = await spawnMedia();
+    const publisher = await NodePeer.publish(media.wsUrl, 'bye');
+    await publisher.waitStatus('PUBLISHING');
+    const player = await NodePeer.play(media.wsUrl, 'bye');
+    await player.waitStatus('PLAYING');
+    const exit = media.stop();
+    await publisher.waitStatus('UNPUBLISHED');
+    await player.waitStatus('STOPPED');
+    expect(await exit).toBe(0);
+    expect(media.output()).toContain('media server stopped');
+    await publisher.stop();
+    await player.stop();
+  });
+});

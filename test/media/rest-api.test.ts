@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rest, startMedia, type RunningMedia } from '../support/media-server.js';
+
+describe('REST API: auth, health, bad input', () => {
+  let media: RunningMedia;
+  const token = 'test-token-do-not-log';
+  const auth = { authorization: `Bearer ${token}` };
+  beforeAll(async () => {
+    media = await startMedia({ restToken: token });
+  });
+  afterAll(async () => media?.stop());
+
+  it('requires the bearer token on /rest-api/* when one is configured', async () => {
+    expect((await rest(media.restUrl, '/rest-api/stream/find_all')).status).toBe(401);
+    expect(
+      (await rest(media.restUrl, '/rest-api/stream/find_all', undefined, { authorization: 'Bearer wrong' }))
+        .status,
+    ).toBe(401);
+    expect(
+      (await rest(media.restUrl, '/rest-api/pull/find_all', undefined, { authorization: token })).status,
+    ).toBe(401);
+    expect((await rest(media.restUrl, '/rest-api/stream/find_all', undefined, auth)).status).toBe(404);
+  });
+
+  it('serves health, readiness and metrics without the token', async () => {
+    expect(await (await fetch(`${media.restUrl}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`${media.restUrl}/readyz`)).json()).toEqual({ status: 'ready' });
+    const metrics = await (await fetch(`${media.restUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^streamfed_ws_sessions 0$/m);
+    expect(metrics).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(metrics).not.toContain(token);
+  });
+
+  it('answers bad input with 400/404/413 and a clear message', async () => {
+    const cases: [string, unknown, number, RegExp][] = [
+      ['/rest-api/stream/find', '{"name":', 400, /malformed JSON/],
+      ['/rest-api/stream/find', { name: 42 }, 400, /name must be string/],
+      ['/rest-api/stream/find', { nmae: 'typo' }, 400, /must NOT have additional properties/],
+      ['/rest-api/stream/find', { name: 'nobody' }, 404, /stream not found/],
+      ['/rest-api/stream/terminate', { mediaSessionId: 'nope' }, 404, /not found/],
+      ['/rest-api/stream/terminate', {}, 400, /invalid request/],
+      ['/rest-api/stream/find_all', { unexpected: true }, 400, /additional properties/],
+      ['/rest-api/stream/find', { name: 'x'.repeat(100 * 1024) }, 413, /./],
+      ['/rest-api/no/such', {}, 404, /no route/],
+    ];
+    for (const [path, body, status, message] of cases) {
+      const r = await rest(media.restUrl, path, body, auth);
+      expect({ path, status: r.status }).toEqual({ path, status });
+      expect((r.body as { message: string }).message).toMatch(message);
+    }
+    expect(media.server.engine.objectCounts().transport).toBe(0);
+  });
+});
