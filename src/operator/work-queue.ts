@@ -10,7 +10,8 @@ export class WorkQueue {
   private readonly delayed = new Map<string, NodeJS.Timeout>();
   private readonly failures = new Map<string, number>();
   private readonly order: string[] = [];
-  private waiting: (() => void) | undefined;
+  /** Workers parked in next(), each woken by one add (all of them by stop). */
+  private readonly waiting: (() => void)[] = [];
   private stopped = false;
 
   /** Queues a key now (a pending delayed add is superseded). */
@@ -28,7 +29,7 @@ export class WorkQueue {
     if (this.queued.has(key)) return;
     this.queued.add(key);
     this.order.push(key);
-    this.waiting?.();
+    this.waiting.shift()?.();
   }
 
   /** Queues a key after a delay, unless it is queued sooner. */
@@ -73,8 +74,7 @@ export class WorkQueue {
         this.processing.add(key);
         return key;
       }
-      await new Promise<void>((resolve) => (this.waiting = resolve));
-      this.waiting = undefined;
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
     return undefined;
   }
@@ -88,6 +88,6 @@ export class WorkQueue {
     this.stopped = true;
     for (const timer of this.delayed.values()) clearTimeout(timer);
     this.delayed.clear();
-    this.waiting?.();
+    for (const wake of this.waiting.splice(0)) wake();
   }
 }
