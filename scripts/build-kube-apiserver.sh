@@ -37,7 +37,7 @@ reflect2=/usr/share/gocode/src/github.com/modern-go/reflect2
 work="$cache/.build"
 dl="$work/download" # kept across failed attempts: apt-get source skips files it already has
 mkdir -p "$dl" "$work/apt/lists/partial" "$work/apt/cache/archives/partial"
-rm -rf "$work/src" "$work/gopath" "$work/gocache"
+rm -rf "$work/src" "$work/gocache"
 
 # --- A private sources list: deb-src for each Debian entry of the system's apt sources ----------------------
 # Both formats are read: one-line (sources.list, *.list) and deb822 (*.sources). An entry counts as Debian's
@@ -131,15 +131,18 @@ apt_opts=(
   -o "Dir::State::Lists=$work/apt/lists" -o "Dir::Cache=$work/apt/cache"
   -o APT::Get::Only-Source=true -o Acquire::Languages=none -o Debug::NoLocking=true
 )
+# As root, apt downloads as user _apt, who cannot write into the checkout: say so instead of warning about it.
+[ "$(id -u)" -ne 0 ] || apt_opts+=(-o APT::Sandbox::User=root)
 # A failing third-party-looking entry must not stop us: `apt-get source` below fails clearly if nothing usable.
 apt-get "${apt_opts[@]}" -qq update >&2 || echo "build-kube-apiserver: apt-get update reported errors" >&2
-dsc_name=$(cd "$dl" && apt-get "${apt_opts[@]}" source --print-uris kubernetes |
-  awk -F"'" '/\.dsc'"'"'/ { n = split($2, p, "/"); print p[n] }' | tail -n 1)
+# Which .dsc apt picks (asked from an empty folder: files already downloaded are not listed).
+mkdir -p "$work/apt/probe"
+dsc_name=$(cd "$work/apt/probe" && apt-get "${apt_opts[@]}" source --print-uris kubernetes |
+  awk '$1 ~ /^'"'"'/ && $2 ~ /\.dsc$/ { print $2 }' | tail -n 1)
 [ -n "$dsc_name" ] || { echo "build-kube-apiserver: no kubernetes source package in those sources" >&2; exit 1; }
 (cd "$dl" && apt-get "${apt_opts[@]}" -qq source --download-only kubernetes >&2)
 version=${dsc_name#kubernetes_}
 version=${version%.dsc}
-version=${version//%3a/:}
 echo "kube-apiserver: building $version (about 4 minutes on 2 cores)" >&2
 
 # apt-get source already checked the files against the signed Sources index: no need for debian-keyring here.
@@ -153,15 +156,17 @@ mkdir -p "$tree/vendor/github.com/modern-go/reflect2"
 cp -r "$reflect2"/. "$tree/vendor/github.com/modern-go/reflect2/"
 rm -rf "$tree/vendor/github.com/modern-go/reflect2/go.mod" "$tree/vendor/github.com/modern-go/reflect2/go.sum"
 
-# As debian/rules does: a GOPATH with k8s.io/kubernetes linked to the tree (plain `go build -mod=vendor` fails).
-mkdir -p "$work/gopath/src/k8s.io"
-ln -s "$tree" "$work/gopath/src/k8s.io/kubernetes"
+# As debian/rules does: GOPATH=<tree>/.go with .go/src/k8s.io/kubernetes linked to the tree, CGO off, then
+# `make WHAT=cmd/kube-apiserver` (plain `go build -mod=vendor` fails). The Makefile runs in GOPATH mode
+# (hack/lib/init.sh sets GO111MODULE=off) from vendor/, so nothing is downloaded.
+mkdir -p "$tree/.go/src/k8s.io"
+ln -s ../../.. "$tree/.go/src/k8s.io/kubernetes"
 log="$work/build.log"
 if ! (
-  cd "$work/gopath/src/k8s.io/kubernetes"
-  export GOPATH="$work/gopath" GOCACHE="$work/gocache" GOPROXY=off GO111MODULE=off GOMAXPROCS="$jobs"
-  export GOFLAGS="-p=$jobs"
-  make WHAT=cmd/kube-apiserver KUBE_VERBOSE=1
+  cd "$tree"
+  export GOPATH="$tree/.go" CGO_ENABLED=0 GOCACHE="$work/gocache" GOPROXY=off GOTOOLCHAIN=local
+  export GOMAXPROCS="$jobs" GOFLAGS="-p=$jobs" # at most $jobs parallel compile jobs
+  make WHAT=cmd/kube-apiserver
 ) >"$log" 2>&1; then
   tail -n 60 "$log" >&2
   echo "build-kube-apiserver: build failed; full log: $log" >&2

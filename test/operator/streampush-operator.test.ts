@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { PushDescription } from '../../src/media/push/relay.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import type { StreamPush } from '../../src/operator/api.js';
@@ -15,13 +16,7 @@ import {
 import { rest, waitFor } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';
 
-interface PushView {
-  localMediaSessionId: string;
-  localStreamName: string;
-  remoteStreamName: string;
-  uri: string;
-  status: string;
-}
+type PushView = PushDescription;
 
 describe('StreamPush operator against a real kube-apiserver and real media servers', () => {
   let cluster: KubeCluster;

@@ -1,4 +1,5 @@
 import type { Browser } from 'playwright-core';
+import type { PushDescription } from '../../src/media/push/relay.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../support/browser.js';
 import { spawnMedia, type MediaProcess } from '../support/media-process.js';
@@ -6,15 +7,7 @@ import { rest, waitFor } from '../support/media-server.js';
 import { selfSignedCert } from '../support/tls.js';
 import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
 
-interface PushView {
-  localMediaSessionId: string;
-  remoteMediaSessionId: string;
-  localStreamName: string;
-  remoteStreamName: string;
-  uri: string;
-  status: string;
-  info?: string;
-}
+type PushView = PushDescription;
 
 async function metric(restUrl: string, line: RegExp): Promise<number | undefined> {
   const text = await (await fetch(`${restUrl}/metrics`)).text();

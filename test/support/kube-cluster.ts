@@ -1,163 +1,317 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, openSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:https';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { packageRoot } from '../../src/paths.js';
-import { freePort } from './media-process.js';
-import { waitFor } from './media-server.js';
+import { fileURLToPath } from 'node:url';
 
+/**
+ * A real Kubernetes control plane for tests: Debian's etcd and a kube-apiserver built from Debian's
+ * `kubernetes` source package by scripts/build-kube-apiserver.sh (run by `npm run setup`), both on 127.0.0.1
+ * with free ports, in a fresh temporary folder. The client authenticates with a bearer token in the group
+ * system:masters; RBAC is on. There is no controller-manager, scheduler or kubelet: objects are validated
+ * and stored (CRDs, custom resources, RBAC, Leases, watches all work), but Deployments never get pods.
+ */
 export interface KubeCluster {
+  /** A kubeconfig (JSON) with the server, its CA and the admin token; its context's namespace is `default`. */
   kubeconfigPath: string;
+  /** https://127.0.0.1:<port> */
   server: string;
+  /** The admin bearer token (group system:masters). */
   token: string;
+  /** The serving certificate (self-signed for 127.0.0.1 and localhost): the CA to trust. */
+  caFile: string;
+  /** The temporary folder: kubeconfig, certificates, etcd data and the logs (etcd.log, apiserver.log). */
+  dir: string;
+  /** SIGKILLs kube-apiserver and etcd and removes the temporary folder. Idempotent. */
   stop(): Promise<void>;
 }
 
-function apiserverBin(): string {
-  const fromEnv = process.env['KUBE_APISERVER_BIN'];
-  if (fromEnv) return fromEnv;
-  const dir = path.join(packageRoot, '.cache/kube');
-  const version = existsSync(dir)
-    ? readdirSync(dir).find((d) => existsSync(path.join(dir, d, 'kube-apiserver')))
-    : undefined;
-  if (!version) throw new Error(`no kube-apiserver under ${dir}: run "npm run setup"`);
-  return path.join(dir, version, 'kube-apiserver');
+export interface KubeClusterOptions {
+  /** How long to wait for /readyz, in ms (default 60 000). */
+  timeoutMs?: number | undefined;
+  /** Extra kube-apiserver flags, appended (a repeated flag overrides the default). */
+  apiserverArgs?: readonly string[] | undefined;
+  /** Keep the temporary folder (and its logs) on stop() and on a failed start (default: env KUBE_KEEP_TMP). */
+  keepDir?: boolean | undefined;
 }
 
-function tail(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-30).join('\n');
-  } catch {
-    return '';
+/** The repository root: the first folder above this module holding a package.json (works from dist/ too). */
+function repoRoot(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (let dir = here; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(here, '../..');
   }
 }
 
-function ready(server: string, token: string): Promise<boolean> {
+/** $KUBE_APISERVER_BIN, else the newest .cache/kube/<debian version>/kube-apiserver. */
+export function kubeApiserverBin(): string {
+  const fromEnv = process.env['KUBE_APISERVER_BIN'];
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new Error(`KUBE_APISERVER_BIN=${fromEnv} does not exist`);
+    return fromEnv;
+  }
+  const cache = path.join(repoRoot(), '.cache', 'kube');
+  const found = (existsSync(cache) ? readdirSync(cache) : [])
+    .map((version) => path.join(cache, version, 'kube-apiserver'))
+    .filter((file) => existsSync(file))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  const bin = found[0];
+  if (!bin)
+    throw new Error(
+      `kube-apiserver not found (looked for ${cache}/*/kube-apiserver and $KUBE_APISERVER_BIN): ` +
+        'run "npm run setup" (or just "bash scripts/build-kube-apiserver.sh", about 4 minutes)',
+    );
+  return bin;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port')),
+      );
+    });
+  });
+}
+
+function run(cmd: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) =>
+    execFile(cmd, args, { timeout: 30_000 }, (error, _stdout, stderr) =>
+      error ? reject(new Error(`${cmd} ${args.join(' ')} failed: ${error.message}\n${stderr}`)) : resolve(),
+    ),
+  );
+}
+
+function tail(file: string, lines = 40): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** GET with the token, trusting only our CA; resolves to the status code, or 0 when the server is not up. */
+function get(server: string, urlPath: string, token: string, ca: Buffer): Promise<number> {
   return new Promise((resolve) => {
     const req = request(
-      `${server}/readyz`,
-      { headers: { authorization: `Bearer ${token}` }, rejectUnauthorized: false, timeout: 2000 },
+      `${server}${urlPath}`,
+      { headers: { authorization: `Bearer ${token}` }, ca, timeout: 2_000 },
       (res) => {
         res.resume();
-        resolve(res.statusCode === 200);
+        resolve(res.statusCode ?? 0);
       },
     );
-    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
     req.end();
   });
 }
 
-/**
- * A real control plane for tests: Debian's etcd and a kube-apiserver built from Debian's kubernetes source
- * package (scripts/build-kube-apiserver.sh), both on 127.0.0.1, token auth as system:masters, RBAC on.
- * No controller-manager or scheduler: objects are stored and validated, Deployments never get pods.
- */
-export async function startKubeCluster(): Promise<KubeCluster> {
-  const bin = apiserverBin();
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Child {
+  name: string;
+  child: ChildProcess;
+  /** Why it is gone, once it is. */
+  exited: string | undefined;
+  spawnError: NodeJS.ErrnoException | undefined;
+}
+
+/** Starts etcd and kube-apiserver; resolves once /readyz answers 200 and the `default` namespace exists. */
+export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<KubeCluster> {
+  const bin = kubeApiserverBin();
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const keepDir = opts.keepDir ?? Boolean(process.env['KUBE_KEEP_TMP']);
   const dir = mkdtempSync(path.join(tmpdir(), 'streamfed-kube-'));
-  const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
-  const token = randomBytes(16).toString('hex');
-  writeFileSync(path.join(dir, 'tokens.csv'), `${token},admin,admin,"system:masters"\n`);
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  writeFileSync(path.join(dir, 'sa.key'), privateKey.export({ type: 'pkcs1', format: 'pem' }));
-  writeFileSync(path.join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
-  const etcdLog = path.join(dir, 'etcd.log');
-  const apiLog = path.join(dir, 'apiserver.log');
-  const children: ChildProcess[] = [];
-  const stop = async (): Promise<void> => {
-    // SIGTERM with an open watch takes ~19 s; nothing here needs a clean shutdown
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((resolve) => {
-            if (c.exitCode !== null || c.signalCode !== null) return resolve();
-            c.once('exit', () => resolve());
-            c.kill('SIGKILL');
-          }),
-      ),
-    );
-    rmSync(dir, { recursive: true, force: true });
+  const file = (name: string) => path.join(dir, name);
+  const etcdLog = file('etcd.log');
+  const apiLog = file('apiserver.log');
+  const children: Child[] = [];
+
+  const killAll = () => {
+    for (const c of children) if (c.exited === undefined) c.child.kill('SIGKILL');
   };
+  process.once('exit', killAll); // never leave a control plane behind when the test process ends
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      process.removeListener('exit', killAll);
+      // SIGKILL: with an open watch, SIGTERM takes ~19 s, and nothing here needs a clean shutdown.
+      await Promise.all(
+        children.map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              if (c.exited !== undefined) return resolve();
+              c.child.once('exit', () => resolve());
+              c.child.kill('SIGKILL');
+            }),
+        ),
+      );
+      if (!keepDir) rmSync(dir, { recursive: true, force: true });
+    })());
+
+  const start = (name: string, cmd: string, args: string[], log: string): void => {
+    const fd = openSync(log, 'a');
+    const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], cwd: dir });
+    closeSync(fd); // the child has its own copy
+    const entry: Child = { name, child, exited: undefined, spawnError: undefined };
+    child.once('error', (error: NodeJS.ErrnoException) => {
+      entry.spawnError = error;
+      entry.exited ??= `could not be started: ${error.message}`;
+    });
+    child.once('exit', (code, signal) => {
+      entry.exited ??= `exited (${signal ?? `code ${code}`})`;
+    });
+    children.push(entry);
+  };
+
   try {
+    // Credentials: the admin token, the service-account key pair, a self-signed serving certificate.
+    const token = randomBytes(24).toString('hex');
+    writeFileSync(file('tokens.csv'), `${token},admin,admin,"system:masters"\n`, { mode: 0o600 });
+    const sa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    writeFileSync(file('sa.key'), sa.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(file('sa.pub'), sa.publicKey.export({ type: 'spki', format: 'pem' }));
+    const caFile = file('serving.crt');
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout',
+      file('serving.key'),
+      '-out',
+      caFile,
+    ]);
+    const ca = readFileSync(caFile);
+
+    const [etcdPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
     const etcdUrl = `http://127.0.0.1:${etcdPort}`;
     const peerUrl = `http://127.0.0.1:${peerPort}`;
-    children.push(
-      spawn(
-        'etcd',
-        [
-          '--name',
-          'test',
-          '--data-dir',
-          path.join(dir, 'etcd'),
-          '--listen-client-urls',
-          etcdUrl,
-          '--advertise-client-urls',
-          etcdUrl,
-          '--listen-peer-urls',
-          peerUrl,
-          '--initial-advertise-peer-urls',
-          peerUrl,
-          '--initial-cluster',
-          `test=${peerUrl}`,
-          '--unsafe-no-fsync',
-        ],
-        { stdio: ['ignore', openSync(etcdLog, 'a'), openSync(etcdLog, 'a')] },
-      ),
-    );
-    children.push(
-      spawn(
-        bin,
-        [
-          `--etcd-servers=${etcdUrl}`,
-          '--bind-address=127.0.0.1',
-          '--advertise-address=127.0.0.1',
-          `--secure-port=${apiPort}`,
-          '--insecure-port=0',
-          `--cert-dir=${path.join(dir, 'certs')}`,
-          `--token-auth-file=${path.join(dir, 'tokens.csv')}`,
-          '--authorization-mode=RBAC',
-          '--service-account-issuer=https://kubernetes.default.svc',
-          `--service-account-key-file=${path.join(dir, 'sa.pub')}`,
-          `--service-account-signing-key-file=${path.join(dir, 'sa.key')}`,
-          '--api-audiences=https://kubernetes.default.svc',
-          '--disable-admission-plugins=ServiceAccount',
-          '--service-cluster-ip-range=10.96.0.0/16',
-          '--allow-privileged=true',
-        ],
-        { stdio: ['ignore', openSync(apiLog, 'a'), openSync(apiLog, 'a')] },
-      ),
-    );
-    const server = `https://127.0.0.1:${apiPort}`;
-    await waitFor(
-      async () => {
-        for (const c of children) if (c.exitCode !== null) throw new Error(`control plane process exited`);
-        return ready(server, token);
-      },
-      'kube-apiserver /readyz',
-      60_000,
-    );
-    const kubeconfigPath = path.join(dir, 'kubeconfig');
-    writeFileSync(
-      kubeconfigPath,
+    start(
+      'etcd',
+      'etcd',
       [
-        'apiVersion: v1',
-        'kind: Config',
-        'clusters:',
-        `- name: test\n  cluster:\n    server: ${server}\n    insecure-skip-tls-verify: true`,
-        'users:',
-        `- name: admin\n  user:\n    token: ${token}`,
-        'contexts:',
-        '- name: test\n  context:\n    cluster: test\n    user: admin\n    namespace: default',
-        'current-context: test',
-        '',
-      ].join('\n'),
+        '--name=test',
+        `--data-dir=${file('etcd')}`,
+        `--listen-client-urls=${etcdUrl}`,
+        `--advertise-client-urls=${etcdUrl}`,
+        `--listen-peer-urls=${peerUrl}`,
+        `--initial-advertise-peer-urls=${peerUrl}`,
+        `--initial-cluster=test=${peerUrl}`,
+        '--unsafe-no-fsync',
+        '--logger=zap',
+        '--log-outputs=stderr',
+        '--log-level=warn',
+      ],
+      etcdLog,
     );
-    return { kubeconfigPath, server, token, stop };
+    // kube-apiserver retries etcd until it answers: no need to wait for etcd first.
+    const server = `https://127.0.0.1:${apiPort}`;
+    start(
+      'kube-apiserver',
+      bin,
+      [
+        `--etcd-servers=${etcdUrl}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${apiPort}`,
+        '--insecure-port=0',
+        `--tls-cert-file=${caFile}`,
+        `--tls-private-key-file=${file('serving.key')}`,
+        `--cert-dir=${file('certs')}`,
+        `--token-auth-file=${file('tokens.csv')}`,
+        '--authorization-mode=RBAC',
+        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+        `--service-account-key-file=${file('sa.pub')}`,
+        `--service-account-signing-key-file=${file('sa.key')}`,
+        '--api-audiences=https://kubernetes.default.svc.cluster.local',
+        '--disable-admission-plugins=ServiceAccount',
+        '--service-cluster-ip-range=10.96.0.0/16',
+        // The `kubernetes` Service's endpoints may not be a loopback address: do not maintain them.
+        '--endpoint-reconciler-type=none',
+        '--allow-privileged=true',
+        '--profiling=false',
+        ...(opts.apiserverArgs ?? []),
+      ],
+      apiLog,
+    );
+
+    const deadline = Date.now() + timeoutMs;
+    let readyz = 0;
+    let defaultNs = 0;
+    for (;;) {
+      const dead = children.find((c) => c.exited !== undefined);
+      if (dead) {
+        const hint =
+          dead.spawnError?.code !== 'ENOENT'
+            ? ''
+            : dead.name === 'etcd'
+              ? `: etcd is not on PATH; install Debian's etcd-server ("npm run setup")`
+              : ': run "npm run setup"';
+        throw new Error(`${dead.name} ${dead.exited}${hint}`);
+      }
+      readyz = await get(server, '/readyz', token, ca);
+      if (readyz === 200) {
+        // The bootstrap controller creates `default` just after start; tests may use it at once.
+        defaultNs = await get(server, '/api/v1/namespaces/default', token, ca);
+        if (defaultNs === 200) break;
+      }
+      if (Date.now() > deadline)
+        throw new Error(
+          `kube-apiserver not ready after ${timeoutMs} ms (/readyz: ${readyz || 'no answer'}` +
+            `${readyz === 200 ? `, namespace default: ${defaultNs}` : ''})`,
+        );
+      await sleep(100);
+    }
+
+    const kubeconfigPath = file('kubeconfig');
+    const kubeconfig = {
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'test', cluster: { server, 'certificate-authority-data': ca.toString('base64') } }],
+      users: [{ name: 'admin', user: { token } }],
+      contexts: [{ name: 'test', context: { cluster: 'test', user: 'admin', namespace: 'default' } }],
+      'current-context': 'test',
+      preferences: {},
+    };
+    writeFileSync(kubeconfigPath, `${JSON.stringify(kubeconfig, null, 2)}\n`, { mode: 0o600 });
+    return { kubeconfigPath, server, token, caFile, dir, stop };
   } catch (error) {
-    const logs = `etcd:\n${tail(etcdLog)}\napiserver:\n${tail(apiLog)}`;
+    const message = error instanceof Error ? error.message : String(error);
+    const logs = [
+      `--- etcd stderr (${etcdLog}), last lines:`,
+      tail(etcdLog),
+      `--- kube-apiserver stderr (${apiLog}), last lines:`,
+      tail(apiLog),
+    ].join('\n');
     await stop();
-    throw new Error(`${(error as Error).message}\n${logs}`);
+    throw new Error(`startKubeCluster: ${message}\n${logs}`, { cause: error });
   }
 }

@@ -1,16 +1,15 @@
 import dgram from 'node:dgram';
-import { EventEmitter } from 'node:events';
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import type * as ms from 'mediasoup/types';
-import type { MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
+import type { MediaStreamTrack, RTCRtpTransceiver } from 'werift';
 import type { MediaEngine } from '../rtc/media-engine.js';
 import type { MediaKind } from '../rtc/sdp-offer.js';
 import { Publisher } from '../streams/publisher.js';
 import { StreamInfo, StreamStatus } from '../streams/status.js';
 import type { StreamService } from '../streams/stream-service.js';
-import type { PushDescription, PushEvents, PushStatus, PushTarget } from './push.js';
+import { Relay } from './relay.js';
 import { createPeer, weriftCodec } from './rtc-peer.js';
-import { WcsClient, type StreamStatusEvent } from './wcs-client.js';
+import type { StreamStatusEvent } from './wcs-client.js';
 
 interface Leg {
   kind: MediaKind;
@@ -25,28 +24,11 @@ interface Leg {
  * The mirror of a push (WCS's /pull/pull): we play a stream from a remote WCS server as its WebRTC client
  * and publish it here under a local name, RTP handed to mediasoup through a loopback plain transport.
  */
-export class Pull extends EventEmitter<PushEvents> {
-  readonly localMediaSessionId = randomUUID();
-  readonly remoteMediaSessionId = randomUUID();
-  readonly createdAt = Date.now();
-  private statusValue: PushStatus = 'NEW';
-  private infoValue: string | undefined;
-  private client: WcsClient | undefined;
-  private peer: RTCPeerConnection | undefined;
+export class Pull extends Relay {
+  readonly type = 'pull';
   private socket: dgram.Socket | undefined;
   private publisher: Publisher | undefined;
   private readonly legs: Leg[] = [];
-  private packets = 0;
-  private bytes = 0;
-  private done = false;
-
-  constructor(readonly target: PushTarget) {
-    super();
-  }
-
-  get status(): PushStatus {
-    return this.statusValue;
-  }
 
   async start(streams: StreamService, engine: MediaEngine): Promise<void> {
     try {
@@ -76,12 +58,8 @@ export class Pull extends EventEmitter<PushEvents> {
       const sdp = this.peer.localDescription?.sdp;
       if (!sdp) throw new Error('no local description');
 
-      this.client = await WcsClient.connect(this.target.uri, { insecureTls: this.target.insecureTls });
-      if (this.done) throw new Error('terminated');
-      this.client.on('status', (event) => this.onRemoteStatus(event));
-      this.client.on('closed', (reason) => this.fail(`remote session ended: ${reason}`));
-      this.setStatus('PENDING');
-      const { answer } = await this.client.play(this.target.remoteStreamName, sdp, this.remoteMediaSessionId);
+      const client = await this.connect();
+      const { answer } = await client.play(this.target.remoteStreamName, sdp, this.remoteMediaSessionId);
       await this.peer.setRemoteDescription({ type: 'answer', sdp: answer });
 
       const { session } = await streams.publishWith(
@@ -95,43 +73,13 @@ export class Pull extends EventEmitter<PushEvents> {
       );
       this.publisher = session;
       session.on('status', (status) => {
-        if (session.ended && !this.done) this.fail(`local stream ${status}`);
+        if (session.ended && !this.terminated) this.fail(`local stream ${status}`);
       });
-      if (this.statusValue === 'PUBLISHING') session.connected();
+      if (this.status === 'PUBLISHING') session.connected();
     } catch (error) {
       this.fail((error as Error).message);
       throw error;
     }
-  }
-
-  describe(): PushDescription {
-    const { uri, localStreamName, remoteStreamName } = this.target;
-    return {
-      localMediaSessionId: this.localMediaSessionId,
-      remoteMediaSessionId: this.remoteMediaSessionId,
-      localStreamName,
-      remoteStreamName,
-      uri,
-      type: 'pull',
-      status: this.statusValue,
-      ...(this.infoValue !== undefined ? { info: this.infoValue } : {}),
-      createDate: this.createdAt,
-      packets: this.packets,
-      bytes: this.bytes,
-    };
-  }
-
-  fail(reason: string): void {
-    if (this.statusValue === 'FAILED' || this.done) return;
-    this.setStatus('FAILED', reason);
-    this.release(false);
-  }
-
-  terminate(): void {
-    if (this.done) return;
-    this.done = true;
-    this.release(true);
-    this.removeAllListeners();
   }
 
   /** The local publisher: one producer per negotiated kind on a loopback plain transport we send into. */
@@ -214,8 +162,7 @@ export class Pull extends EventEmitter<PushEvents> {
       const packet = rtp.serialize();
       packet[1] = (packet[1]! & 0x80) | leg.payloadType;
       packet.writeUInt32BE(leg.ssrc, 8);
-      this.packets++;
-      this.bytes += packet.length;
+      this.counted(packet.length);
       this.socket.send(packet);
     });
   }
@@ -226,8 +173,7 @@ export class Pull extends EventEmitter<PushEvents> {
       void video.transceiver.receiver.sendRtcpPLI(video.remoteSsrc).catch(() => undefined);
   }
 
-  private onRemoteStatus(event: StreamStatusEvent): void {
-    if (event.mediaSessionId !== this.remoteMediaSessionId) return;
+  protected onRemoteStatus(event: StreamStatusEvent): void {
     if (event.status === StreamStatus.PLAYING) {
       this.setStatus('PUBLISHING');
       this.publisher?.connected();
@@ -237,22 +183,11 @@ export class Pull extends EventEmitter<PushEvents> {
     }
   }
 
-  private release(stopRemote: boolean): void {
-    if (this.client && !this.client.closed) {
-      if (stopRemote) this.client.stop(this.remoteMediaSessionId, this.target.remoteStreamName, false);
-      this.client.close();
-    }
-    void this.peer?.close().catch(() => undefined);
+  protected releaseMedia(): void {
     this.socket?.close();
     this.socket = undefined;
     const publisher = this.publisher;
     this.publisher = undefined;
     publisher?.end(StreamStatus.UNPUBLISHED, StreamInfo.STOPPED_BY_PUBLISHER_STOP);
-  }
-
-  private setStatus(status: PushStatus, info?: string): void {
-    this.statusValue = status;
-    this.infoValue = info;
-    this.emit('status', status, info);
   }
 }

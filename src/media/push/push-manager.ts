@@ -4,7 +4,8 @@ import type { MediaMetrics, PushFailureReason } from '../metrics.js';
 import type { MediaEngine } from '../rtc/media-engine.js';
 import type { StreamService } from '../streams/stream-service.js';
 import { Pull } from './pull.js';
-import { Push, type PushDescription, type PushStatus } from './push.js';
+import { Push } from './push.js';
+import type { PushDescription, PushStatus, PushTarget } from './relay.js';
 import type { TargetPolicy } from './target-policy.js';
 
 /** A push (local stream → remote server) or a pull (remote stream → published here). */
@@ -57,50 +58,47 @@ export class PushManager {
   }
 
   async push(request: PushRequest): Promise<PushDescription> {
-    const url = await this.policy.check(request.uri);
-    const remoteStreamName = request.remoteStreamName ?? request.localStreamName;
+    const target = await this.targetOf(request);
     const source = this.streams.publisher(request.localStreamName);
     if (!source) throw new NotFoundError(`local stream ${request.localStreamName} not found`);
-    const same = this.match({ uri: request.uri, localStreamName: request.localStreamName, remoteStreamName });
-    const live = same.find((p) => p.status !== 'FAILED');
-    if (live)
-      throw new ConflictError(
-        `stream ${request.localStreamName} is already pushed to ${request.uri} as ${remoteStreamName}`,
-      );
-    for (const failed of same) this.end(failed, 'replaced by a new push');
-
-    const push = new Push({
-      uri: request.uri,
-      url,
-      localStreamName: request.localStreamName,
-      remoteStreamName,
-      insecureTls: this.insecureTls,
-    });
+    this.replaceFailed('push', target);
+    const push = new Push(target);
     return this.run(push, () => push.start(source));
   }
 
   /** WCS's /pull/pull: play `remoteStreamName` from the server at `uri` and publish it here as `localStreamName`. */
   async pull(request: PushRequest): Promise<PushDescription> {
-    const url = await this.policy.check(request.uri);
-    const remoteStreamName = request.remoteStreamName ?? request.localStreamName;
+    const target = await this.targetOf(request);
     if (this.streams.publisher(request.localStreamName)) {
       throw new ConflictError(`stream ${request.localStreamName} is already published here`);
     }
-    const same = this.match({ uri: request.uri, localStreamName: request.localStreamName, remoteStreamName });
-    if (same.some((p) => p.status !== 'FAILED')) {
+    this.replaceFailed('pull', target);
+    const pull = new Pull(target);
+    return this.run(pull, () => pull.start(this.streams, this.engine));
+  }
+
+  private async targetOf(request: PushRequest): Promise<PushTarget> {
+    return {
+      uri: request.uri,
+      url: await this.policy.check(request.uri),
+      localStreamName: request.localStreamName,
+      remoteStreamName: request.remoteStreamName ?? request.localStreamName,
+      insecureTls: this.insecureTls,
+    };
+  }
+
+  /** One live relay per (type, uri, local name, remote name): 409 for a second; a FAILED one is replaced. */
+  private replaceFailed(type: Relay['type'], target: PushTarget): void {
+    const same = this.match(target).filter((r) => r.type === type);
+    if (same.some((r) => r.status !== 'FAILED')) {
+      const { localStreamName, uri, remoteStreamName } = target;
       throw new ConflictError(
-        `${remoteStreamName} from ${request.uri} is already pulled as ${request.localStreamName}`,
+        type === 'push'
+          ? `stream ${localStreamName} is already pushed to ${uri} as ${remoteStreamName}`
+          : `${remoteStreamName} from ${uri} is already pulled as ${localStreamName}`,
       );
     }
-    for (const failed of same) this.end(failed, 'replaced by a new pull');
-    const pull = new Pull({
-      uri: request.uri,
-      url,
-      localStreamName: request.localStreamName,
-      remoteStreamName,
-      insecureTls: this.insecureTls,
-    });
-    return this.run(pull, () => pull.start(this.streams, this.engine));
+    for (const failed of same) this.end(failed, `replaced by a new ${type}`);
   }
 
   /** Registers a push or pull, counts and logs its transitions, and starts it. */
