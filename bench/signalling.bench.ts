@@ -28,8 +28,7 @@ async function hold(url: string, n: number, handshake: boolean): Promise<WcsSock
   return sockets;
 }
 
-it('idle sessions and memory per session', async () => {
-  server = await spawnMedia(['--workers', '1']);
+async function startBare(): Promise<{ pid: number; url: string; kill(): void }> {
   const port = await freePort();
   const bare = spawn(
     process.execPath,
@@ -43,23 +42,33 @@ it('idle sessions and memory per session', async () => {
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   await new Promise((r) => bare.stdout.once('data', r));
+  return { pid: bare.pid!, url: `ws://127.0.0.1:${port}`, kill: () => bare.kill('SIGKILL') };
+}
+
+const sessionsMetric = async (m: MediaProcess): Promise<string> =>
+  (await fetch(`${m.restUrl}/metrics`)).text();
+
+it('idle sessions and memory per session', async () => {
   const rows: Record<string, unknown>[] = [];
   const summary: string[] = [];
-  try {
-    for (const n of STEPS) {
+  // fresh processes per step: memory a process once used is not given back, so steps must not share one
+  for (const n of STEPS) {
+    server = await spawnMedia(['--workers', '1']);
+    const bare = await startBare();
+    try {
+      await new Promise((r) => setTimeout(r, 1000));
       const baseOurs = rssBytes(server.child.pid!);
-      const baseBare = rssBytes(bare.pid!);
+      const baseBare = rssBytes(bare.pid);
       const ours = await hold(server.wsUrl, n, true);
-      const theirs = await hold(`ws://127.0.0.1:${port}`, n, false);
+      const theirs = await hold(bare.url, n, false);
       await new Promise((r) => setTimeout(r, 6000)); // one keep-alive round
       await waitFor(
-        async () =>
-          (await (await fetch(`${server!.restUrl}/metrics`)).text()).includes(`streamfed_ws_sessions ${n}`),
+        async () => (await sessionsMetric(server!)).includes(`streamfed_ws_sessions ${n}`),
         'sessions counted',
         30_000,
       );
       const perOurs = (rssBytes(server.child.pid!) - baseOurs) / n;
-      const perBare = (rssBytes(bare.pid!) - baseBare) / n;
+      const perBare = (rssBytes(bare.pid) - baseBare) / n;
       rows.push({
         sessions: n,
         bytesPerSession: Math.round(perOurs),
@@ -69,15 +78,11 @@ it('idle sessions and memory per session', async () => {
         `${n} idle sessions held: ${(perOurs / 1024).toFixed(1)} KiB per WCS session vs ${(perBare / 1024).toFixed(1)} KiB per bare ws socket`,
       );
       for (const s of [...ours, ...theirs]) s.close();
-      await waitFor(
-        async () =>
-          (await (await fetch(`${server!.restUrl}/metrics`)).text()).includes('streamfed_ws_sessions 0'),
-        'sessions closed',
-        30_000,
-      );
+    } finally {
+      bare.kill();
+      await server.kill();
+      server = undefined;
     }
-  } finally {
-    bare.kill('SIGKILL');
   }
   record('signalling-sessions', { steps: rows }, summary);
 });
