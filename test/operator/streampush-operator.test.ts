@@ -90,10 +90,11 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
   }, 120_000);
 
   afterAll(async () => {
-    await leaderProcess?.kill();
+    // processes first: nothing below may keep them alive if it hangs
+    await Promise.all([leaderProcess?.kill(), s1?.kill(), s2?.kill()]);
     for (const o of operators) await o.stop().catch(() => undefined);
     await publisher?.stop().catch(() => undefined);
-    await Promise.all([s1?.kill(), s2?.kill(), cluster?.stop()]);
+    await cluster?.stop();
   });
 
   it('rejects invalid StreamPush manifests with the API server schema (kubectl)', async () => {

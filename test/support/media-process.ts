@@ -31,6 +31,15 @@ export interface MediaProcess {
 
 let nextRtcPort = 46000;
 
+/** A child outlives neither a failed hook nor the test process: SIGKILL it when this process exits. */
+function killOnExit(child: ChildProcess): void {
+  const kill = (): void => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', kill);
+  child.once('exit', () => process.removeListener('exit', kill));
+}
+
 /** `streamfed media` as its own process (the built dist/cli.js), on 127.0.0.1 with free ports. */
 export async function spawnMedia(
   extraArgs: string[] = [],
@@ -75,6 +84,7 @@ export async function spawnMedia(
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  killOnExit(child);
   await waitFor(
     () => {
       if (child.exitCode !== null) throw new Error(`media server exited: ${out}`);
@@ -145,6 +155,7 @@ export async function spawnOperator(
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  killOnExit(child);
   await waitFor(
     () => {
       if (child.exitCode !== null) throw new Error(`operator exited: ${out}`);
