@@ -90,10 +90,10 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
   }, 120_000);
 
   afterAll(async () => {
-    // processes first: nothing below may keep them alive if it hangs
+    await publisher?.stop().catch(() => undefined); // bounded: it waits at most 10 s for UNPUBLISHED
+    // then the processes: nothing below may keep them alive if it hangs
     await Promise.all([leaderProcess?.kill(), s1?.kill(), s2?.kill()]);
     for (const o of operators) await o.stop().catch(() => undefined);
-    await publisher?.stop().catch(() => undefined);
     await cluster?.stop();
   });
 
