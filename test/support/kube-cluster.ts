@@ -12,10 +12,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from './media-process.js';
 
 /**
  * A real Kubernetes control plane for tests: Debian's etcd and a kube-apiserver built from Debian's
@@ -76,19 +76,6 @@ export function kubeApiserverBin(): string {
         'run "npm run setup" (or just "bash scripts/build-kube-apiserver.sh", about 4 minutes)',
     );
   return bin;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port')),
-      );
-    });
-  });
 }
 
 function run(cmd: string, args: string[]): Promise<void> {
