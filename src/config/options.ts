@@ -25,6 +25,14 @@ export type OptionValues<S extends OptionSpecs> = {
     : ValueOf<S[K]['type']> | undefined;
 };
 
+/** The one log-level option every command takes. */
+export const logLevelOption = {
+  type: 'string',
+  env: 'STREAMFED_LOG_LEVEL',
+  description: 'trace, debug, info, warn, error or silent',
+  default: 'info',
+} as const satisfies OptionSpec;
+
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { OptionSpecs } from '../config/options.js';
+import { logLevelOption, type OptionSpecs } from '../config/options.js';
 
 export const mediaOptionSpecs = {
   'listen-ip': {
@@ -94,10 +94,5 @@ export const mediaOptionSpecs = {
     description: 'missed pongs before a session is dropped',
     default: 6,
   },
-  'log-level': {
-    type: 'string',
-    env: 'STREAMFED_LOG_LEVEL',
-    description: 'trace, debug, info, warn, error or silent',
-    default: 'info',
-  },
+  'log-level': logLevelOption,
 } satisfies OptionSpecs;

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { helpText, readOptions, type OptionSpecs } from '../config/options.js';
+import { helpText, logLevelOption, readOptions, type OptionSpecs } from '../config/options.js';
 import { createLogger } from '../log.js';
 import { onShutdown } from '../shutdown.js';
 import { Operator } from './operator.js';
@@ -80,12 +80,7 @@ export const operatorOptionSpecs = {
     description: 'this replica in the Lease',
     default: os.hostname(),
   },
-  'log-level': {
-    type: 'string',
-    env: 'STREAMFED_LOG_LEVEL',
-    description: 'trace, debug, info, warn, error or silent',
-    default: 'info',
-  },
+  'log-level': logLevelOption,
 } satisfies OptionSpecs;
 
 export async function runOperator(argv: string[]): Promise<void> {

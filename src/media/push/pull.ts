@@ -37,12 +37,12 @@ export class Pull extends Relay {
         caps
           .filter((c) => c.kind === kind && !c.mimeType.toLowerCase().endsWith('/rtx'))
           .map((c) => weriftCodec(c, kind));
-      this.peer = createPeer(this.target.url.hostname.replace(/^\[|\]$/g, ''), {
+      const peer = createPeer(this.target.url.hostname.replace(/^\[|\]$/g, ''), {
         audio: codecs('audio'),
         video: codecs('video'),
       });
       for (const kind of ['audio', 'video'] as const) {
-        const transceiver = this.peer.addTransceiver(kind, { direction: 'recvonly' });
+        const transceiver = peer.addTransceiver(kind, { direction: 'recvonly' });
         this.legs.push({
           kind,
           transceiver,
@@ -50,17 +50,8 @@ export class Pull extends Relay {
           ssrc: randomInt(1, 2 ** 31),
         });
       }
-      this.peer.onTrack.subscribe((track) => this.onTrack(track));
-      this.peer.connectionStateChange.subscribe((state) => {
-        if (state === 'failed' || state === 'closed') this.fail(`WebRTC connection ${state}`);
-      });
-      await this.peer.setLocalDescription(await this.peer.createOffer());
-      const sdp = this.peer.localDescription?.sdp;
-      if (!sdp) throw new Error('no local description');
-
-      const client = await this.connect();
-      const { answer } = await client.play(this.target.remoteStreamName, sdp, this.remoteMediaSessionId);
-      await this.peer.setRemoteDescription({ type: 'answer', sdp: answer });
+      peer.onTrack.subscribe((track) => this.onTrack(track));
+      await this.negotiate(peer);
 
       const { session } = await streams.publishWith(
         {

@@ -28,20 +28,12 @@ export class Push extends Relay {
         if (this.terminated) throw new Error('terminated');
       }
       const codecs = { audio: this.codecsOf('audio'), video: this.codecsOf('video') };
-      this.peer = createPeer(this.target.url.hostname.replace(/^\[|\]$/g, ''), codecs);
+      const peer = createPeer(this.target.url.hostname.replace(/^\[|\]$/g, ''), codecs);
       for (const { tap, track } of this.legs) {
-        const transceiver = this.peer.addTransceiver(track, { direction: 'sendonly' });
+        const transceiver = peer.addTransceiver(track, { direction: 'sendonly' });
         transceiver.sender.onPictureLossIndication.subscribe(() => this.requestKeyFrame(tap));
       }
-      this.peer.connectionStateChange.subscribe((state) => {
-        if (state === 'failed' || state === 'closed') this.fail(`WebRTC connection ${state}`);
-      });
-      await this.peer.setLocalDescription(await this.peer.createOffer());
-      const sdp = this.peer.localDescription?.sdp;
-      if (!sdp) throw new Error('no local description');
-      const client = await this.connect();
-      const { answer } = await client.publish(this.target.remoteStreamName, sdp, this.remoteMediaSessionId);
-      await this.peer.setRemoteDescription({ type: 'answer', sdp: answer });
+      await this.negotiate(peer);
       for (const { tap } of this.legs) await tap.consumer.resume();
     } catch (error) {
       this.fail((error as Error).message);

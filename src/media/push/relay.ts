@@ -95,8 +95,29 @@ export abstract class Relay extends EventEmitter<PushEvents> {
     this.removeAllListeners();
   }
 
+  /**
+   * Offers our peer to the remote as a browser would (publishStream for a push, playStream for a pull) and
+   * applies its answer; the peer's failure fails the relay.
+   */
+  protected async negotiate(peer: RTCPeerConnection): Promise<void> {
+    this.peer = peer;
+    peer.connectionStateChange.subscribe((state) => {
+      if (state === 'failed' || state === 'closed') this.fail(`WebRTC connection ${state}`);
+    });
+    await peer.setLocalDescription(await peer.createOffer());
+    const sdp = peer.localDescription?.sdp;
+    if (!sdp) throw new Error('no local description');
+    const client = await this.connect();
+    const { remoteStreamName } = this.target;
+    const { answer } =
+      this.type === 'push'
+        ? await client.publish(remoteStreamName, sdp, this.remoteMediaSessionId)
+        : await client.play(remoteStreamName, sdp, this.remoteMediaSessionId);
+    await peer.setRemoteDescription({ type: 'answer', sdp: answer });
+  }
+
   /** Opens the WCS session on the remote; its status events and its end drive ours. */
-  protected async connect(): Promise<WcsClient> {
+  private async connect(): Promise<WcsClient> {
     const client = await WcsClient.connect(this.target.uri, { insecureTls: this.target.insecureTls });
     this.client = client;
     if (this.done) throw new Error('terminated');
