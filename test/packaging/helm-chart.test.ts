@@ -8,6 +8,9 @@ import { kubectl } from '../support/kubectl.js';
 import { chartDir, helmBin, run } from '../support/tools.js';
 
 const helm = (...args: string[]) => run(helmBin(), args);
+/** `helm template` of the chart as release "streamfed" in namespace "streamfed". */
+const render = (...args: string[]) =>
+  helm('template', 'streamfed', chartDir, '--namespace', 'streamfed', ...args);
 const kinds = (manifests: string): string[] =>
   parseAllDocuments(manifests)
     .map((d) => (d.toJS() as { kind?: string } | null)?.kind)
@@ -73,16 +76,7 @@ describe('Helm chart and plain manifests', () => {
     for (const ns of ['streamfed', 'media'])
       expect((await kubectl(cluster.kubeconfigPath, ['create', 'namespace', ns])).code).toBe(0);
     for (const values of [[], nonDefault]) {
-      const rendered = await helm(
-        'template',
-        'streamfed',
-        chartDir,
-        '--namespace',
-        'streamfed',
-        '--kube-version',
-        '1.20.2',
-        ...values,
-      );
+      const rendered = await render('--kube-version', '1.20.2', ...values);
       expect(rendered.code, rendered.stderr).toBe(0);
       const applied = await kubectl(
         cluster.kubeconfigPath,
@@ -149,14 +143,7 @@ describe('Helm chart and plain manifests', () => {
   it('keeps one CRD: the chart copy and deploy/streamfed.yaml match crds/ and the chart', async () => {
     const crd = readFileSync(path.join(packageRoot, 'crds/streampush.yaml'), 'utf8');
     expect(readFileSync(path.join(chartDir, 'crds/streampush.yaml'), 'utf8')).toBe(crd);
-    const rendered = await helm(
-      'template',
-      'streamfed',
-      chartDir,
-      '--namespace',
-      'streamfed',
-      '--include-crds',
-    );
+    const rendered = await render('--include-crds');
     const committed = readFileSync(path.join(packageRoot, 'deploy/streamfed.yaml'), 'utf8');
     expect(committed).toBe(
       `# Rendered from charts/streamfed by scripts/render-manifests.sh; do not edit by hand.\n${rendered.stdout}`,

@@ -23,6 +23,11 @@ export interface WcsClientEvents {
   closed: [reason: string];
 }
 
+export interface StreamAnswer {
+  mediaSessionId: string;
+  answer: string;
+}
+
 export class WcsClientError extends Error {
   override readonly name = 'WcsClientError';
 }
@@ -72,34 +77,23 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
   }
 
   /** Sends publishStream with our offer; resolves with the server's answer SDP. */
-  publish(
-    name: string,
-    sdp: string,
-    mediaSessionId: string = randomUUID(),
-  ): Promise<{ mediaSessionId: string; answer: string }> {
-    return this.request('publishStream', {
-      mediaSessionId,
-      name,
-      sdp,
-      published: true,
-      hasAudio: true,
-      hasVideo: true,
-    });
+  publish(name: string, sdp: string, mediaSessionId: string = randomUUID()): Promise<StreamAnswer> {
+    return this.offer(true, name, sdp, mediaSessionId);
   }
 
-  play(
+  /** Sends playStream with our (receive-only) offer; resolves with the server's answer SDP. */
+  play(name: string, sdp: string, mediaSessionId: string = randomUUID()): Promise<StreamAnswer> {
+    return this.offer(false, name, sdp, mediaSessionId);
+  }
+
+  private offer(
+    published: boolean,
     name: string,
     sdp: string,
-    mediaSessionId: string = randomUUID(),
-  ): Promise<{ mediaSessionId: string; answer: string }> {
-    return this.request('playStream', {
-      mediaSessionId,
-      name,
-      sdp,
-      published: false,
-      hasAudio: true,
-      hasVideo: true,
-    });
+    mediaSessionId: string,
+  ): Promise<StreamAnswer> {
+    const body = { mediaSessionId, name, sdp, published, hasAudio: true, hasVideo: true };
+    return this.request(published ? 'publishStream' : 'playStream', body);
   }
 
   stop(mediaSessionId: string, name: string, published: boolean): void {
@@ -141,7 +135,7 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
   private request(
     message: string,
     body: { mediaSessionId: string; name: string } & Record<string, unknown>,
-  ): Promise<{ mediaSessionId: string; answer: string }> {
+  ): Promise<StreamAnswer> {
     if (this.closedReason) return Promise.reject(new WcsClientError(this.closedReason));
     const { mediaSessionId } = body;
     return new Promise((resolve, reject) => {
