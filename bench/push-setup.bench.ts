@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, it } from 'vitest';
 import { spawnMedia, type MediaProcess } from '../test/support/media-process.js';
-import { rest, waitFor } from '../test/support/media-server.js';
 import { NodePeer } from '../test/support/node-peer.js';
 import { ms, record, stats } from './report.js';
+import { pushUntilPublishing, terminatePush } from './support/pushes.js';
 
 const N = Number(process.env['BENCH_PUSHES'] ?? 50);
 
@@ -30,26 +30,14 @@ it('push setup time vs direct publish', async () => {
   for (let i = 0; i < N; i++) {
     // alternate the two so drift on a noisy machine hits both alike
     const t0 = performance.now();
-    const r = await rest(s1.restUrl, '/rest-api/pull/push', {
-      uri: s2.wsUrl,
-      localStreamName: 'src',
-      remoteStreamName: `p${i}`,
-    });
-    if (r.status !== 200) throw new Error(`push failed: ${JSON.stringify(r.body)}`);
-    const id = (r.body as { localMediaSessionId: string }).localMediaSessionId;
-    await waitFor(
-      async () => {
-        const all = (await rest(s1.restUrl, '/rest-api/pull/find_all')).body as {
-          localMediaSessionId: string;
-          status: string;
-        }[];
-        return all.find((p) => p.localMediaSessionId === id)?.status === 'PUBLISHING';
-      },
-      'PUBLISHING',
-      15_000,
+    // a fine poll: the figure is only as sharp as the poll that sees PUBLISHING
+    const id = await pushUntilPublishing(
+      s1.restUrl,
+      { uri: s2.wsUrl, localStreamName: 'src', remoteStreamName: `p${i}` },
+      10,
     );
     push.push(performance.now() - t0);
-    await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: id });
+    await terminatePush(s1.restUrl, id);
 
     const t1 = performance.now();
     const peer = await NodePeer.publish(s2.wsUrl, `d${i}`);

@@ -1,18 +1,45 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { MediaStreamTrack, RtpHeader, RtpPacket, type RTCPeerConnection } from 'werift';
 import { createPeer, weriftCodec } from '../../src/media/push/rtc-peer.js';
 import { WcsClient, type StreamStatusEvent } from '../../src/media/push/wcs-client.js';
 import { mediaCodecs } from '../../src/media/rtc/codecs.js';
-import { waitFor } from './media-server.js';
 
 const opus = mediaCodecs.find((c) => c.mimeType === 'audio/opus');
 const vp8 = mediaCodecs.find((c) => c.mimeType === 'video/VP8');
+const KEY_FRAME_START = Buffer.from([0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a]);
+const CONTINUATION = Buffer.from([0x00, 0x00, 0x00, 0x00, 0x00, 0x00]);
+/** Where a synthetic video packet carries its tag (a per-sender packet counter). */
+export const TAG_OFFSET = KEY_FRAME_START.length;
+const filler = randomBytes(1500);
+
+export interface PublishOptions {
+  /** Video-only, at about this many bits per second (30 frames/s of ~1,100-byte packets). */
+  videoBitrate?: number;
+  /** Called with each video packet's tag just before it is written. */
+  onSend?: (tag: number) => void;
+}
+
+export interface PlayOptions {
+  /** Called with every RTP packet received. */
+  onRtp?: (packet: RtpPacket) => void;
+  /** The kinds to ask for (default both); werift cannot take an answer that rejects one. */
+  kinds?: ('audio' | 'video')[];
+}
+
+/** Packets per frame and bytes per packet for a bitrate at 30 frames/s. */
+function frameShape(bitrate: number): { packets: number; size: number } {
+  const frameBytes = bitrate / 8 / 30;
+  const packets = Math.max(1, Math.ceil(frameBytes / 1100));
+  return { packets, size: Math.max(TAG_OFFSET + 4, Math.round(frameBytes / packets)) };
+}
 
 /** A WCS client in Node (werift for WebRTC): publishes synthetic RTP or plays, as a browser would. */
 export class NodePeer {
   private readonly statuses: StreamStatusEvent[] = [];
   private timer: NodeJS.Timeout | undefined;
   received = 0;
+  /** Video packets written by a publisher. */
+  sentPackets = 0;
 
   private constructor(
     readonly client: WcsClient,
@@ -24,57 +51,84 @@ export class NodePeer {
     client.on('status', (e) => this.statuses.push(e));
   }
 
-  static async publish(wsUrl: string, name: string): Promise<NodePeer> {
+  /**
+   * Publishes synthetic media. By default 50 small VP8-shaped packets/s plus opus-sized audio: enough for
+   * mediasoup to see a live producer. With `videoBitrate`, video only, 30 frames/s of ~1,100-byte packets
+   * at that rate (a realistic source for benchmarks); `onSend` sees each video packet's tag as it leaves.
+   */
+  static async publish(wsUrl: string, name: string, options: PublishOptions = {}): Promise<NodePeer> {
+    const audioOn = options.videoBitrate === undefined;
     const peer = createPeer('127.0.0.1', {
-      audio: [weriftCodec(opus!, 'audio')],
+      audio: audioOn ? [weriftCodec(opus!, 'audio')] : [],
       video: [weriftCodec(vp8!, 'video')],
     });
     const audio = new MediaStreamTrack({ kind: 'audio' });
     const video = new MediaStreamTrack({ kind: 'video' });
-    peer.addTransceiver(audio, { direction: 'sendonly' });
+    if (audioOn) peer.addTransceiver(audio, { direction: 'sendonly' });
     peer.addTransceiver(video, { direction: 'sendonly' });
     const self = await NodePeer.negotiate(wsUrl, name, peer, true);
+    const frame = options.videoBitrate === undefined ? undefined : frameShape(options.videoBitrate);
+    const ssrc = randomInt(1, 2 ** 31);
     let seq = 0;
     let ts = 0;
-    // 50 packets/s of VP8-shaped payload: enough for mediasoup to see a live producer.
-    self.timer = setInterval(() => {
+    let tag = 0;
+    const sendVideo = (first: boolean, last: boolean, size: number): void => {
       seq = (seq + 1) & 0xffff;
-      ts = (ts + 1800) >>> 0;
+      tag = (tag + 1) >>> 0;
       const header = new RtpHeader({
         payloadType: 96,
         sequenceNumber: seq,
         timestamp: ts,
-        marker: true,
-        ssrc: 1,
+        marker: last,
+        ssrc,
       });
-      video.writeRtp(
-        new RtpPacket(
-          header,
-          Buffer.concat([Buffer.from([0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a]), randomBytes(200)]),
-        ),
-      );
-      const aheader = new RtpHeader({
-        payloadType: 111,
-        sequenceNumber: seq,
-        timestamp: ts,
-        marker: false,
-        ssrc: 2,
-      });
-      audio.writeRtp(new RtpPacket(aheader, randomBytes(60)));
-    }, 20);
+      const payload = Buffer.allocUnsafe(size);
+      filler.copy(payload, 0, 0, size);
+      // VP8 payload descriptor (S bit on a frame's first packet), then our tag where a decoder would not look
+      (first ? KEY_FRAME_START : CONTINUATION).copy(payload, 0);
+      payload.writeUInt32BE(tag, TAG_OFFSET);
+      options.onSend?.(tag);
+      video.writeRtp(new RtpPacket(header, payload));
+      self.sentPackets++;
+    };
+    self.timer = setInterval(
+      () => {
+        if (!frame) {
+          ts = (ts + 1800) >>> 0;
+          sendVideo(true, true, 206);
+          const aheader = new RtpHeader({
+            payloadType: 111,
+            sequenceNumber: seq,
+            timestamp: ts,
+            marker: false,
+            ssrc: ssrc + 1,
+          });
+          audio.writeRtp(new RtpPacket(aheader, filler.subarray(0, 60)));
+          return;
+        }
+        ts = (ts + 3000) >>> 0;
+        for (let i = 0; i < frame.packets; i++) sendVideo(i === 0, i === frame.packets - 1, frame.size);
+      },
+      frame ? 1000 / 30 : 20,
+    );
     return self;
   }
 
-  static async play(wsUrl: string, name: string): Promise<NodePeer> {
+  static async play(wsUrl: string, name: string, options: PlayOptions = {}): Promise<NodePeer> {
     const peer = createPeer('127.0.0.1', {
       audio: [weriftCodec(opus!, 'audio')],
       video: [weriftCodec(vp8!, 'video')],
     });
-    peer.addTransceiver('audio', { direction: 'recvonly' });
-    peer.addTransceiver('video', { direction: 'recvonly' });
+    for (const kind of options.kinds ?? ['audio', 'video'])
+      peer.addTransceiver(kind, { direction: 'recvonly' });
     // tracks are announced during setRemoteDescription: count from before negotiation
     let received = 0;
-    peer.onTrack.subscribe((track) => track.onReceiveRtp.subscribe(() => received++));
+    peer.onTrack.subscribe((track) =>
+      track.onReceiveRtp.subscribe((rtp) => {
+        received++;
+        options.onRtp?.(rtp);
+      }),
+    );
     const self = await NodePeer.negotiate(wsUrl, name, peer, false);
     Object.defineProperty(self, 'received', { get: () => received });
     return self;
@@ -107,12 +161,24 @@ export class NodePeer {
     return this.statuses.filter((s) => s.mediaSessionId === this.mediaSessionId).at(-1)?.status;
   }
 
+  /** Resolves as the status event arrives (no polling: benchmarks time it). */
   async waitStatus(status: string, timeoutMs = 10_000): Promise<void> {
-    await waitFor(
-      () => this.statuses.some((s) => s.mediaSessionId === this.mediaSessionId && s.status === status),
-      `${this.name} ${status}`,
-      timeoutMs,
-    );
+    const seen = (e: StreamStatusEvent): boolean =>
+      e.mediaSessionId === this.mediaSessionId && e.status === status;
+    if (this.statuses.some(seen)) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.client.off('status', listener);
+        reject(new Error(`timed out waiting for ${this.name} ${status}`));
+      }, timeoutMs);
+      const listener = (e: StreamStatusEvent): void => {
+        if (!seen(e)) return;
+        clearTimeout(timer);
+        this.client.off('status', listener);
+        resolve();
+      };
+      this.client.on('status', listener);
+    });
   }
 
   /** Stops the stream the protocol way (unPublishStream/stopStream) and closes everything. */
