@@ -64,10 +64,3 @@ export function record(name: string, result: Record<string, unknown>, summary: s
 }
 
 export const ms = (x: number): string => `${x.toFixed(1)} ms`;
-
-/** Resident memory of a process, from /proc. */
-export function rssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
-  return kb * 1024;
-}

@@ -4,7 +4,8 @@ import { afterAll, it } from 'vitest';
 import { freePort, spawnMedia, type MediaProcess } from '../test/support/media-process.js';
 import { waitFor } from '../test/support/media-server.js';
 import { WcsSocket } from '../test/support/wcs-socket.js';
-import { record, rssBytes } from './report.js';
+import { record } from './report.js';
+import { rssBytes } from './support/proc.js';
 
 const STEPS = (process.env['BENCH_SESSIONS'] ?? '1000,2500,5000').split(',').map(Number);
 

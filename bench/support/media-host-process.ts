@@ -1,34 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../../src/paths.js';
 import type { HostMessage, HostRequest, PipedProducer } from './media-host.js';
+import { childPids, cpuSeconds } from './proc.js';
 
 type Reply = Extract<HostMessage, { type: 'reply' }>;
 type Request = HostRequest extends infer R ? (R extends HostRequest ? Omit<R, 'id'> : never) : never;
-
-/** Seconds of CPU (user + system) a process has used, from /proc; 0 once it is gone. */
-export function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    // after "pid (comm) ": utime and stime are fields 12 and 13, in clock ticks (100 Hz on Linux)
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-export function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
 
 /** A benchmark media server process (bench/support/media-host.ts), optionally pinned to one CPU. */
 export class MediaHost {
