@@ -1,10 +1,45 @@
 import dgram from 'node:dgram';
 import type * as ms from 'mediasoup/types';
+import { RtpHeader, RtpPacket } from 'werift';
+
+/**
+ * An RTP packet from the tap as werift's RtpPacket, without its header extensions (and padding).
+ *
+ * mediasoup puts its own extensions on every packet it sends, negotiated or not: mid, and on video
+ * abs-send-time and transport-wide-cc, under its internal ids. Handed to werift as a Buffer, they made the
+ * largest per-packet cost on this path that is ours: werift's RtpHeader.deSerialize reads the first bytes
+ * bit by bit through strings and copies the extension list once per extension, and its sender then merges
+ * them into the extensions it writes itself, by id — replacing its own where the ids collide (its
+ * abs-send-time, id 1, went out as mediasoup's one-byte mid) and passing the rest on to a remote that
+ * never negotiated them. The sender writes what the remote did negotiate, so the header is read here with
+ * a few fixed-offset reads and mediasoup's extensions are dropped.
+ */
+export function tapPacket(packet: Buffer): RtpPacket | undefined {
+  const b0 = packet[0] ?? 0;
+  const b1 = packet[1] ?? 0;
+  if (packet.length < 12 || b0 >> 6 !== 2) return undefined;
+  const csrcs = b0 & 0x0f;
+  let offset = 12 + 4 * csrcs;
+  if (b0 & 0x10) {
+    if (packet.length < offset + 4) return undefined;
+    offset += 4 + 4 * packet.readUInt16BE(offset + 2);
+  }
+  const end = b0 & 0x20 ? packet.length - (packet[packet.length - 1] ?? 0) : packet.length;
+  if (end < offset) return undefined;
+  const header = new RtpHeader();
+  header.marker = (b1 & 0x80) !== 0;
+  header.payloadType = b1 & 0x7f;
+  header.sequenceNumber = packet.readUInt16BE(2);
+  header.timestamp = packet.readUInt32BE(4);
+  header.ssrc = packet.readUInt32BE(8);
+  for (let i = 0; i < csrcs; i++) header.csrc.push(packet.readUInt32BE(12 + 4 * i));
+  return new RtpPacket(header, packet.subarray(offset, end));
+}
 
 /**
  * Takes a producer's RTP out of mediasoup into this process: a PlainTransport consumer sending to a UDP
- * socket on loopback. No header extensions and no RTX on this leg: the WebRTC stack that sends the
- * packets on writes its own, and answers the remote's NACKs itself.
+ * socket on loopback. No RTX on this leg and no header extensions reach the WebRTC stack that sends the
+ * packets on (see tapPacket): it writes its own, and answers the remote's NACKs itself.
  */
 export class ProducerTap {
   private constructor(
@@ -16,7 +51,7 @@ export class ProducerTap {
   static async open(
     router: ms.Router,
     producer: ms.Producer,
-    onRtp: (packet: Buffer) => void,
+    onRtp: (packet: RtpPacket, bytes: number) => void,
   ): Promise<ProducerTap> {
     const socket = dgram.createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
@@ -43,10 +78,12 @@ export class ProducerTap {
         rtpCapabilities: { codecs, headerExtensions: [] },
         paused: true,
       });
-      socket.on('message', (packet) => {
+      socket.on('message', (data) => {
         // RTCP shares the port (rtcp-mux): payload types 200-207 in the second byte.
-        const pt = (packet[1] ?? 0) & 0x7f;
-        if (packet.length >= 12 && !(pt >= 72 && pt <= 79)) onRtp(packet);
+        const pt = (data[1] ?? 0) & 0x7f;
+        if (pt >= 72 && pt <= 79) return;
+        const packet = tapPacket(data);
+        if (packet) onRtp(packet, data.length);
       });
       return new ProducerTap(consumer, transport, socket);
     } catch (error) {

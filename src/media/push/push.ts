@@ -20,8 +20,8 @@ export class Push extends Relay {
     try {
       for (const producer of source.producers.values()) {
         const track = new MediaStreamTrack({ kind: producer.kind });
-        const tap = await ProducerTap.open(source.router, producer, (packet) => {
-          this.counted(packet.length);
+        const tap = await ProducerTap.open(source.router, producer, (packet, bytes) => {
+          this.counted(bytes);
           track.writeRtp(packet);
         });
         this.legs.push({ tap, track });
