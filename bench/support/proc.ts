@@ -7,15 +7,22 @@ export function rssBytes(pid: number): number {
   return kb * 1024;
 }
 
-/** Seconds of CPU (user + system) a process has used, from /proc; 0 once it is gone. */
-export function cpuSeconds(pid: number): number {
+/** Seconds of user and of system CPU a process has used, from /proc; zeros once it is gone. */
+export function cpuTimes(pid: number): { user: number; sys: number } {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    // after "pid (comm) ": utime and stime are fields 12 and 13, in clock ticks (100 Hz on Linux)
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // after "pid (comm) ": utime and stime are fields 12 and 13, in clock ticks (USER_HZ, 100 on Linux)
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(fields[11]) / 100, sys: Number(fields[12]) / 100 };
   } catch {
-    return 0;
+    return { user: 0, sys: 0 };
   }
+}
+
+/** Seconds of CPU (user + system) a process has used. */
+export function cpuSeconds(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.sys;
 }
 
 export function childPids(pid: number): number[] {

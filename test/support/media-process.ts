@@ -40,10 +40,19 @@ function killOnExit(child: ChildProcess): void {
   child.once('exit', () => process.removeListener('exit', kill));
 }
 
+/** How to run node for a media process (benchmarks: profiling flags, another build to compare with). */
+export interface NodeOptions {
+  /** Flags for node itself, before the script (e.g. --cpu-prof). */
+  nodeArgs?: string[];
+  /** The CLI script; dist/cli.js by default. */
+  cli?: string;
+}
+
 /** `streamfed media` as its own process (the built dist/cli.js), on 127.0.0.1 with free ports. */
 export async function spawnMedia(
   extraArgs: string[] = [],
   env: NodeJS.ProcessEnv = {},
+  node: NodeOptions = {},
 ): Promise<MediaProcess> {
   const [wsPort, restPort, wssPort, restTlsPort] = [
     await freePort(),
@@ -54,7 +63,8 @@ export async function spawnMedia(
   const rtcMin = nextRtcPort;
   nextRtcPort += 400;
   const args = [
-    path.join(packageRoot, 'dist/cli.js'),
+    ...(node.nodeArgs ?? []),
+    node.cli ?? path.join(packageRoot, 'dist/cli.js'),
     'media',
     '--listen-ip',
     '127.0.0.1',
