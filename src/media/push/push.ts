@@ -6,6 +6,9 @@ import { Relay } from './relay.js';
 import { createPeer, weriftCodec } from './rtc-peer.js';
 import type { StreamStatusEvent } from './wcs-client.js';
 
+/** A push forwards what it gets and cannot adapt its bitrate: no congestion feedback (see PeerOptions). */
+const NO_FEEDBACK = { congestionFeedback: false };
+
 /**
  * Republishes a local stream to a remote WCS server over WebRTC: we are the remote's client, exactly as a
  * browser would be (publishStream with our offer), fed with the local producers' RTP through ProducerTaps.
@@ -28,7 +31,7 @@ export class Push extends Relay {
         if (this.terminated) throw new Error('terminated');
       }
       const codecs = { audio: this.codecsOf('audio'), video: this.codecsOf('video') };
-      const peer = createPeer(this.target.url.hostname.replace(/^\[|\]$/g, ''), codecs);
+      const peer = createPeer(this.target.url.hostname.replace(/^\[|\]$/g, ''), codecs, NO_FEEDBACK);
       for (const { tap, track } of this.legs) {
         const transceiver = peer.addTransceiver(track, { direction: 'sendonly' });
         transceiver.sender.onPictureLossIndication.subscribe(() => this.requestKeyFrame(tap));
@@ -63,6 +66,8 @@ export class Push extends Relay {
   }
 
   private codecsOf(kind: 'audio' | 'video'): ReturnType<typeof weriftCodec>[] {
-    return this.legs.filter((l) => l.tap.consumer.kind === kind).map((l) => weriftCodec(l.tap.codec, kind));
+    return this.legs
+      .filter((l) => l.tap.consumer.kind === kind)
+      .map((l) => weriftCodec(l.tap.codec, kind, NO_FEEDBACK));
   }
 }

@@ -7,20 +7,22 @@ import {
 } from 'werift';
 import type * as ms from 'mediasoup/types';
 
-const feedback = {
-  audio: [],
-  video: [
-    { type: 'nack' },
-    { type: 'nack', parameter: 'pli' },
-    { type: 'ccm', parameter: 'fir' },
-    { type: 'transport-cc' },
-  ],
-};
+const repair = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }];
+
+/**
+ * Congestion feedback (transport-wide-cc, and abs-send-time for REMB) is for a sender that can adapt its
+ * bitrate. A push forwards one encoding as it comes and cannot, so it does not ask for it: every feedback
+ * packet would cost an SRTCP decrypt, a parse and a bandwidth-estimator update for nothing.
+ */
+export interface PeerOptions {
+  congestionFeedback: boolean;
+}
 
 /** werift's codec entry for a mediasoup codec: the same codec and fmtp, so nothing is transcoded. */
 export function weriftCodec(
   codec: Pick<ms.RtpCodecParameters, 'mimeType' | 'clockRate' | 'channels' | 'parameters'>,
   kind: 'audio' | 'video',
+  { congestionFeedback }: PeerOptions = { congestionFeedback: true },
 ): RTCRtpCodecParameters {
   const params = Object.entries(codec.parameters ?? {})
     .map(([k, v]) => `${k}=${String(v)}`)
@@ -30,7 +32,7 @@ export function weriftCodec(
     clockRate: codec.clockRate,
     ...(codec.channels ? { channels: codec.channels } : {}),
     ...(params ? { parameters: params } : {}),
-    rtcpFeedback: feedback[kind],
+    rtcpFeedback: kind === 'audio' ? [] : congestionFeedback ? [...repair, { type: 'transport-cc' }] : repair,
   });
 }
 
@@ -41,6 +43,7 @@ export function weriftCodec(
 export function createPeer(
   host: string,
   codecs: { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] },
+  { congestionFeedback }: PeerOptions = { congestionFeedback: true },
 ): Peer {
   const loopback = host === 'localhost' || host.startsWith('127.') || host === '::1';
   const v4 = isIP(host) !== 6;
@@ -48,16 +51,18 @@ export function createPeer(
     codecs,
     headerExtensions: {
       audio: [],
-      video: [
-        new RTCRtpHeaderExtensionParameters({
-          uri: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
-          id: 3,
-        }),
-        new RTCRtpHeaderExtensionParameters({
-          uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
-          id: 5,
-        }),
-      ],
+      video: congestionFeedback
+        ? [
+            new RTCRtpHeaderExtensionParameters({
+              uri: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+              id: 3,
+            }),
+            new RTCRtpHeaderExtensionParameters({
+              uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+              id: 5,
+            }),
+          ]
+        : [],
     },
     iceUseIpv6: !v4,
     ...(loopback
