@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -42,13 +43,23 @@ const RESYNC_SECONDS = Number(process.env['BENCH_OPERATOR_RESYNC_SECONDS'] ?? 30
 const IN_FLIGHT = 20;
 const PHASE_TIMEOUT_MS = Number(process.env['BENCH_PHASE_TIMEOUT_MS'] ?? 900_000);
 
+/**
+ * 0 (default): a stand-in push is PUBLISHING as soon as it is created. Above 0: it answers PENDING and turns
+ * PUBLISHING this much later, as a real push does once the remote publishes (then the operator writes
+ * Pending, looks again after its pending recheck, and writes Active).
+ */
+const PUBLISH_AFTER_MS = Number(process.env['BENCH_PUBLISH_AFTER_MS'] ?? 0);
+
 const BENCH_NS = 'bench';
 const MEDIA_SERVER =
   'in-bench HTTP stand-in answering the media servers /rest-api/pull/{push,find_all,terminate} from memory, ' +
   'with the real response shapes (PushDescription; 404 for an empty find_all or an unknown push; 409 for a ' +
-  'live duplicate); a push is PUBLISHING as soon as it is created. 1,000 real WebRTC pushes would need 1,000 ' +
-  'werift peers on a 2-core machine, so this measures the operator and the API server, not WebRTC setup ' +
-  '(see push-setup for that).';
+  'live duplicate); ' +
+  (PUBLISH_AFTER_MS > 0
+    ? `a push answers PENDING and is PUBLISHING ${PUBLISH_AFTER_MS} ms later. `
+    : 'a push is PUBLISHING as soon as it is created. ') +
+  '1,000 real WebRTC pushes would need 1,000 werift peers and mediasoup consumers on a 2-core machine, so ' +
+  'this measures the operator and the API server, not WebRTC setup (bench/push-setup.bench.ts measures that).';
 
 /**
  * The operator: time for N StreamPush objects to converge (all Ready=True) against a real kube-apiserver with
@@ -58,7 +69,9 @@ const MEDIA_SERVER =
  *   (the same creates; one finalizer patch and one status patch per object, with the operator's own calls and
  *   as many at once as it has workers; on delete one finalizer patch per object), measured before and after
  *   ours so drift hits both;
+ * - one periodic resync pass over the N converged objects: the N find_all calls it makes, made straight;
  * - memory: a bare client-node informer process caching the same objects over the same time.
+ * kube-apiserver requests by verb and resource (its own apiserver_request_total) are recorded for every phase.
  */
 let cluster: KubeCluster | undefined;
 let operator: OperatorProcess | undefined;
@@ -135,7 +148,9 @@ it(`${N} StreamPush objects: convergence, reconcile throughput, memory, deletion
     });
 
   /** The same API writes as the operator's, with as many at once as it has workers, and nothing else. */
-  const baseline = async (namespace: string): Promise<PhaseTimes & { writeMs: Stats }> => {
+  const baseline = async (
+    namespace: string,
+  ): Promise<PhaseTimes & { writeMs: Stats; api: { converge: Counts; delete: Counts } }> => {
     const watch = await Convergence.start(kc, custom, namespace);
     const writes = limiter(WORKERS);
     const writeMs: number[] = [];
@@ -145,6 +160,7 @@ it(`${N} StreamPush objects: convergence, reconcile throughput, memory, deletion
       await write();
       writeMs.push(performance.now() - t);
     };
+    const a0 = await apiRequests(cluster!);
     const t0 = performance.now();
     await createAll(namespace, (created) =>
       pending.push(
@@ -157,6 +173,7 @@ it(`${N} StreamPush objects: convergence, reconcile throughput, memory, deletion
     const created = performance.now();
     await Promise.all(pending.splice(0));
     const ready = await watch.until(() => watch.ready.size === N, 'baseline all Ready', PHASE_TIMEOUT_MS);
+    const a1 = await apiRequests(cluster!);
     const t1 = performance.now();
     await deleteAll(namespace, (deleted) =>
       pending.push(
@@ -173,6 +190,7 @@ it(`${N} StreamPush objects: convergence, reconcile throughput, memory, deletion
     const deleteCalls = performance.now();
     await Promise.all(pending);
     const gone = await watch.until(() => watch.present.size === 0, 'baseline all gone', PHASE_TIMEOUT_MS);
+    const a2 = await apiRequests(cluster!);
     await watch.stop();
     return {
       createCallsMs: created - t0,
@@ -180,6 +198,7 @@ it(`${N} StreamPush objects: convergence, reconcile throughput, memory, deletion
       deleteCallsMs: deleteCalls - t1,
       allGoneMs: gone - t1,
       writeMs: stats(writeMs),
+      api: { converge: diffCounts(a0, a1), delete: diffCounts(a1, a2) },
     };
   };
 
@@ -221,31 +240,33 @@ it(`${N} StreamPush objects: convergence, reconcile throughput, memory, deletion
   const watch = await Convergence.start(kc, custom, BENCH_NS);
   const m0 = await scrape(operator.metricsUrl);
   const cpu0 = cpuSeconds(op.pid);
+  const a0 = await apiRequests(cluster!);
   const t0 = performance.now();
   await createAll(BENCH_NS);
   const createCallsMs = performance.now() - t0;
   const readyAt = await watch.until(() => watch.ready.size === N, 'all Ready', PHASE_TIMEOUT_MS);
   const cpu1 = cpuSeconds(op.pid);
   const m1 = await scrape(operator.metricsUrl);
+  const a1 = await apiRequests(cluster!);
   const pushesAtReady = sources.reduce((n, x) => n + x.pushes.size, 0);
   const ready = await sample();
 
   // --- ours: one periodic resync pass over N converged objects, beside the media calls it cannot avoid
-  const updates0 = watch.updates;
   const resync = await resyncPass(operator.metricsUrl, op.pid);
-  const resyncWrites = watch.updates - updates0;
   const resyncBaselineMs = await findAllPass(N, WORKERS);
 
   // --- ours: delete, finalizers off, gone
   const calls0 = sumCalls(sources);
   const m2 = await scrape(operator.metricsUrl);
   const cpu2 = cpuSeconds(op.pid);
+  const a3 = await apiRequests(cluster!);
   const t1 = performance.now();
   await deleteAll(BENCH_NS);
   const deleteCallsMs = performance.now() - t1;
   const goneAt = await watch.until(() => watch.present.size === 0, 'all gone', PHASE_TIMEOUT_MS);
   const cpu3 = cpuSeconds(op.pid);
   const m3 = await scrape(operator.metricsUrl);
+  const a4 = await apiRequests(cluster!);
   const pushesAfterDelete = sources.reduce((n, x) => n + x.pushes.size, 0);
   const gone = await sample();
   await watch.stop();
@@ -275,6 +296,7 @@ it(`${N} StreamPush objects: convergence, reconcile throughput, memory, deletion
       n: N,
       mediaServer: MEDIA_SERVER,
       sources: SOURCES,
+      publishAfterMs: PUBLISH_AFTER_MS,
       createInFlight: IN_FLIGHT,
       operatorOptions: {
         workers: WORKERS,
@@ -294,6 +316,11 @@ it(`${N} StreamPush objects: convergence, reconcile throughput, memory, deletion
         objectsPerSecond: N / (ours.allReadyMs / 1000),
         baselineObjectsPerSecond: N / (baseReady / 1000),
         operatorCpuSeconds: cpu1 - cpu0,
+        apiRequests: {
+          ours: diffCounts(a0, a1),
+          baselineBefore: before.api.converge,
+          baselineAfter: after.api.converge,
+        },
       },
       reconcile: {
         duringConvergence: converge,
@@ -308,7 +335,6 @@ it(`${N} StreamPush objects: convergence, reconcile throughput, memory, deletion
       resyncPass: {
         unit: 'ms',
         ...resync,
-        objectWrites: resyncWrites,
         baselineFindAllPassMs: resyncBaselineMs,
         baselineNote: `${N} find_all calls straight to the stand-ins, ${WORKERS} at once: what a pass cannot avoid with this REST API`,
       },
@@ -323,6 +349,11 @@ it(`${N} StreamPush objects: convergence, reconcile throughput, memory, deletion
         objectsPerSecond: N / (ours.allGoneMs / 1000),
         baselineObjectsPerSecond: N / (baseGone / 1000),
         operatorCpuSeconds: cpu3 - cpu2,
+        apiRequests: {
+          ours: diffCounts(a3, a4),
+          baselineBefore: before.api.delete,
+          baselineAfter: after.api.delete,
+        },
       },
       memory: {
         unit: 'bytes',
@@ -345,10 +376,11 @@ it(`${N} StreamPush objects: convergence, reconcile throughput, memory, deletion
       operatorEventLoopLagP99Seconds: m1.get('nodejs_eventloop_lag_p99_seconds'),
     },
     [
-      `${N} StreamPushes over ${SOURCES} stand-in media servers (REST from memory), operator with ${WORKERS} workers, resync ${RESYNC_SECONDS} s`,
+      `${N} StreamPushes over ${SOURCES} stand-in media servers (REST from memory${PUBLISH_AFTER_MS > 0 ? `, PUBLISHING ${PUBLISH_AFTER_MS} ms after the push` : ''}), operator with ${WORKERS} workers, resync ${RESYNC_SECONDS} s`,
       `converge (first create → all Ready=True): ${sec(ours.allReadyMs)} vs baseline ${sec(before.allReadyMs)} / ${sec(after.allReadyMs)} (before / after), ×${(ours.allReadyMs / baseReady).toFixed(2)}; ${(N / (ours.allReadyMs / 1000)).toFixed(1)} vs ${(N / (baseReady / 1000)).toFixed(1)} objects/s; operator CPU ${(cpu1 - cpu0).toFixed(1)} s`,
       `reconciles while converging: ${converge.total} (${converge.perObject.toFixed(2)} per object, ${converge.errors} errors), ${converge.perSecond.toFixed(1)}/s, mean ${ms(converge.meanMs)}, p95 ≈ ${ms(converge.p95Ms)}; baseline API write mean ${ms(before.writeMs.mean)} / ${ms(after.writeMs.mean)}`,
-      `one resync pass over ${N} Ready objects: ${sec(resync.durationMs)}, ${resync.reconciles} reconciles, operator CPU ${resync.operatorCpuSeconds.toFixed(1)} s, ${resync.findAllCalls} find_all (${mib(resync.findAllBytes)}), ${resyncWrites} object writes; baseline ${N} bare find_all calls: ${sec(resyncBaselineMs)}`,
+      `kube-apiserver requests per object (all clients), converge: ${perObject(diffCounts(a0, a1))} vs baseline ${perObject(before.api.converge)} / ${perObject(after.api.converge)}; delete: ${perObject(diffCounts(a3, a4))} vs ${perObject(before.api.delete)} / ${perObject(after.api.delete)}`,
+      `one resync pass over ${N} Ready objects: ${sec(resync.durationMs)}, ${resync.reconciles} reconciles, operator CPU ${resync.operatorCpuSeconds.toFixed(1)} s, ${resync.findAllCalls} find_all (${mib(resync.findAllBytes)}), ${resync.apiRequests['PATCH streampushes/status'] ?? 0} status patches; baseline ${N} bare find_all calls: ${sec(resyncBaselineMs)}`,
       `delete (first delete → all gone): ${sec(ours.allGoneMs)} vs baseline ${sec(before.allGoneMs)} / ${sec(after.allGoneMs)}, ×${(ours.allGoneMs / baseGone).toFixed(2)}; ${deletion.total} reconciles, ${deletion.perSecond.toFixed(1)}/s, mean ${ms(deletion.meanMs)}; operator CPU ${(cpu3 - cpu2).toFixed(1)} s`,
       `RSS, operator / bare informer (idle, all Ready, all gone): ${points.map((x) => `${mib(x.operator.rss)} / ${mib(x.informerOnly.rss)}`).join(', ')}; peak ${mib(gone.operator.peak)} / ${mib(gone.informerOnly.peak)}`,
       `live heap after GC, operator / bare informer: ${points.map((x) => `${mib(x.operator.liveHeap)} / ${mib(x.informerOnly.liveHeap)}`).join(', ')}`,
@@ -371,6 +403,8 @@ async function resyncPass(
   operatorCpuSeconds: number;
   findAllCalls: number;
   findAllBytes: number;
+  /** kube-apiserver requests from the quiet second before the pass to its end (any client). */
+  apiRequests: Counts;
 }> {
   const poll = async () => {
     const m = await scrape(metricsUrl);
@@ -382,7 +416,7 @@ async function resyncPass(
   const deadline = performance.now() + 3 * RESYNC_SECONDS * 1000 + PHASE_TIMEOUT_MS;
   const next = async (what: string) => {
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
+    await sleep(200);
     return poll();
   };
   let last = await poll();
@@ -391,6 +425,7 @@ async function resyncPass(
     if (now.total !== last.total) quietSince = now.at;
     last = now;
   }
+  const api = await apiRequests(cluster!);
   for (let now = await next('a resync'); now.total === last.total; now = await next('a resync')) last = now;
   const start = last;
   let end = start;
@@ -402,6 +437,7 @@ async function resyncPass(
     operatorCpuSeconds: end.cpu - start.cpu,
     findAllCalls: calls.findAll,
     findAllBytes: calls.findAllBytes,
+    apiRequests: diffCounts(api, await apiRequests(cluster!)),
   };
 }
 
@@ -485,8 +521,6 @@ function limiter(n: number): <T>(fn: () => Promise<T>) => Promise<T> {
 class Convergence {
   readonly ready = new Set<string>();
   readonly present = new Set<string>();
-  /** Update events seen: every write to an object, ours or anyone's. */
-  updates = 0;
   private readonly waiters = new Set<() => void>();
   private stopped = false;
 
@@ -502,10 +536,7 @@ class Convergence {
       this.wake();
     };
     informer.on('add', seen);
-    informer.on('update', (o) => {
-      this.updates++;
-      seen(o);
-    });
+    informer.on('update', seen);
     informer.on('delete', (o) => {
       this.present.delete(o.metadata?.name ?? '');
       this.ready.delete(o.metadata?.name ?? '');
@@ -633,13 +664,18 @@ class StandInMedia {
           remoteStreamName,
           uri,
           type: 'push',
-          status: 'PUBLISHING',
+          status: PUBLISH_AFTER_MS > 0 ? 'PENDING' : 'PUBLISHING',
           createDate: Date.now(),
           packets: 0,
           bytes: 0,
         };
         this.pushes.set(push.localMediaSessionId, push);
-        return send(200, push);
+        send(200, push);
+        if (PUBLISH_AFTER_MS > 0)
+          setTimeout(() => {
+            if (push.status === 'PENDING') push.status = 'PUBLISHING';
+          }, PUBLISH_AFTER_MS).unref();
+        return;
       }
       case '/rest-api/pull/find_all':
         this.calls.findAll++;
@@ -785,6 +821,55 @@ async function spawnInformerOnly(
     30_000,
   );
   return { child, output: () => out };
+}
+
+type Counts = Record<string, number>;
+
+/** kube-apiserver requests so far by "VERB resource[/subresource]" (apiserver_request_total, all clients). */
+async function apiRequests(c: KubeCluster): Promise<Map<string, number>> {
+  const text = await new Promise<string>((resolve, reject) =>
+    https
+      .get(
+        `${c.server}/metrics`,
+        { headers: { authorization: `Bearer ${c.token}` }, ca: readFileSync(c.caFile) },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (body += d));
+          res.on('end', () => resolve(body));
+        },
+      )
+      .on('error', reject),
+  );
+  const counts = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const labels = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    const key = `${labels['verb']} ${labels['resource']}${labels['subresource'] ? `/${labels['subresource']}` : ''}`;
+    counts.set(key, (counts.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return counts;
+}
+
+/** What was added between two apiRequests() reads, by key (only keys that moved). */
+function diffCounts(a: Map<string, number>, b: Map<string, number>): Counts {
+  return Object.fromEntries(
+    [...b]
+      .map(([k, v]) => [k, v - (a.get(k) ?? 0)] as const)
+      .filter(([, v]) => v > 0)
+      .sort(([x], [y]) => (x < y ? -1 : 1)),
+  );
+}
+
+/** Requests per object, with the three biggest kinds. */
+function perObject(c: Counts): string {
+  const total = Object.values(c).reduce((x, y) => x + y, 0);
+  const top = Object.entries(c)
+    .sort(([, x], [, y]) => y - x)
+    .slice(0, 3)
+    .map(([k, v]) => `${k} ${(v / N).toFixed(2)}`)
+    .join(', ');
+  return `${(total / N).toFixed(2)} (${top})`;
 }
 
 /** The operator's /metrics as name{labels} → value. */
