@@ -22,15 +22,23 @@ export function setCondition(
   return list;
 }
 
-/** Status equality for "write only when it changes". */
+/**
+ * Status equality for "write only when it changes", at every depth regardless of key order: the API server
+ * sends objects back with their keys sorted (Go encodes maps that way), so a status read from the informer
+ * and the same status built here list a condition's fields in different orders.
+ */
 export function sameStatus(a: StreamPushStatus | undefined, b: StreamPushStatus): boolean {
-  return JSON.stringify(normalise(a ?? {})) === JSON.stringify(normalise(b));
+  return JSON.stringify(canonical(a ?? {})) === JSON.stringify(canonical(b));
 }
 
-function normalise(s: StreamPushStatus): unknown {
+/** Plain data with object keys sorted and undefined fields dropped, at every depth. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(
-    Object.entries(s)
+    Object.entries(value)
       .filter(([, v]) => v !== undefined)
-      .sort(([x], [y]) => x.localeCompare(y)),
+      .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+      .map(([k, v]) => [k, canonical(v)]),
   );
 }

@@ -128,11 +128,16 @@ export interface OperatorProcess {
   kill(): Promise<void>;
 }
 
-/** `streamfed operator` as its own process with a short Lease and resync, for failover tests. */
+/**
+ * `streamfed operator` as its own process with a short Lease and resync, for failover tests; `extraArgs` come
+ * last, so a repeated flag overrides these (e.g. `--resync-seconds 30`).
+ */
 export async function spawnOperator(
   kubeconfig: string,
   identity: string,
   leaseName: string,
+  extraArgs: string[] = [],
+  env: NodeJS.ProcessEnv = {},
 ): Promise<OperatorProcess> {
   const metricsPort = await freePort();
   const child = spawn(
@@ -158,8 +163,9 @@ export async function spawnOperator(
       identity,
       '--log-level',
       'info',
+      ...extraArgs,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
