@@ -1,9 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -15,7 +13,6 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, it } from 'vitest';
 import WebSocket from 'ws';
-import type { PushDescription } from '../src/media/push/relay.js';
 import {
   FINALIZER,
   GROUP,
@@ -31,7 +28,9 @@ import { startKubeCluster, type KubeCluster } from '../test/support/kube-cluster
 import { kubectl } from '../test/support/kubectl.js';
 import { spawnOperator, type OperatorProcess } from '../test/support/media-process.js';
 import { waitFor } from '../test/support/media-server.js';
-import { ms, record, rssBytes, stats, type Stats } from './report.js';
+import { ms, record, stats, type Stats } from './report.js';
+import { cpuSeconds, rssBytes } from './support/proc.js';
+import { StandInMedia, diffCalls, sumCalls } from './support/stand-in-media.js';
 
 const N = Number(process.env['BENCH_STREAMPUSHES'] ?? 1000);
 /** Source media servers the objects are spread over. */
@@ -93,7 +92,7 @@ beforeAll(async () => {
   );
   for (const ns of [BENCH_NS, 'baseline-before', 'baseline-after'])
     await ok(`namespace ${ns}`, k('create', 'namespace', ns));
-  for (let i = 0; i < SOURCES; i++) sources.push(await StandInMedia.start());
+  for (let i = 0; i < SOURCES; i++) sources.push(await StandInMedia.start(PUBLISH_AFTER_MS));
 }, 120_000);
 
 afterAll(async () => {
@@ -597,135 +596,6 @@ class Convergence {
   }
 }
 
-/**
- * A media server's push REST API from memory: /rest-api/pull/push, find_all and terminate with the shapes and
- * status codes of src/media/rest/pull-routes.ts; pushes are PUBLISHING at once.
- */
-class StandInMedia {
-  readonly pushes = new Map<string, PushDescription>();
-  readonly calls = { push: 0, findAll: 0, findAllBytes: 0, terminate: 0, rejected: 0 };
-  private constructor(
-    private readonly server: http.Server,
-    readonly url: string,
-  ) {}
-
-  static async start(): Promise<StandInMedia> {
-    const server = http.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const media = new StandInMedia(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
-    server.on('request', (req, res) => void media.serve(req, res));
-    return media;
-  }
-
-  async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-
-  private async serve(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    let text = '';
-    for await (const chunk of req) text += String(chunk);
-    const send = (status: number, body: unknown): void => {
-      const json = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-      res.end(json);
-      if (req.url === '/rest-api/pull/find_all' && status === 200) this.calls.findAllBytes += json.length;
-    };
-    const fail = (statusCode: number, error: string, message: string): void => {
-      this.calls.rejected++;
-      send(statusCode, { statusCode, error, message });
-    };
-    let body: Record<string, string | undefined>;
-    try {
-      body = (text ? JSON.parse(text) : {}) as Record<string, string | undefined>;
-    } catch {
-      return fail(400, 'Bad Request', 'invalid JSON');
-    }
-    if (req.method !== 'POST') return fail(404, 'Not Found', `no route ${req.method} ${req.url}`);
-    switch (req.url) {
-      case '/rest-api/pull/push': {
-        this.calls.push++;
-        const { uri, localStreamName } = body;
-        if (!uri || !localStreamName)
-          return fail(400, 'Bad Request', 'invalid request: uri, localStreamName');
-        const remoteStreamName = body['remoteStreamName'] ?? localStreamName;
-        const same = this.find({ uri, localStreamName, remoteStreamName });
-        if (same.some((p) => p.status !== 'FAILED'))
-          return fail(
-            409,
-            'Conflict',
-            `stream ${localStreamName} is already pushed to ${uri} as ${remoteStreamName}`,
-          );
-        for (const p of same) this.pushes.delete(p.localMediaSessionId);
-        const push: PushDescription = {
-          localMediaSessionId: randomUUID(),
-          remoteMediaSessionId: randomUUID(),
-          localStreamName,
-          remoteStreamName,
-          uri,
-          type: 'push',
-          status: PUBLISH_AFTER_MS > 0 ? 'PENDING' : 'PUBLISHING',
-          createDate: Date.now(),
-          packets: 0,
-          bytes: 0,
-        };
-        this.pushes.set(push.localMediaSessionId, push);
-        send(200, push);
-        if (PUBLISH_AFTER_MS > 0)
-          setTimeout(() => {
-            if (push.status === 'PENDING') push.status = 'PUBLISHING';
-          }, PUBLISH_AFTER_MS).unref();
-        return;
-      }
-      case '/rest-api/pull/find_all':
-        this.calls.findAll++;
-        if (this.pushes.size === 0) return fail(404, 'Not Found', 'no pushes or pulls');
-        return send(200, [...this.pushes.values()]);
-      case '/rest-api/pull/terminate': {
-        this.calls.terminate++;
-        const id = body['localMediaSessionId'];
-        const matches = id
-          ? [this.pushes.get(id)].filter((p): p is PushDescription => p !== undefined)
-          : this.find(body);
-        if (matches.length === 0) return fail(404, 'Not Found', 'push not found');
-        for (const p of matches) this.pushes.delete(p.localMediaSessionId);
-        return send(200, matches);
-      }
-      default:
-        return fail(404, 'Not Found', `no route ${req.method} ${req.url}`);
-    }
-  }
-
-  private find(q: Record<string, string | undefined>): PushDescription[] {
-    return [...this.pushes.values()].filter(
-      (p) =>
-        p.uri === q['uri'] &&
-        p.localStreamName === q['localStreamName'] &&
-        (q['remoteStreamName'] === undefined || p.remoteStreamName === q['remoteStreamName']),
-    );
-  }
-}
-
-type CallCounts = StandInMedia['calls'];
-const sumCalls = (all: StandInMedia[]): CallCounts =>
-  all.reduce(
-    (sum, s) => ({
-      push: sum.push + s.calls.push,
-      findAll: sum.findAll + s.calls.findAll,
-      findAllBytes: sum.findAllBytes + s.calls.findAllBytes,
-      terminate: sum.terminate + s.calls.terminate,
-      rejected: sum.rejected + s.calls.rejected,
-    }),
-    { push: 0, findAll: 0, findAllBytes: 0, terminate: 0, rejected: 0 },
-  );
-const diffCalls = (a: CallCounts, b: CallCounts): CallCounts => ({
-  push: a.push - b.push,
-  findAll: a.findAll - b.findAll,
-  findAllBytes: a.findAllBytes - b.findAllBytes,
-  terminate: a.terminate - b.terminate,
-  rejected: a.rejected - b.rejected,
-});
-
 interface Memory {
   rss: number;
   /** VmHWM: the highest RSS so far. */
@@ -773,13 +643,6 @@ function inspectorUrl(output: string): string {
   const url = /Debugger listening on (ws:\/\/\S+)/.exec(output)?.[1];
   if (!url) throw new Error(`no inspector URL in: ${output.slice(0, 500)}`);
   return url;
-}
-
-/** User + system CPU time of a process so far, from /proc (clock ticks of 1/100 s). */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** A process that only caches the namespace's StreamPushes with client-node's informer: the memory baseline. */
