@@ -32,24 +32,49 @@ export interface PushIdentity {
 
 /** Client of a media server's /rest-api/pull/* (WCS's push API), with a bearer token when configured. */
 export class MediaApi {
+  /**
+   * find_all answers per server, shared by the reconciles of the same moment: every reconcile needs its
+   * source's list, and fetching it for each would move N²/servers push descriptions per resync. Requests in
+   * flight are shared, answers are reused for `listMaxAgeMs`, and our own push or terminate on a server
+   * drops its entry. A push that dies meanwhile is seen at most that much later.
+   */
+  private readonly lists = new Map<string, { at: number; list: Promise<readonly MediaPush[]> }>();
+
   constructor(
     private readonly token: string | undefined,
     private readonly timeoutMs = 10_000,
+    private readonly listMaxAgeMs = 1000,
   ) {}
 
   async push(
     sourceUrl: string,
     { uri, localStreamName, remoteStreamName }: PushIdentity,
   ): Promise<MediaPush> {
-    return (await this.call(sourceUrl, '/rest-api/pull/push', {
-      uri,
-      localStreamName,
-      remoteStreamName,
-    })) as MediaPush;
+    try {
+      return (await this.call(sourceUrl, '/rest-api/pull/push', {
+        uri,
+        localStreamName,
+        remoteStreamName,
+      })) as MediaPush;
+    } finally {
+      this.lists.delete(sourceUrl);
+    }
   }
 
   /** All pushes of a server; [] when it has none (its 404). */
-  async findAll(sourceUrl: string): Promise<MediaPush[]> {
+  findAll(sourceUrl: string): Promise<readonly MediaPush[]> {
+    const cached = this.lists.get(sourceUrl);
+    if (cached && Date.now() - cached.at < this.listMaxAgeMs) return cached.list;
+    const entry = { at: Date.now(), list: this.fetchAll(sourceUrl) };
+    this.lists.set(sourceUrl, entry);
+    // a failure is not remembered: the next reconcile asks again
+    entry.list.catch(() => {
+      if (this.lists.get(sourceUrl) === entry) this.lists.delete(sourceUrl);
+    });
+    return entry.list;
+  }
+
+  private async fetchAll(sourceUrl: string): Promise<MediaPush[]> {
     try {
       return (await this.call(sourceUrl, '/rest-api/pull/find_all', {})) as MediaPush[];
     } catch (error) {
@@ -69,6 +94,8 @@ export class MediaApi {
     } catch (error) {
       if (error instanceof MediaApiError && error.httpStatus === 404) return false;
       throw error;
+    } finally {
+      this.lists.delete(sourceUrl);
     }
   }
 
