@@ -9,7 +9,7 @@ import { pipeStream } from './support/pipe-baseline.js';
 import { pushUntilPublishing, terminatePush } from './support/pushes.js';
 
 const WINDOW_S = Number(process.env['BENCH_CAPACITY_SECONDS'] ?? 10);
-const STEPS_1M = (process.env['BENCH_CAPACITY_STEPS'] ?? '5,10,20,30,40,60,80').split(',').map(Number);
+const STEPS_1M = (process.env['BENCH_CAPACITY_STEPS'] ?? '5,10,20,30,40,50,60,80').split(',').map(Number);
 const LOSS_LIMIT = 0.01;
 
 /**
