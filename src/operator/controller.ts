@@ -1,9 +1,9 @@
 import { makeInformer, type Informer, type ObjectCache } from '@kubernetes/client-node';
 import type { Logger } from '../log.js';
 import { GROUP, PLURAL, VERSION, keyOf, type StreamPush } from './api.js';
-import { desiredPush, sameIdentity, type DesiredPush } from './desired.js';
+import { desiredPush, type DesiredPush } from './desired.js';
 import type { Kube } from './kube.js';
-import type { MediaApi } from './media-api.js';
+import { sameIdentity, type MediaApi } from './media-api.js';
 import type { OperatorMetrics } from './operator-metrics.js';
 import { ReconcileError, type Reconciler } from './reconciler.js';
 import { WorkQueue } from './work-queue.js';

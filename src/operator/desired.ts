@@ -44,6 +44,3 @@ function exactlyOne<S>(
   }
   return url ?? toUrl(service as S);
 }
-
-export const sameIdentity = (a: PushIdentity, b: PushIdentity): boolean =>
-  a.uri === b.uri && a.localStreamName === b.localStreamName && a.remoteStreamName === b.remoteStreamName;

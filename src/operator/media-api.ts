@@ -30,13 +30,17 @@ export interface PushIdentity {
   remoteStreamName: string;
 }
 
+export const sameIdentity = (a: PushIdentity, b: PushIdentity): boolean =>
+  a.uri === b.uri && a.localStreamName === b.localStreamName && a.remoteStreamName === b.remoteStreamName;
+
 /** Client of a media server's /rest-api/pull/* (WCS's push API), with a bearer token when configured. */
 export class MediaApi {
   /**
    * find_all answers per server, shared by the reconciles of the same moment: every reconcile needs its
    * source's list, and fetching it for each would move N²/servers push descriptions per resync. Requests in
-   * flight are shared, answers are reused for `listMaxAgeMs`, and our own push or terminate on a server
-   * drops its entry. A push that dies meanwhile is seen at most that much later.
+   * flight are shared, answers are reused for `listMaxAgeMs`, and our own pushes and terminations are
+   * written into the cached answer (a failed one drops it: its outcome is unknown). A push that dies
+   * meanwhile is seen at most `listMaxAgeMs` later.
    */
   private readonly lists = new Map<string, { at: number; list: Promise<readonly MediaPush[]> }>();
 
@@ -50,15 +54,23 @@ export class MediaApi {
     sourceUrl: string,
     { uri, localStreamName, remoteStreamName }: PushIdentity,
   ): Promise<MediaPush> {
+    let pushed: MediaPush;
     try {
-      return (await this.call(sourceUrl, '/rest-api/pull/push', {
+      pushed = (await this.call(sourceUrl, '/rest-api/pull/push', {
         uri,
         localStreamName,
         remoteStreamName,
       })) as MediaPush;
-    } finally {
+    } catch (error) {
       this.lists.delete(sourceUrl);
+      throw error;
     }
+    // the cached answer may have been fetched before or after the push landed: never list it twice
+    this.editList(sourceUrl, (list) => [
+      ...list.filter((p) => p.localMediaSessionId !== pushed.localMediaSessionId),
+      pushed,
+    ]);
+    return pushed;
   }
 
   /** All pushes of a server; [] when it has none (its 404). */
@@ -88,15 +100,29 @@ export class MediaApi {
     sourceUrl: string,
     query: { localMediaSessionId: string } | PushIdentity,
   ): Promise<boolean> {
+    let found = true;
     try {
       await this.call(sourceUrl, '/rest-api/pull/terminate', query);
-      return true;
     } catch (error) {
-      if (error instanceof MediaApiError && error.httpStatus === 404) return false;
-      throw error;
-    } finally {
-      this.lists.delete(sourceUrl);
+      if (!(error instanceof MediaApiError && error.httpStatus === 404)) {
+        this.lists.delete(sourceUrl);
+        throw error;
+      }
+      found = false;
     }
+    this.editList(sourceUrl, (list) =>
+      list.filter((p) =>
+        'localMediaSessionId' in query
+          ? p.localMediaSessionId !== query.localMediaSessionId
+          : !sameIdentity(p, query),
+      ),
+    );
+    return found;
+  }
+
+  private editList(sourceUrl: string, edit: (list: readonly MediaPush[]) => readonly MediaPush[]): void {
+    const entry = this.lists.get(sourceUrl);
+    if (entry) this.lists.set(sourceUrl, { at: entry.at, list: entry.list.then(edit) });
   }
 
   private async call(base: string, path: string, body: unknown): Promise<unknown> {

@@ -1,9 +1,9 @@
 import type { Logger } from '../log.js';
 import { FINALIZER, type Phase, type StreamPush, type StreamPushStatus } from './api.js';
 import { sameStatus, setCondition } from './conditions.js';
-import { SpecError, desiredPush, sameIdentity, type DesiredPush } from './desired.js';
+import { SpecError, desiredPush, type DesiredPush } from './desired.js';
 import { httpCode, type Kube } from './kube.js';
-import { MediaApiError, type MediaApi, type MediaPush } from './media-api.js';
+import { MediaApiError, sameIdentity, type MediaApi, type MediaPush } from './media-api.js';
 
 export interface ReconcileResult {
   /** Look again after this long even if nothing changes (e.g. waiting for PUBLISHING). */

@@ -10,16 +10,33 @@ describe('MediaApi push lists', () => {
   const push = { uri: 'ws://127.0.0.1:1', localStreamName: 'a', remoteStreamName: 'b' };
 
   beforeAll(async () => {
-    let pushes = 0;
+    // the pull REST contract in miniature: 404 for an empty find_all, 409 for a push it refuses
+    const pushes = new Map<string, object>();
+    let next = 0;
     server = http.createServer((req, res) => {
       calls.push(req.url ?? '');
-      req.resume().on('end', () => {
-        res.setHeader('content-type', 'application/json');
-        if (req.url === '/rest-api/pull/push') pushes++;
-        const listed = Array.from({ length: pushes }, (_, i) => ({ ...push, localMediaSessionId: `p${i}` }));
+      let text = '';
+      req.on('data', (d: Buffer) => (text += d.toString()));
+      req.on('end', () => {
+        const body = JSON.parse(text || '{}') as Record<string, string>;
+        let status = 200;
+        let answer: unknown = {};
+        if (req.url === '/rest-api/pull/push') {
+          if (body['remoteStreamName'] === 'fail') [status, answer] = [409, { message: 'refused' }];
+          else {
+            const created = { ...body, localMediaSessionId: `p${next++}`, status: 'PUBLISHING' };
+            pushes.set(created.localMediaSessionId, created);
+            answer = created;
+          }
+        } else if (req.url === '/rest-api/pull/terminate') {
+          if (!pushes.delete(body['localMediaSessionId'] ?? '')) status = 404;
+        } else {
+          answer = [...pushes.values()];
+          if (pushes.size === 0) status = 404;
+        }
         // answer late, so that concurrent askers overlap
         setTimeout(
-          () => res.end(JSON.stringify(req.url === '/rest-api/pull/push' ? listed.at(-1) : listed)),
+          () => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(answer)),
           50,
         );
       });
@@ -29,20 +46,39 @@ describe('MediaApi push lists', () => {
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-  it('shares one find_all among concurrent reconciles, and asks again after its own push or after maxAge', async () => {
+  const findAlls = (): number => calls.filter((c) => c.endsWith('find_all')).length;
+
+  it('shares one find_all among concurrent reconciles, keeps its own pushes in it, and asks again after maxAge', async () => {
     const api = new MediaApi(undefined, 5000, 300);
     const lists = await Promise.all(Array.from({ length: 10 }, () => api.findAll(url)));
-    expect(calls.filter((c) => c.endsWith('find_all'))).toHaveLength(1);
+    expect(findAlls()).toBe(1);
     expect(lists.every((l) => l.length === 0)).toBe(true);
 
-    await api.push(url, push);
-    expect(await api.findAll(url)).toHaveLength(1);
-    expect(calls.filter((c) => c.endsWith('find_all'))).toHaveLength(2);
+    // our push lands in the cached answer without asking the server again
+    const pushed = await api.push(url, push);
+    expect((await api.findAll(url)).map((p) => p.localMediaSessionId)).toEqual([pushed.localMediaSessionId]);
+    expect(findAlls()).toBe(1);
 
-    await api.findAll(url);
-    expect(calls.filter((c) => c.endsWith('find_all'))).toHaveLength(2);
+    // the server's own view after maxAge: the same push, once
     await new Promise((r) => setTimeout(r, 350));
+    expect((await api.findAll(url)).map((p) => p.localMediaSessionId)).toEqual([pushed.localMediaSessionId]);
+    expect(findAlls()).toBe(2);
+
+    // a terminated push leaves the cached answer too
+    expect(await api.terminate(url, { localMediaSessionId: pushed.localMediaSessionId })).toBe(true);
+    expect(await api.findAll(url)).toEqual([]);
+    expect(findAlls()).toBe(2);
+  });
+
+  it('forgets the cached answer when a push fails, since its outcome is unknown', async () => {
+    const api = new MediaApi(undefined, 5000, 60_000);
     await api.findAll(url);
-    expect(calls.filter((c) => c.endsWith('find_all'))).toHaveLength(3);
+    const before = findAlls();
+    await expect(api.push('http://127.0.0.1:1', push)).rejects.toThrow(/unreachable/);
+    await api.findAll(url);
+    expect(findAlls()).toBe(before); // another server's failure leaves this one's answer alone
+    await expect(api.push(url, { ...push, remoteStreamName: 'fail' })).rejects.toThrow();
+    await api.findAll(url);
+    expect(findAlls()).toBe(before + 1);
   });
 });
