@@ -435,11 +435,14 @@ async function resyncPass(
     last = now;
   }
   const api = await apiRequests(cluster!);
+  // media calls are counted from the quiet second: a reconcile calls find_all when it starts, and the
+  // counter moves when it ends, so the poll before the counter moves may already include them
+  const quiet = last;
   for (let now = await next('a resync'); now.total === last.total; now = await next('a resync')) last = now;
   const start = last;
   let end = start;
   while (end.total < start.total + N) end = await next('a resync to end');
-  const calls = diffCalls(end.calls, start.calls);
+  const calls = diffCalls(end.calls, quiet.calls);
   return {
     durationMs: end.at - start.at,
     reconciles: end.total - start.total,
