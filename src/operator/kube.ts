@@ -3,11 +3,14 @@ import {
   CoreV1Api,
   CustomObjectsApi,
   PatchStrategy,
+  ServerConfiguration,
+  createConfiguration,
   setHeaderOptions,
   type KubeConfig,
   type V1Lease,
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type StreamPush, type StreamPushStatus } from './api.js';
+import { KeepAliveAuthentication } from './kube-agents.js';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -20,10 +23,25 @@ export class Kube {
   readonly core: CoreV1Api;
   readonly coordination: CoordinationV1Api;
 
+  private readonly auth: KeepAliveAuthentication;
+
   constructor(readonly config: KubeConfig) {
-    this.custom = config.makeApiClient(CustomObjectsApi);
-    this.core = config.makeApiClient(CoreV1Api);
-    this.coordination = config.makeApiClient(CoordinationV1Api);
+    // what config.makeApiClient does, with connections kept between requests
+    const cluster = config.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    this.auth = new KeepAliveAuthentication(config);
+    const configuration = createConfiguration({
+      baseServer: new ServerConfiguration(cluster.server, {}),
+      authMethods: { default: this.auth },
+    });
+    this.custom = new CustomObjectsApi(configuration);
+    this.core = new CoreV1Api(configuration);
+    this.coordination = new CoordinationV1Api(configuration);
+  }
+
+  /** Closes the connections kept to the API server. */
+  close(): void {
+    this.auth.close();
   }
 
   async listStreamPushes(

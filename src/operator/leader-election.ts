@@ -20,6 +20,11 @@ export interface LeaderElectionOptions {
   leaseDurationSeconds: number;
   /** How often to renew (as leader) or try (as candidate). */
   retryPeriodMs: number;
+  /**
+   * A leader that has not renewed for this long steps down, even while its renewal is still in flight:
+   * shorter than the lease, so it has stopped before a candidate may take over (client-go's RenewDeadline).
+   */
+  renewDeadlineMs: number;
 }
 
 export interface LeaderEvents {
@@ -30,10 +35,13 @@ export interface LeaderEvents {
 /**
  * Leader election on a coordination.k8s.io/v1 Lease, as client-go's leaderelection: a candidate takes the
  * Lease when it is free or its holder let it expire, the leader renews it; every write is guarded by the
- * Lease's resourceVersion, so two replicas never both believe they lead. Losing a renewal means stepping down.
+ * Lease's resourceVersion. A failed renewal, or none within the renew deadline (an API server that stopped
+ * answering), means stepping down before the Lease can expire, so two replicas never both lead.
  */
 export class LeaderElector extends EventEmitter<LeaderEvents> {
   private leading = false;
+  /** When the last successful renewal was sent. */
+  private renewedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -79,8 +87,16 @@ export class LeaderElector extends EventEmitter<LeaderEvents> {
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
+    const sentAt = Date.now();
+    const { renewDeadlineMs } = this.options;
     try {
-      this.setLeading(await this.tryAcquireOrRenew());
+      const held = await settleBy(
+        this.tryAcquireOrRenew(),
+        (this.leading ? this.renewedAt : sentAt) + renewDeadlineMs,
+        `no answer from the API server within the ${renewDeadlineMs} ms renew deadline`,
+      );
+      if (held) this.renewedAt = sentAt;
+      if (!this.stopped) this.setLeading(held);
     } catch (error) {
       this.log.warn({ err: error }, 'leader election: lease update failed');
       this.setLeading(false);
@@ -139,4 +155,13 @@ export class LeaderElector extends EventEmitter<LeaderEvents> {
     );
     this.emit(leading ? 'started' : 'stopped');
   }
+}
+
+/** The promise's outcome, or a rejection once `deadline` (epoch ms) passes; a late outcome is ignored. */
+function settleBy<T>(promise: Promise<T>, deadline: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), Math.max(0, deadline - Date.now()));
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }

@@ -28,6 +28,7 @@ export class Operator {
   readonly metrics = new OperatorMetrics();
   private readonly controller: StreamPushController;
   private readonly elector: LeaderElector | undefined;
+  private readonly kube: Kube;
   private readonly server = http.createServer((req, res) => void this.serveHttp(req, res));
 
   constructor(
@@ -37,7 +38,8 @@ export class Operator {
     const kc = new KubeConfig();
     if (config.kubeconfig) kc.loadFromFile(config.kubeconfig);
     else kc.loadFromCluster();
-    const kube = new Kube(kc);
+    this.kube = new Kube(kc);
+    const kube = this.kube;
     const media = new MediaApi(config.mediaToken);
     const reconciler = new Reconciler(
       kube,
@@ -59,6 +61,8 @@ export class Operator {
           identity: config.identity,
           leaseDurationSeconds: config.leaseDurationSeconds,
           retryPeriodMs: Math.max(500, (config.leaseDurationSeconds * 1000) / 4),
+          // client-go's defaults keep the same ratio: 10 s of a 15 s lease
+          renewDeadlineMs: (config.leaseDurationSeconds * 1000 * 2) / 3,
         },
         log,
       );
@@ -97,6 +101,7 @@ export class Operator {
   async stop(): Promise<void> {
     await this.controller.stop();
     await this.elector?.stop();
+    this.kube.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

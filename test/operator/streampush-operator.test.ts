@@ -1,3 +1,4 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { PushDescription } from '../../src/media/push/relay.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ import {
 } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 
 type PushView = PushDescription;
 
@@ -50,7 +52,10 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
       retry: { initialDelaySeconds: 1, maxDelaySeconds: 2 },
     },
   });
-  const startOperator = async (identity: string): Promise<Operator> => {
+  const startOperator = async (
+    identity: string,
+    overrides: Partial<OperatorConfig> = {},
+  ): Promise<Operator> => {
     const config: OperatorConfig = {
       kubeconfig: cluster.kubeconfigPath,
       namespace: undefined,
@@ -66,6 +71,7 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
       identity,
       leaseDurationSeconds: 3,
       pendingRecheckMs: 500,
+      ...overrides,
     };
     const operator = new Operator(config, log);
     await operator.start();
@@ -277,5 +283,54 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
     );
     expect((await k('delete', 'streampush', 'after-failover', '--timeout=30s')).code).toBe(0);
     expect(await pushesOn(s1)).toEqual([]);
+  });
+
+  it('a leader whose API server goes silent steps down before a standby can take the Lease', async () => {
+    // replica-c reaches the API server through a proxy that can go silent (no error, no close): a network
+    // partition. Both replicas watch an empty namespace under their own Lease, apart from the tests above.
+    const proxy = await startTcpProxy(Number(new URL(cluster.server).port));
+    const kubeconfigPath = path.join(cluster.dir, 'kubeconfig-via-proxy.json');
+    const kubeconfig = JSON.parse(readFileSync(cluster.kubeconfigPath, 'utf8')) as {
+      clusters: { cluster: { server: string } }[];
+    };
+    for (const c of kubeconfig.clusters) c.cluster.server = `https://127.0.0.1:${proxy.port}`;
+    writeFileSync(kubeconfigPath, JSON.stringify(kubeconfig));
+    const apart = { namespace: 'partition-test', leaseName: 'streamfed-operator-partition' };
+    try {
+      const cut = await startOperator('replica-c', { ...apart, kubeconfig: kubeconfigPath });
+      await waitFor(() => cut.leading, 'replica-c to lead', 10_000);
+      const standby = await startOperator('replica-d', apart);
+      await new Promise((r) => setTimeout(r, 1500)); // two more renewals, a read and a write each
+      expect([cut.leading, standby.leading]).toEqual([true, false]);
+      // client-node alone opens a connection per request (8 by now): ours are kept alive, plus the watch
+      expect(proxy.connections).toBeLessThanOrEqual(4);
+
+      proxy.freeze();
+      const frozenAt = Date.now();
+      const both: number[] = [];
+      let steppedDownAt = 0;
+      await waitFor(
+        () => {
+          if (cut.leading && standby.leading) both.push(Date.now() - frozenAt);
+          if (!cut.leading && !steppedDownAt) steppedDownAt = Date.now();
+          return standby.leading;
+        },
+        'standby to lead',
+        15_000,
+        20,
+      );
+      expect(steppedDownAt, 'the silent leader kept leading').toBeGreaterThan(0);
+      // its renew deadline is 2 s of the 3 s lease, counted from its last renewal (every 750 ms)
+      expect(steppedDownAt - frozenAt).toBeLessThan(3000);
+      expect(both, 'ms after the freeze at which both replicas led').toEqual([]);
+
+      // the network comes back: the Lease is the standby's now, replica-c stays passive
+      proxy.thaw();
+      await new Promise((r) => setTimeout(r, 2000));
+      expect([cut.leading, standby.leading]).toEqual([false, true]);
+    } finally {
+      proxy.thaw();
+      await proxy.close();
+    }
   });
 });
