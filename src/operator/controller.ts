@@ -71,8 +71,16 @@ export class StreamPushController {
         if (this.running && this.informer === informer) void informer.start().catch(() => undefined);
       }, 1000);
     });
-    await informer.start();
-    for (let i = 0; i < this.options.workers; i++) this.workers.push(this.work());
+    try {
+      await informer.start();
+    } catch (error) {
+      this.running = false;
+      this.queue.stop();
+      this.informer = undefined;
+      throw error;
+    }
+    const queue = this.queue;
+    for (let i = 0; i < this.options.workers; i++) this.workers.push(this.work(queue));
     this.resyncTimer = setInterval(() => void this.resync(), this.options.resyncMs);
     this.log.info({ namespace: ns ?? '(all)' }, 'controller started');
   }
@@ -82,9 +90,11 @@ export class StreamPushController {
     this.running = false;
     clearInterval(this.resyncTimer);
     this.queue.stop();
-    await this.informer?.stop().catch(() => undefined);
-    await Promise.all(this.workers);
+    const workers = this.workers;
     this.workers = [];
+    await this.informer?.stop().catch(() => undefined);
+    // a reconcile in flight finishes on its own queue, even if leadership came back and start() made another
+    await Promise.all(workers);
     this.log.info('controller stopped');
   }
 
@@ -102,20 +112,20 @@ export class StreamPushController {
     this.metrics.queueDepth.set(this.queue.depth);
   }
 
-  private async work(): Promise<void> {
+  private async work(queue: WorkQueue): Promise<void> {
     for (;;) {
-      const key = await this.queue.next();
+      const key = await queue.next();
       if (key === undefined) return;
-      this.metrics.queueDepth.set(this.queue.depth);
+      this.metrics.queueDepth.set(queue.depth);
       try {
-        await this.process(key);
+        await this.process(key, queue);
       } finally {
-        this.queue.done(key);
+        queue.done(key);
       }
     }
   }
 
-  private async process(key: string): Promise<void> {
+  private async process(key: string, queue: WorkQueue): Promise<void> {
     const [namespace, name] = key.split('/') as [string, string];
     const o = this.informer?.get(name, namespace);
     if (!o) return;
@@ -123,12 +133,12 @@ export class StreamPushController {
     try {
       // work on a copy: the cache's object is shared
       const result = await this.reconciler.reconcile(structuredClone(o));
-      this.queue.forget(key);
+      queue.forget(key);
       if (result.active) this.active.add(key);
       else this.active.delete(key);
       if (result.requeueAfterMs !== undefined) {
         this.metrics.reconciles.inc({ result: 'requeue' });
-        if (result.requeueAfterMs > 0) this.queue.addAfter(key, result.requeueAfterMs);
+        if (result.requeueAfterMs > 0) queue.addAfter(key, result.requeueAfterMs);
       } else {
         this.metrics.reconciles.inc({ result: 'success' });
       }
@@ -137,7 +147,7 @@ export class StreamPushController {
       this.metrics.reconciles.inc({ result: 'error' });
       const retry = !(error instanceof ReconcileError) || error.retry;
       const { initialMs, maxMs } = this.retryOf(o);
-      const delay = retry ? this.queue.addRateLimited(key, initialMs, maxMs) : undefined;
+      const delay = retry ? queue.addRateLimited(key, initialMs, maxMs) : undefined;
       this.log.warn({ key, err: (error as Error).message, retryInMs: delay }, 'reconcile failed');
     } finally {
       timer();

@@ -80,9 +80,7 @@ export class Operator {
     if (this.elector) {
       this.elector.on('started', () => {
         this.metrics.leader.set(1);
-        void this.controller
-          .start()
-          .catch((error: unknown) => this.log.error({ err: error }, 'controller failed to start'));
+        this.startController();
       });
       this.elector.on('stopped', () => {
         this.metrics.leader.set(0);
@@ -96,6 +94,16 @@ export class Operator {
     const metricsPort = (this.server.address() as AddressInfo).port;
     this.log.info({ metricsPort, identity: this.config.identity }, 'operator started');
     return { metricsPort };
+  }
+
+  /** Starts the controller while this replica leads, trying again each second: a leader must reconcile. */
+  private startController(): void {
+    this.controller.start().catch((error: unknown) => {
+      this.log.error({ err: error }, 'controller failed to start, trying again in 1 s');
+      setTimeout(() => {
+        if (this.leading) this.startController();
+      }, 1000);
+    });
   }
 
   async stop(): Promise<void> {
