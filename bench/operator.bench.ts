@@ -282,14 +282,45 @@ it(`${N} StreamPush objects: convergence, reconcile throughput, memory, deletion
   const after = await baseline('baseline-after');
 
   const mean = (f: (p: PhaseTimes) => number): number => (f(before) + f(after)) / 2;
-  const baseReady = mean((p) => p.allReadyMs);
-  const baseGone = mean((p) => p.allGoneMs);
   const converge = reconcileFigures(m0, m1, ours.allReadyMs);
   const deletion = reconcileFigures(m2, m3, ours.allGoneMs);
   const callsDeletion = diffCalls(sumCalls(sources), calls0);
   const mib = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MiB`;
   const sec = (x: number): string => `${(x / 1000).toFixed(1)} s`;
   const points = [idle, ready, gone];
+
+  /** One phase (converge or delete) beside the same phase of the two baseline runs. */
+  const phaseFigures = (
+    done: 'allReadyMs' | 'allGoneMs',
+    calls: 'createCallsMs' | 'deleteCallsMs',
+    operatorCpuSeconds: number,
+    apiRequests: Counts,
+    phase: 'converge' | 'delete',
+  ) => {
+    const baseMs = mean((p) => p[done]);
+    return {
+      unit: 'ms',
+      ours: ours[done],
+      oursCalls: ours[calls],
+      baselineBefore: before[done],
+      baselineAfter: after[done],
+      baselineCalls: [before[calls], after[calls]],
+      ratioToBaseline: ours[done] / baseMs,
+      objectsPerSecond: N / (ours[done] / 1000),
+      baselineObjectsPerSecond: N / (baseMs / 1000),
+      operatorCpuSeconds,
+      apiRequests: { ours: apiRequests, baselineBefore: before.api[phase], baselineAfter: after.api[phase] },
+    };
+  };
+
+  const convergeFigures = phaseFigures(
+    'allReadyMs',
+    'createCallsMs',
+    cpu1 - cpu0,
+    diffCounts(a0, a1),
+    'converge',
+  );
+  const deleteFigures = phaseFigures('allGoneMs', 'deleteCallsMs', cpu3 - cpu2, diffCounts(a3, a4), 'delete');
 
   record(
     'operator',
@@ -306,23 +337,7 @@ it(`${N} StreamPush objects: convergence, reconcile throughput, memory, deletion
         namespace: BENCH_NS,
         process: 'dist/cli.js operator, its own process',
       },
-      converge: {
-        unit: 'ms',
-        ours: ours.allReadyMs,
-        oursCreateCalls: ours.createCallsMs,
-        baselineBefore: before.allReadyMs,
-        baselineAfter: after.allReadyMs,
-        baselineCreateCalls: [before.createCallsMs, after.createCallsMs],
-        ratioToBaseline: ours.allReadyMs / baseReady,
-        objectsPerSecond: N / (ours.allReadyMs / 1000),
-        baselineObjectsPerSecond: N / (baseReady / 1000),
-        operatorCpuSeconds: cpu1 - cpu0,
-        apiRequests: {
-          ours: diffCounts(a0, a1),
-          baselineBefore: before.api.converge,
-          baselineAfter: after.api.converge,
-        },
-      },
+      converge: convergeFigures,
       reconcile: {
         duringConvergence: converge,
         duringDeletion: deletion,
@@ -339,23 +354,7 @@ it(`${N} StreamPush objects: convergence, reconcile throughput, memory, deletion
         baselineFindAllPassMs: resyncBaselineMs,
         baselineNote: `${N} find_all calls straight to the stand-ins, ${WORKERS} at once: what a pass cannot avoid with this REST API`,
       },
-      delete: {
-        unit: 'ms',
-        ours: ours.allGoneMs,
-        oursDeleteCalls: ours.deleteCallsMs,
-        baselineBefore: before.allGoneMs,
-        baselineAfter: after.allGoneMs,
-        baselineDeleteCalls: [before.deleteCallsMs, after.deleteCallsMs],
-        ratioToBaseline: ours.allGoneMs / baseGone,
-        objectsPerSecond: N / (ours.allGoneMs / 1000),
-        baselineObjectsPerSecond: N / (baseGone / 1000),
-        operatorCpuSeconds: cpu3 - cpu2,
-        apiRequests: {
-          ours: diffCounts(a3, a4),
-          baselineBefore: before.api.delete,
-          baselineAfter: after.api.delete,
-        },
-      },
+      delete: deleteFigures,
       memory: {
         unit: 'bytes',
         operator: { idle: idle.operator, allReady: ready.operator, allGone: gone.operator },
@@ -378,11 +377,11 @@ it(`${N} StreamPush objects: convergence, reconcile throughput, memory, deletion
     },
     [
       `${N} StreamPushes over ${SOURCES} stand-in media servers (REST from memory${PUBLISH_AFTER_MS > 0 ? `, PUBLISHING ${PUBLISH_AFTER_MS} ms after the push` : ''}), operator with ${WORKERS} workers, resync ${RESYNC_SECONDS} s`,
-      `converge (first create → all Ready=True): ${sec(ours.allReadyMs)} vs baseline ${sec(before.allReadyMs)} / ${sec(after.allReadyMs)} (before / after), ×${(ours.allReadyMs / baseReady).toFixed(2)}; ${(N / (ours.allReadyMs / 1000)).toFixed(1)} vs ${(N / (baseReady / 1000)).toFixed(1)} objects/s; operator CPU ${(cpu1 - cpu0).toFixed(1)} s`,
+      `converge (first create → all Ready=True): ${sec(ours.allReadyMs)} vs baseline ${sec(before.allReadyMs)} / ${sec(after.allReadyMs)} (before / after), ×${convergeFigures.ratioToBaseline.toFixed(2)}; ${convergeFigures.objectsPerSecond.toFixed(1)} vs ${convergeFigures.baselineObjectsPerSecond.toFixed(1)} objects/s; operator CPU ${(cpu1 - cpu0).toFixed(1)} s`,
       `reconciles while converging: ${converge.total} (${converge.perObject.toFixed(2)} per object, ${converge.errors} errors), ${converge.perSecond.toFixed(1)}/s, mean ${ms(converge.meanMs)}, p95 ≈ ${ms(converge.p95Ms)}; baseline API write mean ${ms(before.writeMs.mean)} / ${ms(after.writeMs.mean)}`,
       `kube-apiserver requests per object (all clients), converge: ${perObject(diffCounts(a0, a1))} vs baseline ${perObject(before.api.converge)} / ${perObject(after.api.converge)}; delete: ${perObject(diffCounts(a3, a4))} vs ${perObject(before.api.delete)} / ${perObject(after.api.delete)}`,
       `one resync pass over ${N} Ready objects: ${sec(resync.durationMs)}, ${resync.reconciles} reconciles, operator CPU ${resync.operatorCpuSeconds.toFixed(1)} s, ${resync.findAllCalls} find_all (${mib(resync.findAllBytes)}), ${resync.apiRequests['PATCH streampushes/status'] ?? 0} status patches; baseline ${N} bare find_all calls: ${sec(resyncBaselineMs)}`,
-      `delete (first delete → all gone): ${sec(ours.allGoneMs)} vs baseline ${sec(before.allGoneMs)} / ${sec(after.allGoneMs)}, ×${(ours.allGoneMs / baseGone).toFixed(2)}; ${deletion.total} reconciles, ${deletion.perSecond.toFixed(1)}/s, mean ${ms(deletion.meanMs)}; operator CPU ${(cpu3 - cpu2).toFixed(1)} s`,
+      `delete (first delete → all gone): ${sec(ours.allGoneMs)} vs baseline ${sec(before.allGoneMs)} / ${sec(after.allGoneMs)}, ×${deleteFigures.ratioToBaseline.toFixed(2)}; ${deletion.total} reconciles, ${deletion.perSecond.toFixed(1)}/s, mean ${ms(deletion.meanMs)}; operator CPU ${(cpu3 - cpu2).toFixed(1)} s`,
       `RSS, operator / bare informer (idle, all Ready, all gone): ${points.map((x) => `${mib(x.operator.rss)} / ${mib(x.informerOnly.rss)}`).join(', ')}; peak ${mib(gone.operator.peak)} / ${mib(gone.informerOnly.peak)}`,
       `live heap after GC, operator / bare informer: ${points.map((x) => `${mib(x.operator.liveHeap)} / ${mib(x.informerOnly.liveHeap)}`).join(', ')}`,
       ...(
