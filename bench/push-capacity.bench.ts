@@ -134,7 +134,7 @@ it('concurrent pushes per core at 1 and 2.5 Mbps vs mediasoup-only forwarding', 
       const r = await step(source, n);
       rows.push({ streams: n, ...r });
       console.log(
-        `${bitrate / 1e6} Mbps × ${n}: push loss ${pct(r.push.loss)} core ${r.push.server1Core.toFixed(2)}; pipe loss ${pct(r.pipe.loss)} core ${r.pipe.server1Core.toFixed(2)}; CPU 1: bench ${r.push.benchNodeCore.toFixed(2)} + server-2 worker ${r.push.server2WorkerCore.toFixed(2)} (pipe: ${r.pipe.benchNodeCore.toFixed(2)} + ${r.pipe.server2WorkerCore.toFixed(2)})`,
+        `${bitrate / 1e6} Mbps × ${n}: push loss ${pct(r.push.loss)} (server 2 counts ${pct(r.push.mediasoupLoss)}) core ${r.push.server1Core.toFixed(2)}; pipe loss ${pct(r.pipe.loss)} core ${r.pipe.server1Core.toFixed(2)}; CPU 1: bench ${r.push.benchNodeCore.toFixed(2)} + server-2 worker ${r.push.server2WorkerCore.toFixed(2)} (pipe: ${r.pipe.benchNodeCore.toFixed(2)} + ${r.pipe.server2WorkerCore.toFixed(2)})`,
       );
       if (Math.max(r.push.loss, r.push.mediasoupLoss) > LOSS_LIMIT) break;
     }
