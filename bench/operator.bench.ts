@@ -126,10 +126,7 @@ it(`${N} StreamPush objects: convergence, reconcile throughput, memory, deletion
   const createAll = (namespace: string, then?: (created: StreamPush) => void): Promise<void> =>
     pool(N, IN_FLIGHT, async (i) => {
       const created = (await custom.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace,
+        ...streamPushes(namespace),
         body: manifest(namespace, i),
       })) as StreamPush;
       then?.(created);
@@ -137,10 +134,7 @@ it(`${N} StreamPush objects: convergence, reconcile throughput, memory, deletion
   const deleteAll = (namespace: string, then?: (deleted: StreamPush) => void): Promise<void> =>
     pool(N, IN_FLIGHT, async (i) => {
       const deleted = (await custom.deleteNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        plural: PLURAL,
-        namespace,
+        ...streamPushes(namespace),
         name: nameOf(i),
       })) as StreamPush;
       then?.(deleted);
@@ -473,6 +467,8 @@ interface PhaseTimes {
   allGoneMs: number;
 }
 
+/** The StreamPush collection of a namespace, as CustomObjectsApi's calls name it. */
+const streamPushes = (namespace: string) => ({ group: GROUP, version: VERSION, plural: PLURAL, namespace });
 const nameOf = (i: number): string => `sp-${String(i).padStart(5, '0')}`;
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
@@ -563,12 +559,7 @@ class Convergence {
       kc,
       `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
       async () =>
-        (await custom.listNamespacedCustomObject({
-          group: GROUP,
-          version: VERSION,
-          plural: PLURAL,
-          namespace,
-        })) as { items: StreamPush[] },
+        (await custom.listNamespacedCustomObject(streamPushes(namespace))) as { items: StreamPush[] },
     );
     const watch = new Convergence(informer);
     watchers.push(watch);

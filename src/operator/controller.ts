@@ -74,9 +74,7 @@ export class StreamPushController {
     try {
       await informer.start();
     } catch (error) {
-      this.running = false;
-      this.queue.stop();
-      this.informer = undefined;
+      await this.stop(); // not running: the operator may start it again
       throw error;
     }
     const queue = this.queue;
