@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import path from 'node:path';
 
 export interface KubectlResult {
   code: number;
@@ -6,12 +7,22 @@ export interface KubectlResult {
   stderr: string;
 }
 
-/** The real kubectl against a test cluster; never throws, the caller asserts on the result. */
+/**
+ * The real kubectl against a test cluster; never throws, the caller asserts on the result.
+ * Its discovery and OpenAPI cache lives beside the kubeconfig, so a test never reads another
+ * cluster's cached schema from ~/.kube/cache, nor leaves anything there.
+ */
 export function kubectl(kubeconfig: string, args: string[], stdin?: string): Promise<KubectlResult> {
   return new Promise((resolve) => {
     const child = execFile(
       'kubectl',
-      ['--kubeconfig', kubeconfig, ...args],
+      [
+        '--kubeconfig',
+        kubeconfig,
+        '--cache-dir',
+        path.join(path.dirname(kubeconfig), 'kubectl-cache'),
+        ...args,
+      ],
       { timeout: 60_000 },
       (error, stdout, stderr) =>
         resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
