@@ -286,6 +286,64 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
     expect(metrics).toMatch(/^streamfed_operator_leader 1$/m);
   });
 
+  it('pushes again when the target or the source media server restarts in place', async () => {
+    const activeWithNewPush = (previous: string | undefined) => async () => {
+      const o = await get('survives-restarts');
+      const id = o?.status?.localMediaSessionId;
+      return o?.status?.phase === 'Active' && id !== undefined && id !== previous ? o : undefined;
+    };
+    const playsOnS2 = async (): Promise<void> => {
+      const player = await NodePeer.play(s2.wsUrl, 'studio-restarts');
+      await player.waitStatus('PLAYING');
+      await waitFor(() => player.received > 20, 'RTP on server 2');
+      await player.stop();
+    };
+    expect((await apply(manifest('survives-restarts', 'studio-restarts'))).code).toBe(0);
+    const first = await waitFor(activeWithNewPush(undefined), 'StreamPush Active', 30_000);
+
+    // the target restarts: the push on server 1 fails with it, and a new one goes out once it is back
+    s2 = await s2.restart();
+    const afterTarget = await waitFor(
+      activeWithNewPush(first.status?.localMediaSessionId),
+      'pushed again after the target restarted',
+      30_000,
+    );
+    expect(await pushesOn(s1)).toEqual([
+      expect.objectContaining({
+        localMediaSessionId: afterTarget.status?.localMediaSessionId,
+        status: 'PUBLISHING',
+      }),
+    ]);
+    await playsOnS2();
+
+    // the source restarts: its pushes and its publisher are gone; the status says so until the stream is back
+    s1 = await s1.restart();
+    // (SourceUnreachable while it was down, then StreamNotFound once it answers without the stream)
+    await waitFor(
+      async () => {
+        const ready = (await get('survives-restarts'))?.status?.conditions?.find((c) => c.type === 'Ready');
+        return ready?.status === 'False' && ready.reason === 'StreamNotFound';
+      },
+      'Ready=False, StreamNotFound, while the restarted source has no stream',
+      30_000,
+    );
+    await publisher.stop();
+    publisher = await NodePeer.publish(s1.wsUrl, 'studio');
+    await publisher.waitStatus('PUBLISHING');
+    const afterSource = await waitFor(
+      activeWithNewPush(afterTarget.status?.localMediaSessionId),
+      'pushed again after the source restarted',
+      30_000,
+    );
+    expect((await pushesOn(s1)).map((p) => p.localMediaSessionId)).toEqual([
+      afterSource.status?.localMediaSessionId,
+    ]);
+    await playsOnS2();
+
+    expect((await k('delete', 'streampush', 'survives-restarts', '--timeout=30s')).code).toBe(0);
+    expect(await pushesOn(s1)).toEqual([]);
+  });
+
   it('keeps a second replica passive until the leader Lease expires', async () => {
     const standby = await startOperator('replica-b');
     await new Promise((r) => setTimeout(r, 4000));

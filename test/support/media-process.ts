@@ -27,6 +27,8 @@ export interface MediaProcess {
   /** SIGTERM and wait for exit; returns the exit code. */
   stop(): Promise<number | null>;
   kill(): Promise<void>;
+  /** Like a pod restarted in place: SIGKILL, then a new process with the same arguments and addresses. */
+  restart(): Promise<MediaProcess>;
 }
 
 let nextRtcPort = 46000;
@@ -48,20 +50,37 @@ export interface NodeOptions {
   cli?: string;
 }
 
+interface MediaPorts {
+  ws: number;
+  rest: number;
+  wss: number;
+  restTls: number;
+  rtcMin: number;
+}
+
 /** `streamfed media` as its own process (the built dist/cli.js), on 127.0.0.1 with free ports. */
 export async function spawnMedia(
   extraArgs: string[] = [],
   env: NodeJS.ProcessEnv = {},
   node: NodeOptions = {},
 ): Promise<MediaProcess> {
-  const [wsPort, restPort, wssPort, restTlsPort] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
-  const rtcMin = nextRtcPort;
+  const ports: MediaPorts = {
+    ws: await freePort(),
+    rest: await freePort(),
+    wss: await freePort(),
+    restTls: await freePort(),
+    rtcMin: nextRtcPort,
+  };
   nextRtcPort += 400;
+  return startMedia(ports, extraArgs, env, node);
+}
+
+async function startMedia(
+  ports: MediaPorts,
+  extraArgs: string[],
+  env: NodeJS.ProcessEnv,
+  node: NodeOptions,
+): Promise<MediaProcess> {
   const args = [
     ...(node.nodeArgs ?? []),
     node.cli ?? path.join(packageRoot, 'dist/cli.js'),
@@ -71,17 +90,17 @@ export async function spawnMedia(
     '--announced-ip',
     '127.0.0.1',
     '--ws-port',
-    String(wsPort),
+    String(ports.ws),
     '--wss-port',
-    String(wssPort),
+    String(ports.wss),
     '--rest-port',
-    String(restPort),
+    String(ports.rest),
     '--rest-tls-port',
-    String(restTlsPort),
+    String(ports.restTls),
     '--rtc-min-port',
-    String(rtcMin),
+    String(ports.rtcMin),
     '--rtc-max-port',
-    String(rtcMin + 399),
+    String(ports.rtcMin + 399),
     '--workers',
     '1',
     ...extraArgs,
@@ -104,19 +123,24 @@ export async function spawnMedia(
     20_000,
   );
   const tls = extraArgs.includes('--tls-cert');
+  const kill = async (): Promise<void> => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+  };
   return {
     child,
-    wsUrl: `ws://127.0.0.1:${wsPort}`,
-    ...(tls ? { wssUrl: `wss://127.0.0.1:${wssPort}` } : {}),
-    restUrl: `http://127.0.0.1:${restPort}`,
+    wsUrl: `ws://127.0.0.1:${ports.ws}`,
+    ...(tls ? { wssUrl: `wss://127.0.0.1:${ports.wss}` } : {}),
+    restUrl: `http://127.0.0.1:${ports.rest}`,
     output: () => out,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
       return exited;
     },
-    kill: async () => {
-      if (child.exitCode === null) child.kill('SIGKILL');
-      await exited;
+    kill,
+    restart: async () => {
+      await kill();
+      return startMedia(ports, extraArgs, env, node);
     },
   };
 }

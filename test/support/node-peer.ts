@@ -184,8 +184,11 @@ export class NodePeer {
   /** Stops the stream the protocol way (unPublishStream/stopStream) and closes everything. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    this.client.stop(this.mediaSessionId, this.name, this.published);
-    await this.waitStatus(this.published ? 'UNPUBLISHED' : 'STOPPED').catch(() => undefined);
+    // A server that went away answers nothing: only a live connection is worth waiting on.
+    if (!this.client.closed) {
+      this.client.stop(this.mediaSessionId, this.name, this.published);
+      await this.waitStatus(this.published ? 'UNPUBLISHED' : 'STOPPED').catch(() => undefined);
+    }
     this.client.close();
     await this.peer.close();
   }
