@@ -36,6 +36,16 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
     const r = await k('get', 'streampush', name, '-o', 'json');
     return r.code === 0 ? (JSON.parse(r.stdout) as StreamPush) : undefined;
   };
+  /** The StreamPush once it is Active (and `also` holds for it). */
+  const waitActive = (name: string, what: string, also: (o: StreamPush) => boolean = () => true) =>
+    waitFor(
+      async () => {
+        const o = await get(name);
+        return o?.status?.phase === 'Active' && also(o) ? o : undefined;
+      },
+      what,
+      30_000,
+    );
   const pushesOn = async (m: MediaProcess): Promise<PushView[]> => {
     const r = await rest(m.restUrl, '/rest-api/pull/find_all');
     return r.status === 200 ? (r.body as PushView[]) : [];
@@ -177,14 +187,7 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
 
   it('create → pushed and playable; drift repaired; spec change re-pushed; orphan removed; delete → terminated', async () => {
     expect((await apply(manifest('studio-to-s2', 'studio-copy'))).code).toBe(0);
-    const active = await waitFor(
-      async () => {
-        const o = await get('studio-to-s2');
-        return o?.status?.phase === 'Active' ? o : undefined;
-      },
-      'StreamPush Active',
-      30_000,
-    );
+    const active = await waitActive('studio-to-s2', 'StreamPush Active');
     expect(active.metadata?.finalizers).toContain('streamfed.io/terminate-push');
     expect(active.status).toMatchObject({
       observedGeneration: active.metadata?.generation,
@@ -211,14 +214,10 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
       (await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: push!.localMediaSessionId }))
         .status,
     ).toBe(200);
-    const repaired = await waitFor(
-      async () => {
-        const o = await get('studio-to-s2');
-        const id = o?.status?.localMediaSessionId;
-        return o?.status?.phase === 'Active' && id !== push!.localMediaSessionId ? o : undefined;
-      },
+    const repaired = await waitActive(
+      'studio-to-s2',
       'push repaired',
-      30_000,
+      (o) => o.status?.localMediaSessionId !== push!.localMediaSessionId,
     );
     expect((await pushesOn(s1)).map((p) => p.localMediaSessionId)).toEqual([
       repaired.status?.localMediaSessionId,
@@ -234,13 +233,10 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
       '{"spec":{"remoteStreamName":"studio-renamed"}}',
     );
     expect(patched.code, patched.stderr).toBe(0);
-    await waitFor(
-      async () => {
-        const o = await get('studio-to-s2');
-        return o?.status?.phase === 'Active' && o.status.observedGeneration === o.metadata?.generation;
-      },
+    await waitActive(
+      'studio-to-s2',
       're-pushed after the spec change',
-      30_000,
+      (o) => o.status?.observedGeneration === o.metadata?.generation,
     );
     await waitFor(async () => {
       const names = (await pushesOn(s1)).map((p) => p.remoteStreamName);
@@ -287,11 +283,11 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
   });
 
   it('pushes again when the target or the source media server restarts in place', async () => {
-    const activeWithNewPush = (previous: string | undefined) => async () => {
-      const o = await get('survives-restarts');
-      const id = o?.status?.localMediaSessionId;
-      return o?.status?.phase === 'Active' && id !== undefined && id !== previous ? o : undefined;
-    };
+    const activeWithNewPush = (previous: string | undefined, what: string) =>
+      waitActive('survives-restarts', what, (o) => {
+        const id = o.status?.localMediaSessionId;
+        return id !== undefined && id !== previous;
+      });
     const playsOnS2 = async (): Promise<void> => {
       const player = await NodePeer.play(s2.wsUrl, 'studio-restarts');
       await player.waitStatus('PLAYING');
@@ -299,14 +295,13 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
       await player.stop();
     };
     expect((await apply(manifest('survives-restarts', 'studio-restarts'))).code).toBe(0);
-    const first = await waitFor(activeWithNewPush(undefined), 'StreamPush Active', 30_000);
+    const first = await activeWithNewPush(undefined, 'StreamPush Active');
 
     // the target restarts: the push on server 1 fails with it, and a new one goes out once it is back
     s2 = await s2.restart();
-    const afterTarget = await waitFor(
-      activeWithNewPush(first.status?.localMediaSessionId),
+    const afterTarget = await activeWithNewPush(
+      first.status?.localMediaSessionId,
       'pushed again after the target restarted',
-      30_000,
     );
     expect(await pushesOn(s1)).toEqual([
       expect.objectContaining({
@@ -330,10 +325,9 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
     await publisher.stop();
     publisher = await NodePeer.publish(s1.wsUrl, 'studio');
     await publisher.waitStatus('PUBLISHING');
-    const afterSource = await waitFor(
-      activeWithNewPush(afterTarget.status?.localMediaSessionId),
+    const afterSource = await activeWithNewPush(
+      afterTarget.status?.localMediaSessionId,
       'pushed again after the source restarted',
-      30_000,
     );
     expect((await pushesOn(s1)).map((p) => p.localMediaSessionId)).toEqual([
       afterSource.status?.localMediaSessionId,
@@ -341,6 +335,36 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
     await playsOnS2();
 
     expect((await k('delete', 'streampush', 'survives-restarts', '--timeout=30s')).code).toBe(0);
+    expect(await pushesOn(s1)).toEqual([]);
+  });
+
+  it('rides out an API server restart: its pushes stay, it leads again and reconciles what comes next', async () => {
+    const leaderGauge = async (): Promise<string | undefined> =>
+      /^streamfed_operator_leader (\d)$/m.exec(
+        await (await fetch(`${leaderProcess.metricsUrl}/metrics`)).text(),
+      )?.[1];
+    expect((await apply(manifest('across-outage', 'across-outage'))).code).toBe(0);
+    const before = await waitActive('across-outage', 'StreamPush Active');
+
+    // the control plane goes away longer than the 3 s Lease: the leader steps down and keeps running
+    await cluster.stopApiserver();
+    await waitFor(async () => (await leaderGauge()) === '0', 'the leader to step down', 10_000);
+    await cluster.startApiserver();
+    await waitFor(async () => (await leaderGauge()) === '1', 'the operator to lead again', 20_000);
+    expect(leaderProcess.child.exitCode).toBeNull();
+
+    // nothing was re-pushed: the push it made before the outage is the one it still reports
+    const after = await get('across-outage');
+    expect(after?.status?.localMediaSessionId).toBe(before.status?.localMediaSessionId);
+    expect((await pushesOn(s1)).map((p) => [p.localMediaSessionId, p.status])).toEqual([
+      [before.status?.localMediaSessionId, 'PUBLISHING'],
+    ]);
+
+    // its informer watches again: a StreamPush created now is pushed
+    expect((await apply(manifest('after-outage', 'after-outage'))).code).toBe(0);
+    await waitActive('after-outage', 'a StreamPush created after the outage Active');
+    for (const name of ['across-outage', 'after-outage'])
+      expect((await k('delete', 'streampush', name, '--timeout=30s')).code).toBe(0);
     expect(await pushesOn(s1)).toEqual([]);
   });
 
@@ -358,11 +382,7 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
     await waitFor(() => standby.leading, 'standby to lead', 15_000);
     expect(Date.now() - killedAt).toBeGreaterThan(1000);
     expect((await apply(manifest('after-failover', 'failover'))).code).toBe(0);
-    await waitFor(
-      async () => (await get('after-failover'))?.status?.phase === 'Active',
-      'new leader reconciles',
-      30_000,
-    );
+    await waitActive('after-failover', 'new leader reconciles');
     expect((await k('delete', 'streampush', 'after-failover', '--timeout=30s')).code).toBe(0);
     expect(await pushesOn(s1)).toEqual([]);
   });

@@ -37,6 +37,10 @@ export interface KubeCluster {
   dir: string;
   /** SIGKILLs kube-apiserver and etcd and removes the temporary folder. Idempotent. */
   stop(): Promise<void>;
+  /** SIGKILLs kube-apiserver alone (etcd keeps the data): a control plane going away under its clients. */
+  stopApiserver(): Promise<void>;
+  /** Starts kube-apiserver again with the same flags, port and certificates, and waits until it is ready. */
+  startApiserver(): Promise<void>;
 }
 
 export interface KubeClusterOptions {
@@ -136,21 +140,18 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     for (const c of children) if (c.exited === undefined) c.child.kill('SIGKILL');
   };
   process.once('exit', killAll); // never leave a control plane behind when the test process ends
+  const killChild = (c: Child): Promise<void> =>
+    new Promise<void>((resolve) => {
+      if (c.exited !== undefined) return resolve();
+      c.child.once('exit', () => resolve());
+      c.child.kill('SIGKILL');
+    });
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopped ??= (async () => {
       process.removeListener('exit', killAll);
       // SIGKILL: with an open watch, SIGTERM takes ~19 s, and nothing here needs a clean shutdown.
-      await Promise.all(
-        children.map(
-          (c) =>
-            new Promise<void>((resolve) => {
-              if (c.exited !== undefined) return resolve();
-              c.child.once('exit', () => resolve());
-              c.child.kill('SIGKILL');
-            }),
-        ),
-      );
+      await Promise.all(children.map(killChild));
       if (!keepDir) rmSync(dir, { recursive: true, force: true });
     })());
 
@@ -221,62 +222,69 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     );
     // kube-apiserver retries etcd until it answers: no need to wait for etcd first.
     const server = `https://127.0.0.1:${apiPort}`;
-    start(
-      'kube-apiserver',
-      bin,
-      [
-        `--etcd-servers=${etcdUrl}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
-        `--secure-port=${apiPort}`,
-        '--insecure-port=0',
-        `--tls-cert-file=${caFile}`,
-        `--tls-private-key-file=${file('serving.key')}`,
-        `--cert-dir=${file('certs')}`,
-        `--token-auth-file=${file('tokens.csv')}`,
-        '--authorization-mode=RBAC',
-        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-        `--service-account-key-file=${file('sa.pub')}`,
-        `--service-account-signing-key-file=${file('sa.key')}`,
-        '--api-audiences=https://kubernetes.default.svc.cluster.local',
-        '--disable-admission-plugins=ServiceAccount',
-        '--service-cluster-ip-range=10.96.0.0/16',
-        // The `kubernetes` Service's endpoints may not be a loopback address: do not maintain them.
-        '--endpoint-reconciler-type=none',
-        '--allow-privileged=true',
-        '--profiling=false',
-        ...(opts.apiserverArgs ?? []),
-      ],
-      apiLog,
-    );
+    const apiserverArgs = [
+      `--etcd-servers=${etcdUrl}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${apiPort}`,
+      '--insecure-port=0',
+      `--tls-cert-file=${caFile}`,
+      `--tls-private-key-file=${file('serving.key')}`,
+      `--cert-dir=${file('certs')}`,
+      `--token-auth-file=${file('tokens.csv')}`,
+      '--authorization-mode=RBAC',
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${file('sa.pub')}`,
+      `--service-account-signing-key-file=${file('sa.key')}`,
+      '--api-audiences=https://kubernetes.default.svc.cluster.local',
+      '--disable-admission-plugins=ServiceAccount',
+      '--service-cluster-ip-range=10.96.0.0/16',
+      // The `kubernetes` Service's endpoints may not be a loopback address: do not maintain them.
+      '--endpoint-reconciler-type=none',
+      '--allow-privileged=true',
+      '--profiling=false',
+      ...(opts.apiserverArgs ?? []),
+    ];
+    const startApiserver = async (): Promise<void> => {
+      start('kube-apiserver', bin, apiserverArgs, apiLog);
+      await waitReady();
+    };
 
-    const deadline = Date.now() + timeoutMs;
-    let readyz = 0;
-    let defaultNs = 0;
-    for (;;) {
-      const dead = children.find((c) => c.exited !== undefined);
-      if (dead) {
-        const hint =
-          dead.spawnError?.code !== 'ENOENT'
-            ? ''
-            : dead.name === 'etcd'
-              ? `: etcd is not on PATH; install Debian's etcd-server ("npm run setup")`
-              : ': run "npm run setup"';
-        throw new Error(`${dead.name} ${dead.exited}${hint}`);
+    const waitReady = async (): Promise<void> => {
+      const deadline = Date.now() + timeoutMs;
+      let readyz = 0;
+      let defaultNs = 0;
+      for (;;) {
+        const dead = children.find((c) => c.exited !== undefined);
+        if (dead) {
+          const hint =
+            dead.spawnError?.code !== 'ENOENT'
+              ? ''
+              : dead.name === 'etcd'
+                ? `: etcd is not on PATH; install Debian's etcd-server ("npm run setup")`
+                : ': run "npm run setup"';
+          throw new Error(`${dead.name} ${dead.exited}${hint}`);
+        }
+        readyz = await get(server, '/readyz', token, ca);
+        if (readyz === 200) {
+          // The bootstrap controller creates `default` just after start; tests may use it at once.
+          defaultNs = await get(server, '/api/v1/namespaces/default', token, ca);
+          if (defaultNs === 200) break;
+        }
+        if (Date.now() > deadline)
+          throw new Error(
+            `kube-apiserver not ready after ${timeoutMs} ms (/readyz: ${readyz || 'no answer'}` +
+              `${readyz === 200 ? `, namespace default: ${defaultNs}` : ''})`,
+          );
+        await sleep(100);
       }
-      readyz = await get(server, '/readyz', token, ca);
-      if (readyz === 200) {
-        // The bootstrap controller creates `default` just after start; tests may use it at once.
-        defaultNs = await get(server, '/api/v1/namespaces/default', token, ca);
-        if (defaultNs === 200) break;
-      }
-      if (Date.now() > deadline)
-        throw new Error(
-          `kube-apiserver not ready after ${timeoutMs} ms (/readyz: ${readyz || 'no answer'}` +
-            `${readyz === 200 ? `, namespace default: ${defaultNs}` : ''})`,
-        );
-      await sleep(100);
-    }
+    };
+    await startApiserver();
+    const stopApiserver = async (): Promise<void> => {
+      const running = children.filter((c) => c.name === 'kube-apiserver');
+      await Promise.all(running.map(killChild));
+      children.splice(0, children.length, ...children.filter((c) => !running.includes(c)));
+    };
 
     const kubeconfigPath = file('kubeconfig');
     const kubeconfig = {
@@ -289,7 +297,7 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
       preferences: {},
     };
     writeFileSync(kubeconfigPath, `${JSON.stringify(kubeconfig, null, 2)}\n`, { mode: 0o600 });
-    return { kubeconfigPath, server, token, caFile, dir, stop };
+    return { kubeconfigPath, server, token, caFile, dir, stop, stopApiserver, startApiserver };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const logs = [
