@@ -1,10 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { packageRoot } from '../../src/paths.js';
 import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.js';
 import { kubectl } from '../support/kubectl.js';
+import { spawnOperator } from '../support/media-process.js';
+import { rest, startMedia, waitFor } from '../support/media-server.js';
+import { NodePeer } from '../support/node-peer.js';
 import { chartDir, helmBin, run } from '../support/tools.js';
 
 const helm = (...args: string[]) => run(helmBin(), args);
@@ -109,6 +112,111 @@ describe('Helm chart and plain manifests', () => {
     const scoped = kinds((await helm('template', 'streamfed', chartDir, ...nonDefault)).stdout);
     expect(scoped).toContain('Role');
     expect(scoped).not.toContain('ClusterRole');
+  });
+
+  it("runs the operator with the chart's service account, and it needs no more than the chart grants", async () => {
+    const k = (...args: string[]) => kubectl(cluster.kubeconfigPath, args);
+    for (const ns of ['streamfed', 'media'])
+      // (made by the dry-run test too, when it runs first)
+      if ((await k('get', 'namespace', ns)).code !== 0)
+        expect((await k('create', 'namespace', ns)).code).toBe(0);
+    const crd = await k('apply', '-f', path.join(chartDir, 'crds'));
+    expect(crd.code, crd.stderr).toBe(0);
+    // deploy/streamfed.yaml is this render for current Kubernetes; the test API server is 1.20
+    const rendered = await render('--kube-version', '1.20.2');
+    expect(rendered.code, rendered.stderr).toBe(0);
+    const applied = await kubectl(cluster.kubeconfigPath, ['apply', '-f', '-'], rendered.stdout);
+    expect(applied.code, applied.stderr).toBe(0);
+    const sa = 'system:serviceaccount:streamfed:streamfed-operator';
+    // least privilege: its own kind, Events, its Lease in its own namespace; nothing else
+    for (const [question, allowed] of [
+      ['watch streampushes.streamfed.io -A', 'yes'],
+      ['patch streampushes.streamfed.io -A', 'yes'],
+      ['patch streampushes.streamfed.io --subresource=status -A', 'yes'],
+      ['create events -A', 'yes'],
+      ['update leases.coordination.k8s.io -n=streamfed', 'yes'],
+      ['update leases.coordination.k8s.io -n=default', 'no'],
+      ['delete streampushes.streamfed.io -A', 'no'],
+      ['get secrets -A', 'no'],
+      ['list pods -A', 'no'],
+    ] as const) {
+      const r = await k('auth', 'can-i', `--as=${sa}`, ...question.split(' '));
+      expect(`${question}: ${r.stdout.trim()}`).toBe(`${question}: ${allowed}`);
+    }
+
+    // the operator with that service account's token (what a pod mounts) and the Deployment's settings
+    const token = await k('create', 'token', 'streamfed-operator', '-n', 'streamfed');
+    expect(token.code, token.stderr).toBe(0);
+    const saKubeconfig = path.join(cluster.dir, 'kubeconfig-operator-sa.json');
+    const admin = JSON.parse(readFileSync(cluster.kubeconfigPath, 'utf8')) as { users: { user: object }[] };
+    for (const u of admin.users) u.user = { token: token.stdout.trim() };
+    writeFileSync(saKubeconfig, JSON.stringify(admin), { mode: 0o600 });
+    const deployment = parseAllDocuments(rendered.stdout)
+      .map(
+        (d) =>
+          d.toJS() as {
+            kind?: string;
+            spec?: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } };
+          } | null,
+      )
+      .find((d) => d?.kind === 'Deployment');
+    const env = Object.fromEntries(
+      (deployment?.spec?.template.spec.containers[0]?.env ?? [])
+        .filter((e) => e.value !== undefined && !e.name.startsWith('STREAMFED_METRICS'))
+        .map((e) => [e.name, e.value]),
+    );
+    expect(env).toMatchObject({ STREAMFED_LEADER_ELECT: 'true', STREAMFED_WATCH_NAMESPACE: '' });
+
+    const [s1, s2] = await Promise.all([startMedia({ workers: 1 }), startMedia({ workers: 1 })]);
+    const operator = await spawnOperator(
+      saKubeconfig,
+      'streamfed-operator-pod',
+      'streamfed-operator',
+      ['--lease-namespace', 'streamfed'],
+      env,
+    );
+    let publisher: NodePeer | undefined;
+    try {
+      publisher = await NodePeer.publish(s1.wsUrl, 'lobby');
+      await publisher.waitStatus('PUBLISHING');
+      const created = await kubectl(
+        cluster.kubeconfigPath,
+        ['apply', '-f', '-'],
+        JSON.stringify({
+          apiVersion: 'streamfed.io/v1alpha1',
+          kind: 'StreamPush',
+          metadata: { name: 'with-packaged-rbac', namespace: 'media' },
+          spec: { source: { restUrl: s1.restUrl }, localStreamName: 'lobby', target: { uri: s2.wsUrl } },
+        }),
+      );
+      expect(created.code, created.stderr).toBe(0);
+      const phase = () =>
+        k('get', 'streampush', 'with-packaged-rbac', '-n', 'media', '-o', 'jsonpath={.status.phase}');
+      await waitFor(async () => (await phase()).stdout === 'Active', 'StreamPush Active', 30_000);
+      const holder = await k(
+        'get',
+        'lease',
+        'streamfed-operator',
+        '-n',
+        'streamfed',
+        '-o',
+        'jsonpath={.spec.holderIdentity}',
+      );
+      expect(holder.stdout).toBe(`streamfed-operator-pod-${operator.child.pid}`);
+      const events = await k('get', 'events', '-n', 'media', '-o', 'jsonpath={.items[*].reason}');
+      expect(events.stdout.split(' ')).toContain('Pushed');
+      expect((await rest(s2.restUrl, '/rest-api/stream/find', { name: 'lobby' })).status).toBe(200);
+
+      // delete: the finalizer is its to remove
+      const deleted = await k('delete', 'streampush', 'with-packaged-rbac', '-n', 'media', '--timeout=30s');
+      expect(deleted.code, deleted.stderr).toBe(0);
+      expect((await rest(s1.restUrl, '/rest-api/pull/find_all')).status).toBe(404);
+      expect(operator.output()).not.toMatch(/forbidden/i);
+    } finally {
+      await publisher?.stop();
+      await operator.kill();
+      await Promise.all([s1.stop(), s2.stop()]);
+    }
   });
 
   it('renders the ServiceMonitors and the PrometheusRule from the same rules file', async () => {
