@@ -114,19 +114,25 @@ describe('Helm chart and plain manifests', () => {
     expect(scoped).not.toContain('ClusterRole');
   });
 
-  it("runs the operator with the chart's service account, and it needs no more than the chart grants", async () => {
+  it("installs with helm; the operator runs on the chart's service account, which grants what it needs and no more", async () => {
     const k = (...args: string[]) => kubectl(cluster.kubeconfigPath, args);
     for (const ns of ['streamfed', 'media'])
       // (made by the dry-run test too, when it runs first)
       if ((await k('get', 'namespace', ns)).code !== 0)
         expect((await k('create', 'namespace', ns)).code).toBe(0);
-    const crd = await k('apply', '-f', path.join(chartDir, 'crds'));
-    expect(crd.code, crd.stderr).toBe(0);
-    // deploy/streamfed.yaml is this render for current Kubernetes; the test API server is 1.20
-    const rendered = await render('--kube-version', '1.20.2');
-    expect(rendered.code, rendered.stderr).toBe(0);
-    const applied = await kubectl(cluster.kubeconfigPath, ['apply', '-f', '-'], rendered.stdout);
-    expect(applied.code, applied.stderr).toBe(0);
+    // what a user runs; helm finds the API server's version itself (1.20: a policy/v1beta1 PDB) and
+    // installs the CRD when it is missing; its cache, config and data stay in the test's folder
+    const helmEnv = Object.fromEntries(
+      ['CACHE', 'CONFIG', 'DATA'].map((d) => [`HELM_${d}_HOME`, path.join(cluster.dir, `helm-${d}`)]),
+    );
+    const helmHere = (...args: string[]) =>
+      run(helmBin(), [...args, '--namespace', 'streamfed', '--kubeconfig', cluster.kubeconfigPath], {
+        env: helmEnv,
+      });
+    const installed = await helmHere('install', 'streamfed', chartDir);
+    expect(installed.code, installed.stderr).toBe(0);
+    const manifest = await helmHere('get', 'manifest', 'streamfed');
+    expect(manifest.code, manifest.stderr).toBe(0);
     const sa = 'system:serviceaccount:streamfed:streamfed-operator';
     // least privilege: its own kind, Events, its Lease in its own namespace; nothing else
     for (const [question, allowed] of [
@@ -151,7 +157,7 @@ describe('Helm chart and plain manifests', () => {
     const admin = JSON.parse(readFileSync(cluster.kubeconfigPath, 'utf8')) as { users: { user: object }[] };
     for (const u of admin.users) u.user = { token: token.stdout.trim() };
     writeFileSync(saKubeconfig, JSON.stringify(admin), { mode: 0o600 });
-    const deployment = parseAllDocuments(rendered.stdout)
+    const deployment = parseAllDocuments(manifest.stdout)
       .map(
         (d) =>
           d.toJS() as {
@@ -212,6 +218,11 @@ describe('Helm chart and plain manifests', () => {
       expect(deleted.code, deleted.stderr).toBe(0);
       expect((await rest(s1.restUrl, '/rest-api/pull/find_all')).status).toBe(404);
       expect(operator.output()).not.toMatch(/forbidden/i);
+      const uninstalled = await helmHere('uninstall', 'streamfed');
+      expect(uninstalled.code, uninstalled.stderr).toBe(0);
+      expect(
+        (await k('get', 'deployment,statefulset,serviceaccount', '-n', 'streamfed', '-o', 'name')).stdout,
+      ).toBe('');
     } finally {
       await publisher?.stop();
       await operator.kill();

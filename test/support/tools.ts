@@ -13,13 +13,18 @@ export interface RunResult {
 export function run(
   cmd: string,
   args: string[],
-  options: { stdin?: string; cwd?: string } = {},
+  options: { stdin?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<RunResult> {
   return new Promise((resolve) => {
     const child = execFile(
       cmd,
       args,
-      { timeout: 120_000, maxBuffer: 64 * 1024 * 1024, cwd: options.cwd },
+      {
+        timeout: 120_000,
+        maxBuffer: 64 * 1024 * 1024,
+        cwd: options.cwd,
+        env: { ...process.env, ...options.env },
+      },
       (error, stdout, stderr) =>
         resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
