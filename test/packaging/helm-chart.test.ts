@@ -153,10 +153,26 @@ describe('Helm chart and plain manifests', () => {
     // the operator with that service account's token (what a pod mounts) and the Deployment's settings
     const token = await k('create', 'token', 'streamfed-operator', '-n', 'streamfed');
     expect(token.code, token.stderr).toBe(0);
+    // credentials as a pod holds them, and as client-node's in-cluster config reads them: the token and the
+    // CA as files, the token re-read by the tokenFile provider (projected tokens rotate)
+    const tokenFile = path.join(cluster.dir, 'operator-sa-token');
+    writeFileSync(tokenFile, token.stdout.trim(), { mode: 0o600 });
     const saKubeconfig = path.join(cluster.dir, 'kubeconfig-operator-sa.json');
-    const admin = JSON.parse(readFileSync(cluster.kubeconfigPath, 'utf8')) as { users: { user: object }[] };
-    for (const u of admin.users) u.user = { token: token.stdout.trim() };
-    writeFileSync(saKubeconfig, JSON.stringify(admin), { mode: 0o600 });
+    const inCluster = { name: 'in-cluster', config: { tokenFile } };
+    writeFileSync(
+      saKubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [
+          { name: 'c', cluster: { server: cluster.server, 'certificate-authority': cluster.caFile } },
+        ],
+        users: [{ name: 'sa', user: { 'auth-provider': inCluster } }],
+        contexts: [{ name: 'sa', context: { cluster: 'c', user: 'sa' } }],
+        'current-context': 'sa',
+      }),
+      { mode: 0o600 },
+    );
     const deployment = parseAllDocuments(manifest.stdout)
       .map(
         (d) =>
