@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../src/paths.js';
 import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.js';
-import { kubectl } from '../support/kubectl.js';
+import { applyStreamPushCrd, kubectl } from '../support/kubectl.js';
 import {
   freePort,
   spawnMedia,
@@ -129,15 +129,7 @@ describe('a real Prometheus scraping two media servers and the operator', () => 
     ws.sendRaw('not json');
     await ws.next('fail');
     ws.close();
-    expect(
-      (await kubectl(cluster.kubeconfigPath, ['apply', '-f', path.join(packageRoot, 'crds/streampush.yaml')]))
-        .code,
-    ).toBe(0);
-    await kubectl(cluster.kubeconfigPath, [
-      'wait',
-      '--for=condition=established',
-      'crd/streampushes.streamfed.io',
-    ]);
+    await applyStreamPushCrd(cluster.kubeconfigPath);
     const sp = {
       apiVersion: 'streamfed.io/v1alpha1',
       kind: 'StreamPush',

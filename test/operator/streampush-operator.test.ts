@@ -7,7 +7,7 @@ import type { StreamPush } from '../../src/operator/api.js';
 import { Operator, type OperatorConfig } from '../../src/operator/operator.js';
 import { packageRoot } from '../../src/paths.js';
 import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.js';
-import { kubectl } from '../support/kubectl.js';
+import { applyStreamPushCrd, kubectl } from '../support/kubectl.js';
 import {
   spawnMedia,
   spawnOperator,
@@ -92,15 +92,7 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
   beforeAll(async () => {
     [cluster, s1, s2] = await Promise.all([startKubeCluster(), spawnMedia(), spawnMedia()]);
     leaderProcess = await spawnOperator(cluster.kubeconfigPath, 'replica-a', 'streamfed-operator-test');
-    const crd = await k('apply', '-f', path.join(packageRoot, 'crds/streampush.yaml'));
-    expect(crd.code, crd.stderr).toBe(0);
-    const established = await k(
-      'wait',
-      '--for=condition=established',
-      '--timeout=30s',
-      'crd/streampushes.streamfed.io',
-    );
-    expect(established.code, established.stderr).toBe(0);
+    await applyStreamPushCrd(cluster.kubeconfigPath);
     publisher = await NodePeer.publish(s1.wsUrl, 'studio');
     await publisher.waitStatus('PUBLISHING');
   }, 120_000);

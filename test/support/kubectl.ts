@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
+import { packageRoot } from '../../src/paths.js';
 
 export interface KubectlResult {
   code: number;
@@ -29,4 +30,15 @@ export function kubectl(kubeconfig: string, args: string[], stdin?: string): Pro
     );
     if (stdin !== undefined) child.stdin?.end(stdin);
   });
+}
+
+/** Applies the StreamPush CRD (crds/) and waits until the API server serves it; throws if it cannot. */
+export async function applyStreamPushCrd(kubeconfig: string): Promise<void> {
+  for (const args of [
+    ['apply', '-f', path.join(packageRoot, 'crds/streampush.yaml')],
+    ['wait', '--for=condition=established', '--timeout=30s', 'crd/streampushes.streamfed.io'],
+  ]) {
+    const r = await kubectl(kubeconfig, args);
+    if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+  }
 }
