@@ -41,7 +41,7 @@ describe('operator informer across 410 Gone (compacted history)', () => {
           e.objectRef?.resource === 'streampushes' &&
           !e.userAgent?.startsWith('kubectl'),
       );
-  const phase = async (name: string): Promise<string | undefined> => {
+  const readyReason = async (name: string): Promise<string | undefined> => {
     const r = await k('get', 'streampush', name, '-o', 'jsonpath={.status.conditions[0].reason}');
     return r.code === 0 ? r.stdout : undefined;
   };
@@ -53,7 +53,7 @@ describe('operator informer across 410 Gone (compacted history)', () => {
       JSON.stringify(await unreachable(name)),
     );
     expect(created.code, created.stderr).toBe(0);
-    await waitFor(async () => (await phase(name)) === 'SourceUnreachable', what, 15_000);
+    await waitFor(async () => (await readyReason(name)) === 'SourceUnreachable', what, 15_000);
   };
   const unreachable = async (name: string) => ({
     apiVersion: 'streamfed.io/v1alpha1',

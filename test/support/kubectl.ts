@@ -1,34 +1,17 @@
-import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { packageRoot } from '../../src/paths.js';
-
-export interface KubectlResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { run, type RunResult } from './tools.js';
 
 /**
  * The real kubectl against a test cluster; never throws, the caller asserts on the result.
  * Its discovery and OpenAPI cache lives beside the kubeconfig, so a test never reads another
  * cluster's cached schema from ~/.kube/cache, nor leaves anything there.
  */
-export function kubectl(kubeconfig: string, args: string[], stdin?: string): Promise<KubectlResult> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      'kubectl',
-      [
-        '--kubeconfig',
-        kubeconfig,
-        '--cache-dir',
-        path.join(path.dirname(kubeconfig), 'kubectl-cache'),
-        ...args,
-      ],
-      { timeout: 60_000 },
-      (error, stdout, stderr) =>
-        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-    if (stdin !== undefined) child.stdin?.end(stdin);
+export function kubectl(kubeconfig: string, args: string[], stdin?: string): Promise<RunResult> {
+  const cacheDir = path.join(path.dirname(kubeconfig), 'kubectl-cache');
+  return run('kubectl', ['--kubeconfig', kubeconfig, '--cache-dir', cacheDir, ...args], {
+    stdin,
+    timeoutMs: 60_000,
   });
 }
 

@@ -72,10 +72,11 @@ export async function spawnMedia(
     rtcMin: nextRtcPort,
   };
   nextRtcPort += 400;
-  return startMedia(ports, extraArgs, env, node);
+  return launchMedia(ports, extraArgs, env, node);
 }
 
-async function startMedia(
+/** One media process on the given ports (a restart launches another on the same ones). */
+async function launchMedia(
   ports: MediaPorts,
   extraArgs: string[],
   env: NodeJS.ProcessEnv,
@@ -140,7 +141,7 @@ async function startMedia(
     kill,
     restart: async () => {
       await kill();
-      return startMedia(ports, extraArgs, env, node);
+      return launchMedia(ports, extraArgs, env, node);
     },
   };
 }

@@ -13,14 +13,14 @@ export interface RunResult {
 export function run(
   cmd: string,
   args: string[],
-  options: { stdin?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { stdin?: string; cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
 ): Promise<RunResult> {
   return new Promise((resolve) => {
     const child = execFile(
       cmd,
       args,
       {
-        timeout: 120_000,
+        timeout: options.timeoutMs ?? 120_000,
         maxBuffer: 64 * 1024 * 1024,
         cwd: options.cwd,
         env: { ...process.env, ...options.env },
