@@ -1,10 +1,11 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { StreamName } from '../../contracts/stream-name.js';
 import { NotFoundError } from '../errors.js';
 import { PushFailedError, type PushManager } from '../push/push-manager.js';
 import type { PushDescription } from '../push/relay.js';
 
-const Name = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\s]+$' });
+const Name = StreamName;
 const Uri = Type.String({ minLength: 1, maxLength: 2048 });
 
 const PushBody = Type.Object(

@@ -1,0 +1,72 @@
+import type * as ms from 'mediasoup/types';
+import { tapPacket } from '../push/producer-tap.js';
+import { frameSizeOf, type FrameSize } from '../rtc/video-size.js';
+
+/** At most one key frame asked for per this many ms, only after the publisher sent one itself. */
+const RESAMPLE_MS = 5000;
+
+/**
+ * Reads a video producer's frame size from the video itself: a DirectTransport consumer brings RTP into
+ * this process until a key frame (VP8) or sequence parameter set (H264) tells the size, then pauses. A key
+ * frame the publisher sends later (a resolution change starts with one) wakes it for one more reading, at
+ * most every RESAMPLE_MS (resuming asks the publisher for a key frame). Closes with the producer.
+ */
+export class VideoSizeProbe {
+  #size: FrameSize | undefined;
+  #lastReading = 0;
+  #closed = false;
+
+  private constructor(
+    readonly transport: ms.DirectTransport,
+    private readonly consumer: ms.Consumer,
+    private readonly producer: ms.Producer,
+  ) {
+    const mimeType = producer.rtpParameters.codecs[0]?.mimeType ?? '';
+    consumer.on('rtp', (packet) => {
+      if (consumer.paused) return;
+      const size = frameSizeOf(mimeType, tapPacket(packet)?.payload ?? Buffer.alloc(0));
+      if (!size) return;
+      this.#size = size;
+      this.#lastReading = Date.now();
+      void consumer.pause().catch(() => undefined);
+    });
+    consumer.on('producerclose', () => this.close());
+    consumer.on('transportclose', () => this.close());
+    producer.on('trace', (trace) => {
+      if (trace.type !== 'keyframe' || !consumer.paused) return;
+      if (Date.now() - this.#lastReading < RESAMPLE_MS) return;
+      this.#lastReading = Date.now();
+      void consumer.resume().catch(() => undefined);
+    });
+  }
+
+  /** A probe on the producer's router; undefined for audio. */
+  static async open(router: ms.Router, producer: ms.Producer): Promise<VideoSizeProbe | undefined> {
+    if (producer.kind !== 'video') return undefined;
+    const transport = await router.createDirectTransport();
+    try {
+      const consumer = await transport.consume({
+        producerId: producer.id,
+        rtpCapabilities: router.rtpCapabilities,
+        enableRtx: false,
+      });
+      await producer.enableTraceEvent(['keyframe']);
+      return new VideoSizeProbe(transport, consumer, producer);
+    } catch (error) {
+      transport.close();
+      throw error;
+    }
+  }
+
+  /** The last size read from the video, if any yet. */
+  get size(): FrameSize | undefined {
+    return this.#size;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.producer.removeAllListeners('trace');
+    this.transport.close();
+  }
+}
