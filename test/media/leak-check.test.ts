@@ -39,7 +39,13 @@ describe('resource leaks', () => {
     expect(piped).toBe(50);
     await waitFor(() => {
       const c = media.server.engine.objectCounts();
-      return c.transport === 0 && c.pipe_transport === 0 && c.producer === 0 && c.consumer === 0;
+      return (
+        c.transport === 0 &&
+        c.pipe_transport === 0 &&
+        c.direct_transport === 0 &&
+        c.producer === 0 &&
+        c.consumer === 0
+      );
     }, 'mediasoup objects released');
     await waitFor(() => media.server.signalling.connections().length === 0, 'sessions closed');
     expect(media.server.streams.find()).toEqual([]);

@@ -160,7 +160,13 @@ describe('stream names: one rule at every entry point, never stuck', () => {
   it('leaves nothing behind', async () => {
     await waitFor(() => {
       const c = s1.server.engine.objectCounts();
-      return c.transport === 0 && c.pipe_transport === 0 && c.producer === 0 && c.consumer === 0;
+      return (
+        c.transport === 0 &&
+        c.pipe_transport === 0 &&
+        c.direct_transport === 0 &&
+        c.producer === 0 &&
+        c.consumer === 0
+      );
     }, 'mediasoup objects released');
     expect((await rest(s1.restUrl, '/rest-api/pull/find_all')).status).toBe(404);
   });

@@ -32,12 +32,16 @@ export class MediaEngine {
   private readonly pipeUsers = new Map<ms.Transport, number>();
   /** pipeToRouter calls under way: while any is, no idle pipe transport is closed (it may be reused). */
   private piping = 0;
-  /** `transport` counts WebRTC, plain and direct transports; `pipe_transport` those between routers. */
+  /**
+   * `transport` counts WebRTC and plain transports, `pipe_transport` those between routers,
+   * `direct_transport` those that bring RTP into this process (the video size probes).
+   */
   private readonly counts = {
     worker: 0,
     router: 0,
     transport: 0,
     pipe_transport: 0,
+    direct_transport: 0,
     producer: 0,
     consumer: 0,
   };
@@ -202,7 +206,8 @@ export class MediaEngine {
       router.observer.on('newtransport', (transport) => {
         transport.appData['routerId'] = router.id;
         const pipe = transport.type === 'pipe';
-        follow(pipe ? 'pipe_transport' : 'transport', transport.observer);
+        const type = pipe ? 'pipe_transport' : transport.type === 'direct' ? 'direct_transport' : 'transport';
+        follow(type, transport.observer);
         transport.observer.on('newproducer', (p) => follow('producer', p.observer));
         transport.observer.on('newconsumer', (c) => follow('consumer', c.observer));
         if (!pipe) return;
