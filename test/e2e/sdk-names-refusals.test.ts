@@ -90,6 +90,29 @@ describe('the official Web SDK: names, sizes and refusals as the SDK sees them',
     await page.waitPublishStatus('UNPUBLISHED');
   });
 
+  it('reads the size of H264 video too (Chromium publishing H264 through the SDK)', async () => {
+    const name = 'h264 camera';
+    const published = await page.sdkStream(name, true, { stripCodecs: 'VP8,VP9,AV1' });
+    expect(published).toMatchObject({ statuses: ['PENDING', 'PUBLISHING'] });
+    const [publisher] = (await rest(media.restUrl, '/rest-api/stream/find', { name })).body as {
+      videoCodec: string;
+    }[];
+    expect(publisher?.videoCodec).toBe('H264');
+    const player = await PlayerPage.open(browser, media.restUrl, media.wsUrl, name);
+    await player.waitStatus('PLAYING');
+    await waitFor(async () => {
+      const decoded = await videoSize(player.page, '#remoteVideo');
+      const list = (await rest(media.restUrl, '/rest-api/stream/find', { name })).body as Described[];
+      return decoded.width > 0 && list.every((d) => d.width === decoded.width && d.height === decoded.height);
+    }, 'H264 stream descriptions with the decoded video size');
+    await player.page.close();
+    expect((await rest(media.restUrl, '/rest-api/stream/terminate', { name })).status).toBe(200);
+    await waitFor(
+      async () => (await rest(media.restUrl, '/rest-api/stream/find', { name })).status === 404,
+      'the H264 stream ended',
+    );
+  });
+
   it('ends a refused publish as FAILED with the reason, on the demo page and in the SDK stream', async () => {
     await page.publish('x'.repeat(257));
     await page.waitPublishStatus('FAILED');

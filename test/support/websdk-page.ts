@@ -59,16 +59,17 @@ export class TwoWayStreamingPage {
 
   /**
    * Publishes or plays `name` straight through the SDK on this page's session (as an application would,
-   * without the page's buttons) and returns the statuses the SDK's stream object went through, up to its
+   * without the page's buttons; `options` go to createStream) and returns the statuses the SDK's stream object went through, up to its
    * first final or live one (or all it had seen after `timeoutMs`, so a stream stuck in PENDING shows).
    */
   async sdkStream(
     name: string,
     publish: boolean,
+    options: Record<string, unknown> = {},
     timeoutMs = 20_000,
   ): Promise<{ statuses: string[]; info: string | undefined }> {
     return this.page.evaluate(
-      ({ name, publish, timeoutMs }) => {
+      ({ name, publish, options, timeoutMs }) => {
         type Stream = {
           on(event: string, f: (s: Stream) => void): Stream;
           publish(): void;
@@ -76,7 +77,7 @@ export class TwoWayStreamingPage {
           getInfo(): string | undefined;
         };
         type Sdk = {
-          getSessions(): { createStream(o: { name: string; display: unknown }): Stream }[];
+          getSessions(): { createStream(o: Record<string, unknown>): Stream }[];
           constants: { STREAM_STATUS: Record<string, string> };
         };
         const g = globalThis as unknown as {
@@ -87,7 +88,7 @@ export class TwoWayStreamingPage {
         const display = g.document.getElementById(publish ? 'localVideo' : 'remoteVideo');
         return new Promise<{ statuses: string[]; info: string | undefined }>((resolve) => {
           const statuses: string[] = [];
-          const stream = sdk.getSessions()[0]!.createStream({ name, display });
+          const stream = sdk.getSessions()[0]!.createStream({ ...options, name, display });
           const end = (): void => resolve({ statuses, info: stream.getInfo() });
           const timer = setTimeout(end, timeoutMs);
           for (const status of Object.values(sdk.constants.STREAM_STATUS)) {
@@ -103,7 +104,7 @@ export class TwoWayStreamingPage {
           else stream.play();
         });
       },
-      { name, publish, timeoutMs },
+      { name, publish, options, timeoutMs },
     );
   }
 }
