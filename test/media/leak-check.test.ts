@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMedia, waitFor, type RunningMedia } from '../support/media-server.js';
+import { startMedia, waitFor, waitMediaReleased, type RunningMedia } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';
 
 describe('resource leaks', () => {
@@ -37,16 +37,7 @@ describe('resource leaks', () => {
     }
     expect(delivered).toBe(5);
     expect(piped).toBe(50);
-    await waitFor(() => {
-      const c = media.server.engine.objectCounts();
-      return (
-        c.transport === 0 &&
-        c.pipe_transport === 0 &&
-        c.direct_transport === 0 &&
-        c.producer === 0 &&
-        c.consumer === 0
-      );
-    }, 'mediasoup objects released');
+    await waitMediaReleased(media);
     await waitFor(() => media.server.signalling.connections().length === 0, 'sessions closed');
     expect(media.server.streams.find()).toEqual([]);
     const metrics = await (await fetch(`${media.restUrl}/metrics`)).text();

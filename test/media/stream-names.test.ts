@@ -4,7 +4,7 @@ import { STREAM_NAME_MAX_LENGTH, streamNameProblem } from '../../src/contracts/s
 import { createPeer, weriftCodec } from '../../src/media/push/rtc-peer.js';
 import { mediaCodecs } from '../../src/media/rtc/codecs.js';
 import { spawnMedia, type MediaProcess } from '../support/media-process.js';
-import { rest, startMedia, waitFor, type RunningMedia } from '../support/media-server.js';
+import { rest, startMedia, waitFor, waitMediaReleased, type RunningMedia } from '../support/media-server.js';
 import { NodePeer, SYNTHETIC_VIDEO_SIZE } from '../support/node-peer.js';
 import { WcsSocket } from '../support/wcs-socket.js';
 
@@ -158,16 +158,7 @@ describe('stream names: one rule at every entry point, never stuck', () => {
   );
 
   it('leaves nothing behind', async () => {
-    await waitFor(() => {
-      const c = s1.server.engine.objectCounts();
-      return (
-        c.transport === 0 &&
-        c.pipe_transport === 0 &&
-        c.direct_transport === 0 &&
-        c.producer === 0 &&
-        c.consumer === 0
-      );
-    }, 'mediasoup objects released');
+    await waitMediaReleased(s1);
     expect((await rest(s1.restUrl, '/rest-api/pull/find_all')).status).toBe(404);
   });
 });
