@@ -27,15 +27,10 @@ export const Connection = Type.Object({
 export type Connection = Static<typeof Connection>;
 
 /**
- * A size as the SDK sends it: a number, or a string when a demo page copies it from its URL (the Player's
- * `?resolution=640x480` becomes `playWidth: "640"`). Read with `sizeOf`; anything else is ignored.
- */
-const Size = Type.Union([Type.Number(), Type.String({ maxLength: 32 }), Type.Null()]);
-
-/**
  * publishStream / playStream. The SDK sends more (status, record, custom, bitrate, minBitrate, maxBitrate,
- * quality, rtmpUrl, transport, cvoExtension, ...): those stay unchecked and ignored. `constraints` is
- * the publisher's getUserMedia constraints, read leniently for the video size it asked for.
+ * quality, rtmpUrl, transport, cvoExtension, ...): those stay unchecked and ignored, and so do a player's
+ * `width`/`height` (we never scale; the Player demo's `?resolution=640x480` sends them as strings).
+ * `constraints` is the publisher's getUserMedia constraints, read leniently for the video size it asked for.
  */
 export const StreamRequest = Type.Object({
   mediaSessionId: Id,
@@ -44,8 +39,6 @@ export const StreamRequest = Type.Object({
   published: Type.Optional(Type.Boolean()),
   hasAudio: Type.Optional(Type.Boolean()),
   hasVideo: Type.Optional(Type.Boolean()),
-  width: Type.Optional(Size),
-  height: Type.Optional(Size),
   mediaProvider: Type.Optional(Type.String()),
   constraints: Type.Optional(Type.Unknown()),
 });
@@ -79,7 +72,7 @@ export function validator<T extends TSchema>(schema: T): (value: unknown) => Sta
  * A size from the SDK: a positive whole number of pixels, from a number, a numeric string ("640"), or a
  * getUserMedia constraint (`640`, `{ideal: 640}`, `{exact: 640}`, `{min, max}`); 0 when none is given.
  */
-export function sizeOf(value: unknown): number {
+function sizeOf(value: unknown): number {
   if (typeof value === 'string') return sizeOf(value.trim() === '' ? undefined : Number(value));
   if (typeof value === 'number')
     return Number.isFinite(value) && value > 0 ? Math.min(Math.round(value), 65535) : 0;
