@@ -102,6 +102,19 @@ describe('REST /stream/* and /connection/*: WCS filters, GET and POST, metrics, 
     expect((await find(media.restUrl, { name: 'rest video' }))[0]).not.toHaveProperty('metrics');
   });
 
+  it('follows a resolution change of the video', async () => {
+    const size = async (): Promise<{ width: number; height: number } | undefined> => {
+      const [d] = await find(media.restUrl, { name: 'rest video' });
+      return d && { width: d.width, height: d.height };
+    };
+    await waitFor(async () => (await size())?.width === SYNTHETIC_VIDEO_SIZE.width, 'the first size');
+    videoOnly.videoSize = { width: 640, height: 360 };
+    // read again at the first key frame at least 5 s after the last reading
+    await waitFor(async () => (await size())?.width === 640, 'the new size', 30_000);
+    expect(await size()).toEqual({ width: 640, height: 360 });
+    videoOnly.videoSize = { ...SYNTHETIC_VIDEO_SIZE };
+  }, 40_000);
+
   it('finds connections by the fields the SDK sends', async () => {
     const all = await rest(media.restUrl, '/rest-api/connection/find', { clientVersion: '2.0' });
     expect(all.status).toBe(200);

@@ -55,6 +55,8 @@ export class NodePeer {
   received = 0;
   /** Video packets written by a publisher. */
   sentPackets = 0;
+  /** The size a publisher's key frames declare; change it to change resolution mid-stream. */
+  videoSize = { ...SYNTHETIC_VIDEO_SIZE };
 
   private constructor(
     readonly client: WcsClient,
@@ -101,6 +103,10 @@ export class NodePeer {
       filler.copy(payload, 0, 0, size);
       // VP8 payload descriptor (S bit on a frame's first packet), then our tag where a decoder would not look
       (first ? KEY_FRAME_START : CONTINUATION).copy(payload, 0);
+      if (first) {
+        payload.writeUInt16LE(self.videoSize.width, 7);
+        payload.writeUInt16LE(self.videoSize.height, 9);
+      }
       payload.writeUInt32BE(tag, TAG_OFFSET);
       options.onSend?.(tag);
       video.writeRtp(new RtpPacket(header, payload));

@@ -7,13 +7,15 @@ const RESAMPLE_MS = 5000;
 
 /**
  * Reads a video producer's frame size from the video itself: a DirectTransport consumer brings RTP into
- * this process until a key frame (VP8) or sequence parameter set (H264) tells the size, then pauses. A key
- * frame the publisher sends later (a resolution change starts with one) wakes it for one more reading, at
- * most every RESAMPLE_MS (resuming asks the publisher for a key frame). Closes with the producer.
+ * this process until a key frame (VP8) or sequence parameter set (H264) tells the size, then pauses. The
+ * next key frame the publisher sends on its own (a resolution change starts with one) at least
+ * RESAMPLE_MS later wakes it for one more reading (resuming asks the publisher for a key frame). The
+ * producer's key-frame trace is on only while waiting for that key frame, so a publisher that sends many
+ * costs one trace event per RESAMPLE_MS. Closes with the producer.
  */
 export class VideoSizeProbe {
   #size: FrameSize | undefined;
-  #lastReading = 0;
+  #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
   private constructor(
@@ -23,21 +25,28 @@ export class VideoSizeProbe {
   ) {
     const mimeType = producer.rtpParameters.codecs[0]?.mimeType ?? '';
     consumer.on('rtp', (packet) => {
-      if (consumer.paused) return;
+      if (consumer.paused || this.#timer) return;
       const size = frameSizeOf(mimeType, tapPacket(packet)?.payload ?? Buffer.alloc(0));
       if (!size) return;
       this.#size = size;
-      this.#lastReading = Date.now();
       void consumer.pause().catch(() => undefined);
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        void this.trace(true);
+      }, RESAMPLE_MS).unref();
     });
     consumer.on('producerclose', () => this.close());
     consumer.on('transportclose', () => this.close());
     producer.on('trace', (trace) => {
-      if (trace.type !== 'keyframe' || !consumer.paused) return;
-      if (Date.now() - this.#lastReading < RESAMPLE_MS) return;
-      this.#lastReading = Date.now();
+      if (trace.type !== 'keyframe' || !consumer.paused || this.#timer) return;
+      void this.trace(false);
       void consumer.resume().catch(() => undefined);
     });
+  }
+
+  private async trace(on: boolean): Promise<void> {
+    if (this.#closed) return;
+    await this.producer.enableTraceEvent(on ? ['keyframe'] : []).catch(() => undefined);
   }
 
   /** A probe on the producer's router; undefined for audio. */
@@ -50,7 +59,6 @@ export class VideoSizeProbe {
         rtpCapabilities: router.rtpCapabilities,
         enableRtx: false,
       });
-      await producer.enableTraceEvent(['keyframe']);
       return new VideoSizeProbe(transport, consumer, producer);
     } catch (error) {
       transport.close();
@@ -66,6 +74,7 @@ export class VideoSizeProbe {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#timer);
     this.producer.removeAllListeners('trace');
     this.transport.close();
   }
