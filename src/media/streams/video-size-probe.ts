@@ -4,6 +4,8 @@ import { frameSizeOf, type FrameSize } from '../rtc/video-size.js';
 
 /** At most one key frame asked for per this many ms, only after the publisher sent one itself. */
 const RESAMPLE_MS = 5000;
+/** Packets read without finding a size before the probe gives up until the next try. */
+const MAX_PACKETS_PER_READING = 1000;
 
 /**
  * Reads a video producer's frame size from the video itself: a DirectTransport consumer brings RTP into
@@ -16,6 +18,7 @@ const RESAMPLE_MS = 5000;
 export class VideoSizeProbe {
   #size: FrameSize | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #packets = 0;
   #closed = false;
 
   private constructor(
@@ -27,8 +30,10 @@ export class VideoSizeProbe {
     consumer.on('rtp', (packet) => {
       if (consumer.paused || this.#timer) return;
       const size = frameSizeOf(mimeType, tapPacket(packet)?.payload ?? Buffer.alloc(0));
-      if (!size) return;
-      this.#size = size;
+      // a bitstream we cannot read costs a bounded number of packets per try, never a stream's worth
+      if (!size && ++this.#packets < MAX_PACKETS_PER_READING) return;
+      if (size) this.#size = size;
+      this.#packets = 0;
       void consumer.pause().catch(() => undefined);
       this.#timer = setTimeout(() => {
         this.#timer = undefined;
