@@ -1,5 +1,5 @@
 import type { Browser } from 'playwright-core';
-import type { PushDescription } from '../../src/media/push/relay.js';
+import type { PushDescription } from '../../src/contracts/pull-api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../support/browser.js';
 import { spawnMedia, type MediaProcess } from '../support/media-process.js';
@@ -243,12 +243,19 @@ describe('server-to-server push over WebRTC between server processes', () => {
       localStreamName: 'cam',
     });
     expect(r.status).toBe(500);
-    expect((r.body as { message: string }).message).toMatch(/cannot connect/);
+    expect(r.body).toMatchObject({
+      code: 'PUSH_ERR_UNREACHABLE',
+      message: expect.stringMatching(/cannot connect/),
+    });
     const [failed] = await pushes(s1.restUrl);
-    expect(failed).toMatchObject({ status: 'FAILED', info: expect.stringMatching(/cannot connect/) });
+    expect(failed).toMatchObject({
+      status: 'FAILED',
+      code: 'PUSH_ERR_UNREACHABLE',
+      info: expect.stringMatching(/cannot connect/),
+    });
     expect(await transports(s1.restUrl)).toBe(1);
     expect(
-      await metric(s1.restUrl, /^streamfed_push_failures_total\{reason="unreachable"\} (\d+)$/m),
+      await metric(s1.restUrl, /^streamfed_push_failures_total\{reason="PUSH_ERR_UNREACHABLE"\} (\d+)$/m),
     ).toBeGreaterThanOrEqual(1);
     expect(
       (
@@ -270,7 +277,10 @@ describe('server-to-server push over WebRTC between server processes', () => {
       const killedAt = Date.now();
       await waitFor(async () => (await pushes(s1.restUrl))[0]?.status === 'FAILED', 'push FAILED', 5_000);
       expect(Date.now() - killedAt).toBeLessThan(5_000);
-      expect((await pushes(s1.restUrl))[0]?.info).toMatch(/remote session ended/);
+      expect((await pushes(s1.restUrl))[0]).toMatchObject({
+        code: 'PUSH_ERR_REMOTE_DISCONNECTED',
+        info: expect.stringMatching(/remote session ended/),
+      });
       expect(await transports(s1.restUrl)).toBe(1);
       expect(
         (await rest(s1.restUrl, '/rest-api/pull/terminate', { uri: s4.wsUrl, localStreamName: 'cam' }))
