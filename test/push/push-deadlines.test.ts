@@ -201,9 +201,34 @@ describe('every remote step of a push has a deadline, a true reason and a stable
     expect(failed.packets).toBeGreaterThan(0);
   });
 
+  it('a remote whose receiver reports stop: the push is shown stalled, in find_all and in metrics', async () => {
+    const f = await fake('stall-later');
+    const r = await push(f.url, 'later');
+    expect(r.status).toBe(200);
+    const id = (r.body as PushDescription).localMediaSessionId;
+    const mine = async (): Promise<PushDescription | undefined> =>
+      (await pushes(s1.restUrl)).find((p) => p.localMediaSessionId === id);
+    await waitFor(async () => (await mine())?.delivery.status === 'delivering', 'delivering');
+    const stalled = await waitFor(
+      async () => {
+        const p = await mine();
+        return p?.delivery.status === 'stalled' ? p : undefined;
+      },
+      'delivery stalled',
+      deadlines.media + 2000 + SLACK_MS,
+    );
+    expect(stalled).toMatchObject({ status: 'PUBLISHING' });
+    expect(stalled.delivery.packets).toBeGreaterThan(0);
+    expect(stalled.packets).toBeGreaterThan(stalled.delivery.packets);
+    expect(await metric(s1.restUrl, /^streamfed_push_delivery\{status="stalled"\} (\d+)$/m)).toBe(1);
+    expect((await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: id })).status).toBe(
+      200,
+    );
+  });
+
   it('leaves nothing behind: every failed push terminated, fds and transports back to the baseline', async () => {
     for (const p of await pushes(s1.restUrl)) {
-      expect(p.status).toBe('FAILED');
+      expect(p.status, p.remoteStreamName).toBe('FAILED');
       expect(
         (await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: p.localMediaSessionId }))
           .status,

@@ -17,7 +17,9 @@ export type Stall =
   /** Answers with SDP whose only ICE candidate is a UDP port that never replies; reports PUBLISHING. */
   | 'ice'
   /** Really connects (a werift peer), reports PUBLISHING, but never sends a receiver report. */
-  | 'media';
+  | 'media'
+  /** Really connects and reports what it receives for `reportForMs`, then falls silent (delivery stalls). */
+  | 'stall-later';
 
 export interface Frame {
   message: string;
@@ -34,15 +36,18 @@ export class FakeWcs {
   private readonly peers: RTCPeerConnection[] = [];
   private wss: WebSocketServer | undefined;
   private blackhole: dgram.Socket | undefined;
+  private reportForMs = 0;
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   private constructor(
     readonly stall: Stall,
     private readonly server: Server,
   ) {}
 
-  static async start(stall: Stall): Promise<FakeWcs> {
+  static async start(stall: Stall, reportForMs = 2000): Promise<FakeWcs> {
     const server = createServer();
     const fake = new FakeWcs(stall, server);
+    fake.reportForMs = reportForMs;
     if (stall === 'upgrade') {
       // the upgrade request is read, and never answered
       server.on('upgrade', (_request, socket: Socket) => {
@@ -72,6 +77,7 @@ export class FakeWcs {
   }
 
   async close(): Promise<void> {
+    for (const timer of this.timers) clearTimeout(timer);
     for (const socket of this.sockets) socket.destroy();
     for (const client of this.wss?.clients ?? []) client.terminate();
     await Promise.all(this.peers.map((p) => p.close()));
@@ -106,8 +112,18 @@ export class FakeWcs {
     });
     this.peers.push(peer);
     await peer.setRemoteDescription({ type: 'offer', sdp: String(body['sdp']) });
-    // a receiver that never reports: the sender hears nothing back about its media
-    for (const t of peer.getTransceivers()) t.receiver.runRtcp = async () => undefined;
+    const silence = (): void => {
+      for (const t of peer.getTransceivers()) {
+        // a receiver that reports no more: the sender hears nothing back about its media
+        t.receiver.runRtcp = async () => undefined;
+        (t.receiver as unknown as { rtcpRunning: boolean }).rtcpRunning = false;
+      }
+    };
+    if (this.stall === 'media') silence();
+    if (this.stall === 'stall-later') {
+      const timer = setTimeout(silence, this.reportForMs);
+      this.timers.add(timer);
+    }
     await peer.setLocalDescription(await peer.createAnswer());
     let sdp = peer.localDescription!.sdp;
     if (this.stall === 'ice') {

@@ -1,4 +1,7 @@
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { rssBytes } from '../../bench/support/proc.js';
+
+export { childPids } from '../../bench/support/proc.js';
 
 /** What the OS sees of a process: its open file descriptors, by kind, and its sockets by protocol. */
 export interface OsResources {
@@ -75,20 +78,5 @@ export function osResources(pid: number, ignorePorts: number[] = []): OsResource
       other[kind] = (other[kind] ?? 0) + 1;
     }
   }
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rssKiB = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0);
-  return { fds: targets.length, sockets, other, rssKiB };
-}
-
-/** The child processes of `pid` (e.g. a media server's mediasoup workers). */
-export function childPids(pid: number): number[] {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return [];
-  }
+  return { fds: targets.length, sockets, other, rssKiB: rssBytes(pid) / 1024 };
 }
