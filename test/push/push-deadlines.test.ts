@@ -168,6 +168,30 @@ describe('every remote step of a push has a deadline, a true reason and a stable
     expect(JSON.stringify(await pushes(s1.restUrl))).not.toContain('hook-token-1');
   });
 
+  it('a pull has the same deadlines: a remote that never answers playStream, PUSH_ERR_ANSWER_TIMEOUT, nothing published here', async () => {
+    const f = await fake('answer');
+    const t0 = Date.now();
+    const r = await rest(s1.restUrl, '/rest-api/pull/pull', {
+      uri: f.url,
+      localStreamName: 'pulled-here',
+      remoteStreamName: 'there',
+    });
+    await expectFailed(
+      { ...r, ms: Date.now() - t0 },
+      'PUSH_ERR_ANSWER_TIMEOUT',
+      /no answer SDP .* to playStream/,
+      deadlines.connect + deadlines.handshake + deadlines.answer,
+    );
+    expect(f.received('playStream')[0]).toMatchObject({
+      name: 'there',
+      published: false,
+      mediaProvider: 'WebRTC',
+      hasAudio: true,
+      hasVideo: true,
+    });
+    expect((await rest(s1.restUrl, '/rest-api/stream/find', { name: 'pulled-here' })).status).toBe(404);
+  });
+
   it('an answer whose ICE candidate never replies: PUSH_ERR_ICE_TIMEOUT even though the remote says PUBLISHING', async () => {
     const f = await fake('ice');
     await expectFailed(
