@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
+import { RestHooks, type RestHooksOptions } from './hooks/rest-hooks.js';
 import { MediaEngine } from './rtc/media-engine.js';
 import { MediaMetrics } from './metrics.js';
 import { createRestServer } from './rest/rest-server.js';
@@ -30,6 +31,14 @@ export interface MediaServerConfig {
   rtcMaxPort: number;
   workers: number;
   restToken?: string | undefined;
+  /** HTTP Basic credentials accepted besides the token. */
+  restBasic?: { user: string; password: string } | undefined;
+  restProtectMetrics?: boolean | undefined;
+  restProtectDemo?: boolean | undefined;
+  /** Access-Control-Allow-Origin; `*` when unset. */
+  corsOrigins?: string[] | undefined;
+  /** WCS REST hooks backend; unset: every connection, publish and play is allowed. */
+  hooks?: RestHooksOptions | undefined;
   pushAllow: string[];
   pushInsecureTls: boolean;
   pingIntervalMs: number;
@@ -87,6 +96,7 @@ export class MediaServer {
         tls: config.tls,
         keepAlive: { intervalMs: config.pingIntervalMs, probes: config.pingProbes },
         maxMessageBytes: 256 * 1024,
+        hooks: config.hooks ? new RestHooks(config.hooks, metrics, log) : undefined,
       },
       streams,
       metrics,
@@ -130,7 +140,20 @@ export class MediaServer {
   }
 
   private async serveRest(port: number, tls: TlsFiles | undefined): Promise<number> {
-    const app = createRestServer({ token: this.config.restToken, bodyLimitBytes: 64 * 1024, tls }, this.log);
+    const { app, routes } = createRestServer(
+      {
+        auth: {
+          token: this.config.restToken,
+          basic: this.config.restBasic,
+          protectMetrics: this.config.restProtectMetrics,
+          protectDemo: this.config.restProtectDemo,
+        },
+        corsOrigins: this.config.corsOrigins ?? ['*'],
+        bodyLimitBytes: 64 * 1024,
+        tls,
+      },
+      this.log,
+    );
     registerStreamRoutes(app, this.streams, this.signalling);
     registerPullRoutes(app, this.pushes);
     app.get('/metrics', async (_request, reply) => {
@@ -144,6 +167,10 @@ export class MediaServer {
     );
     this.rest.push(app);
     await app.listen({ host: this.config.listenIp, port });
+    this.log.debug(
+      { routes: routes.map((r) => `${r.method} ${r.url}${r.protected ? ' protected' : ''}`) },
+      'rest routes',
+    );
     return (app.server.address() as AddressInfo).port;
   }
 }

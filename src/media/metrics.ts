@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { authorizingHooks, eventHooks, hookResults } from './hooks/rest-hooks.js';
 
 /** The bounded set of `reason` labels of streamfed_push_failures_total. */
 export const pushFailureReasons = [
@@ -110,6 +111,13 @@ export class MediaMetrics {
     registers: [this.registry],
   });
 
+  readonly hookRequests = new Counter({
+    name: 'streamfed_hook_requests_total',
+    help: 'REST hook calls by hook and result (allowed, refused, timeout, unreachable: all but allowed refuse)',
+    labelNames: ['hook', 'result'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // Known label values start at 0, so rates and alerts see the series before the first event.
@@ -125,5 +133,7 @@ export class MediaMetrics {
       this.pushTransitions.inc({ status }, 0);
     }
     for (const reason of pushFailureReasons) this.pushFailures.inc({ reason }, 0);
+    for (const hook of [...authorizingHooks, ...eventHooks])
+      for (const result of hookResults) this.hookRequests.inc({ hook, result }, 0);
   }
 }
