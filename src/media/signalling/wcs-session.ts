@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../log.js';
 import { StreamfedError } from '../errors.js';
@@ -57,6 +58,8 @@ export class WcsSession {
     keepAlive: KeepAlive,
     readonly remoteAddress: string,
     private readonly hooks: SignallingHooks,
+    /** The TCP socket under the WebSocket, to fail the connection when the connect hook refuses. */
+    private readonly tcp: Duplex,
   ) {
     socket.on('message', (raw, isBinary) => void this.onMessage(raw.toString(), isBinary));
     socket.on('close', () => this.close(StreamInfo.REQUESTED_STREAM_SHUTDOWN));
@@ -143,12 +146,13 @@ export class WcsSession {
     try {
       await this.hooks.connect(this.sessionId, connection);
     } catch (error) {
-      // A refused connection as the SDK knows one: the reason (session WARN), then a socket that drops
-      // without a closing handshake, which the browser reports as an error: the SDK's session FAILED.
+      // A refused connection as the SDK knows one: the reason (session WARN), then a frame with a reserved
+      // opcode, on which a browser must fail the WebSocket connection (RFC 6455 5.2) and fire `error`:
+      // the SDK's session FAILED, as when a handshake is refused. A clean close would read DISCONNECTED.
       const info = error instanceof StreamfedError ? error.message : StreamInfo.FAILED_BY_ERROR;
       if (this.socket.readyState !== this.socket.OPEN) return;
       this.socket.send(JSON.stringify({ message: 'fail', data: [{ apiMethod: 'connection', info }] }), () =>
-        this.socket.terminate(),
+        this.tcp.end(Buffer.from([0x83, 0x00])),
       );
       return;
     }

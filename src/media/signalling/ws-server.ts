@@ -74,6 +74,7 @@ export class SignallingServer {
         this.options.keepAlive,
         remote,
         this.options.hooks ?? noHooks,
+        request.socket,
       );
       this.sessions.add(session);
       this.metrics.wsSessions.inc();
