@@ -1,0 +1,154 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchBrowser } from '../support/browser.js';
+import { spawnMedia, type MediaProcess } from '../support/media-process.js';
+import { rest, waitFor } from '../support/media-server.js';
+import { rawRequest } from '../support/raw-http.js';
+import { SdkPageServer, type SdkGlobals } from '../support/sdk-page.js';
+
+/**
+ * Flashphoner's own REST client (flashphoner-rest-api.js, the SDK's rest-module.js, loaded from the npm
+ * package as served under /demo/) on a page of another origin: every call is a cross-origin XHR, GET when it
+ * has no body, POST with `application/json;charset=UTF-8` (so preflighted) when it has one.
+ */
+
+type Outcome = { ok: true; value: unknown } | { ok: false };
+type ApiCall = [api: 'pull' | 'stream' | 'connection', method: string, ...args: unknown[]];
+
+/** Calls `FlashphonerRestApi.instance(url)[api][method](...args)` in the page; a rejection is {ok: false}. */
+async function sdkRest(page: Page, url: string, ...call: ApiCall): Promise<Outcome> {
+  return page.evaluate(
+    async ({ url, call }) => {
+      const [api, method, ...args] = call;
+      const client = (globalThis as unknown as SdkGlobals).FlashphonerRestApi.instance(url);
+      const fn = (client[api] as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[method];
+      if (!fn) throw new Error(`no ${api}.${method} in the SDK's rest module`);
+      try {
+        return { ok: true as const, value: (await fn(...args)) ?? null };
+      } catch {
+        return { ok: false as const };
+      }
+    },
+    { url, call },
+  );
+}
+
+describe("the Web SDK's own REST client, cross-origin", () => {
+  let source: MediaProcess;
+  let target: MediaProcess;
+  let browser: Browser;
+  let site: SdkPageServer;
+  let page: Page;
+
+  beforeAll(async () => {
+    [source, target] = await Promise.all([spawnMedia(), spawnMedia()]);
+    browser = await launchBrowser();
+    site = await SdkPageServer.start(source.restUrl);
+    page = await browser.newPage();
+    await page.goto(site.url);
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await site?.close();
+    await Promise.all([source?.stop(), target?.stop()]);
+  });
+
+  it('finds, pushes, finds pulls and terminates them as the rest module sends it', async () => {
+    // a camera published from the same page through the SDK
+    const published = await page.evaluate(async (wsUrl) => {
+      const g = globalThis as unknown as SdkGlobals;
+      const fp = g.Flashphoner;
+      fp.init({});
+      const S = fp.constants.SESSION_STATUS;
+      const T = fp.constants.STREAM_STATUS;
+      return new Promise<string>((resolve) => {
+        const session = fp.createSession({ urlServer: wsUrl }).on(S['ESTABLISHED'] ?? '', () => {
+          const stream = session.createStream({ name: 'cam', display: g.document.getElementById('display') });
+          for (const s of [T['PUBLISHING'], T['FAILED']]) stream.on(s ?? '', () => resolve(stream.status()));
+          stream.publish();
+        });
+      });
+    }, source.wsUrl);
+    expect(published).toBe('PUBLISHING');
+
+    // GET find_all (no body), POST find with the SDK's filters (and its display option)
+    const all = await sdkRest(page, source.restUrl, 'stream', 'findAll');
+    expect(all).toEqual({ ok: true, value: [expect.objectContaining({ name: 'cam', published: true })] });
+    const [cam] = (all as { value: { mediaSessionId: string }[] }).value;
+    expect(await sdkRest(page, source.restUrl, 'stream', 'find', undefined, 'cam', true)).toEqual({
+      ok: true,
+      value: [expect.objectContaining({ name: 'cam', mediaSessionId: cam?.mediaSessionId })],
+    });
+    expect(
+      await sdkRest(page, source.restUrl, 'stream', 'find', cam?.mediaSessionId, 'cam', true, true),
+    ).toEqual({
+      ok: true,
+      value: [expect.objectContaining({ name: 'cam' })],
+    });
+    expect(await sdkRest(page, source.restUrl, 'connection', 'findAll')).toEqual({
+      ok: true,
+      value: [expect.objectContaining({ status: 'ESTABLISHED' })],
+    });
+
+    // the pull family: push, GET find_all, terminate by names without uri
+    expect(await sdkRest(page, source.restUrl, 'pull', 'findAll')).toEqual({ ok: false }); // 404: none yet
+    const pushed = await sdkRest(page, source.restUrl, 'pull', 'push', target.wsUrl, 'cam', 'cam-remote');
+    expect(pushed).toEqual({
+      ok: true,
+      value: expect.objectContaining({
+        localStreamName: 'cam',
+        remoteStreamName: 'cam-remote',
+        type: 'push',
+      }),
+    });
+    await waitFor(async () => {
+      const pulls = await sdkRest(page, source.restUrl, 'pull', 'findAll');
+      return pulls.ok && (pulls.value as { status: string }[])[0]?.status === 'PUBLISHING';
+    }, 'push PUBLISHING through the rest module');
+    expect(await sdkRest(page, target.restUrl, 'stream', 'findAll')).toEqual({
+      ok: true,
+      value: [expect.objectContaining({ name: 'cam-remote', published: true })],
+    });
+    const terminated = await sdkRest(page, source.restUrl, 'pull', 'terminate', 'cam', 'cam-remote');
+    expect(terminated).toEqual({ ok: true, value: [expect.objectContaining({ localStreamName: 'cam' })] });
+    expect(await sdkRest(page, source.restUrl, 'pull', 'findAll')).toEqual({ ok: false });
+    expect((await rest(source.restUrl, '/rest-api/pull/find_all')).status).toBe(404);
+    await waitFor(
+      async () => (await rest(target.restUrl, '/rest-api/stream/find_all')).status === 404,
+      'the remote copy to end',
+    );
+
+    // terminate the publisher by mediaSessionId
+    expect(await sdkRest(page, source.restUrl, 'stream', 'terminate', cam?.mediaSessionId)).toEqual({
+      ok: true,
+      value: null,
+    });
+    await waitFor(
+      async () => (await rest(source.restUrl, '/rest-api/stream/find_all')).status === 404,
+      'the publisher to end',
+    );
+  }, 90_000);
+
+  it('answers preflights for the configured origins only', async () => {
+    const strict = await spawnMedia(['--cors-origin', 'http://console.example,http://ops.example']);
+    try {
+      const preflight = (origin: string) =>
+        rawRequest(strict.restUrl, 'OPTIONS', '/rest-api/pull/terminate', {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type',
+        });
+      expect((await preflight('http://ops.example')).headers['access-control-allow-origin']).toBe(
+        'http://ops.example',
+      );
+      expect((await preflight('http://evil.example')).headers['access-control-allow-origin']).toBeUndefined();
+      const get = await rawRequest(strict.restUrl, 'GET', '/rest-api/pull/find_all', {
+        origin: 'http://console.example',
+      });
+      expect(get.status).toBe(404);
+      expect(get.headers['access-control-allow-origin']).toBe('http://console.example');
+    } finally {
+      await strict.stop();
+    }
+  }, 60_000);
+});
