@@ -99,6 +99,8 @@ function protectedRoutes(media: MediaProcess): Route[] {
     });
 }
 
+const pick = (r: { status: number; body: string }) => ({ status: r.status, body: r.body });
+
 /** Runs the jobs a few at a time (the server answers them; the machine is shared). */
 async function inBatches<T>(jobs: (() => Promise<T>)[], size = 8): Promise<T[]> {
   const out: T[] = [];
@@ -200,6 +202,29 @@ describe('REST auth: every protected route, every spelling', () => {
       expect.arrayContaining(['first letter encoded', 'every character encoded', 'absolute form']),
     );
   }, 300_000);
+
+  it('on every route: unknown fields are ignored, every find and find_all answers GET as POST', async () => {
+    const routes = protectedRoutes(secured).filter((r) => r.url.startsWith('/rest-api/'));
+    const post = (url: string, body: string) =>
+      rawRequest(open.restUrl, 'POST', url, { 'content-type': 'application/json;charset=UTF-8' }, body);
+    for (const { url } of routes.filter((r) => r.method === 'POST')) {
+      const plain = await post(url, '{}');
+      const extra = await post(url, '{"zzNotAWcsField":{"x":[1]},"display":["metrics"]}');
+      expect({ url, status: extra.status, body: extra.body }).toEqual({
+        url,
+        status: plain.status,
+        body: plain.body,
+      });
+    }
+    const finds = routes.filter((r) => /\/find(_all)?$/.test(r.url));
+    expect(finds.length).toBeGreaterThanOrEqual(4);
+    for (const { url } of finds) {
+      expect(routes).toContainEqual({ method: 'GET', url });
+      expect(routes).toContainEqual({ method: 'POST', url });
+      const get = await rawRequest(open.restUrl, 'GET', url);
+      expect({ url, status: get.status, body: get.body }).toEqual({ url, ...pick(await post(url, '')) });
+    }
+  });
 
   it('keeps the probes open and answers a preflight without credentials', async () => {
     expect((await rawRequest(secured.restUrl, 'GET', '/healthz')).status).toBe(200);

@@ -68,6 +68,8 @@ export const noHooks: SignallingHooks = {
 };
 
 const maxReasonLength = 256;
+/** More of a hook's answer than this is not read (WCS backends answer a small JSON object). */
+const maxAnswerBytes = 64 * 1024;
 
 /**
  * WCS-style REST hooks (docs.flashphoner.com, "REST hooks"): JSON POSTs to a backend that authorises each
@@ -175,7 +177,7 @@ export class RestHooks implements SignallingHooks {
         redirect: 'manual',
         signal: AbortSignal.timeout(timeoutMs),
       });
-      const answer = await response.text();
+      const answer = await boundedText(response, maxAnswerBytes);
       if (response.status >= 200 && response.status < 300) return { result: 'allowed', reason: '' };
       return { result: 'refused', reason: backendReason(hook, response.status, response.statusText, answer) };
     } catch (error) {
@@ -204,4 +206,20 @@ function backendReason(hook: string, status: number, statusText: string, body: s
   }
   const line = (reason ?? `REST hook ${hook} refused: ${status} ${statusText}`.trim()).replace(/\s+/g, ' ');
   return line.slice(0, maxReasonLength);
+}
+
+/** The first `limit` bytes of a response body as text; the rest is not read. */
+async function boundedText(response: Response, limit: number): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (size < limit) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    size += value.byteLength;
+  }
+  await reader.cancel();
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
