@@ -64,6 +64,12 @@ class HookBackend {
     return this.calls.filter((c) => c.hook === hook);
   }
 
+  /** Waits for a call of `hook` whose body has these fields (events are posted after the fact). */
+  heard(hook: string, fields: Record<string, unknown>): Promise<HookCall> {
+    const matches = (c: HookCall): boolean => Object.entries(fields).every(([k, v]) => c.body[k] === v);
+    return waitFor(() => this.of(hook).find(matches), `${hook} ${JSON.stringify(fields)}`);
+  }
+
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -100,8 +106,7 @@ describe('WCS REST hooks', () => {
   });
 
   it('refuses a connection without the token: the reason, then the socket drops', async () => {
-    const ws = await WcsSocket.open(media.wsUrl);
-    ws.send('connection', { appKey: 'defaultApp', mediaProviders: ['WebRTC'], custom: { token: 'wrong' } });
+    const ws = await connectWith(media.wsUrl, 'wrong');
     const fail = await ws.next('fail');
     expect(fail.data[0]).toEqual({ apiMethod: 'connection', info: 'a valid token is required' });
     expect((await ws.closed).code).toBe(1006); // no closing handshake: the browser reports an error
@@ -113,12 +118,7 @@ describe('WCS REST hooks', () => {
   });
 
   it('allows a connection with the token; refuses a publish and a play by name with the backend info', async () => {
-    const ws = await WcsSocket.open(media.wsUrl);
-    ws.send('connection', {
-      appKey: 'defaultApp',
-      mediaProviders: ['WebRTC'],
-      custom: { token: 'let-me-in' },
-    });
+    const ws = await connectWith(media.wsUrl, 'let-me-in');
     const userData = (await ws.next('getUserData')).data[0] as { sessionId: string };
     const connect = backend.of('connect').at(-1);
     expect(connect).toMatchObject({
@@ -126,13 +126,7 @@ describe('WCS REST hooks', () => {
       body: { sessionId: userData.sessionId, custom: { token: 'let-me-in' } },
     });
     expect(connect?.body['nodeId']).toEqual(expect.any(String));
-    await waitFor(
-      () =>
-        backend
-          .of('ConnectionStatusEvent')
-          .some((c) => c.body['sessionId'] === userData.sessionId && c.body['status'] === 'ESTABLISHED'),
-      'ConnectionStatusEvent ESTABLISHED',
-    );
+    await backend.heard('ConnectionStatusEvent', { sessionId: userData.sessionId, status: 'ESTABLISHED' });
 
     ws.send('publishStream', {
       mediaSessionId: 'pub-1',
@@ -173,13 +167,7 @@ describe('WCS REST hooks', () => {
       'StreamStatusEvent FAILED',
     );
     ws.close();
-    await waitFor(
-      () =>
-        backend
-          .of('ConnectionStatusEvent')
-          .some((c) => c.body['sessionId'] === userData.sessionId && c.body['status'] === 'DISCONNECTED'),
-      'ConnectionStatusEvent DISCONNECTED',
-    );
+    await backend.heard('ConnectionStatusEvent', { sessionId: userData.sessionId, status: 'DISCONNECTED' });
     expect(backend.calls.every((c) => c.signed)).toBe(true);
   });
 
@@ -199,12 +187,7 @@ describe('WCS REST hooks', () => {
   it('refuses everything when the backend is down, and counts it', async () => {
     const down = await spawnMedia(['--hooks-url', `http://127.0.0.1:${await freePort()}/hooks`]);
     try {
-      const ws = await WcsSocket.open(down.wsUrl);
-      ws.send('connection', {
-        appKey: 'defaultApp',
-        mediaProviders: ['WebRTC'],
-        custom: { token: 'let-me-in' },
-      });
+      const ws = await connectWith(down.wsUrl, 'let-me-in');
       const fail = (await ws.next('fail')).data[0] as { info: string };
       expect(fail.info).toMatch(/^REST hook connect: backend unreachable \(ECONNREFUSED\)$/);
       await ws.closed;
@@ -290,9 +273,15 @@ describe('WCS REST hooks', () => {
   });
 });
 
-async function established(url: string): Promise<{ ws: WcsSocket }> {
+/** Opens a WCS session and sends `connection` with `custom.token`, as a client of the backend would. */
+async function connectWith(url: string, token: string): Promise<WcsSocket> {
   const ws = await WcsSocket.open(url);
-  ws.send('connection', { appKey: 'defaultApp', mediaProviders: ['WebRTC'], custom: { token: 'let-me-in' } });
+  ws.send('connection', { appKey: 'defaultApp', mediaProviders: ['WebRTC'], custom: { token } });
+  return ws;
+}
+
+async function established(url: string): Promise<{ ws: WcsSocket }> {
+  const ws = await connectWith(url, 'let-me-in');
   await ws.next('getUserData');
   return { ws };
 }
