@@ -159,13 +159,12 @@ describe('WCS REST hooks', () => {
       info: 'members only',
     });
     expect(backend.of('playStream').at(-1)?.body).toMatchObject({ name: 'members-only', published: false });
-    await waitFor(
-      () =>
-        backend
-          .of('StreamStatusEvent')
-          .some((c) => c.body['mediaSessionId'] === 'pub-1' && c.body['status'] === 'FAILED'),
-      'StreamStatusEvent FAILED',
-    );
+    const event = await backend.heard('StreamStatusEvent', { mediaSessionId: 'pub-1', status: 'FAILED' });
+    expect(event.body).toMatchObject({
+      name: 'forbidden',
+      sessionId: userData.sessionId,
+      mediaType: 'publish',
+    });
     ws.close();
     await backend.heard('ConnectionStatusEvent', { sessionId: userData.sessionId, status: 'DISCONNECTED' });
     expect(backend.calls.every((c) => c.signed)).toBe(true);
