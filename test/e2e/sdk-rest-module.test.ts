@@ -118,6 +118,26 @@ describe("the Web SDK's own REST client, cross-origin", () => {
       'the remote copy to end',
     );
 
+    // a pull the other way: the target plays "cam" from the source and publishes it as "cam-pulled"
+    const pulled = await sdkRest(page, target.restUrl, 'pull', 'pull', source.wsUrl, 'cam-pulled', 'cam');
+    expect(pulled).toEqual({
+      ok: true,
+      value: expect.objectContaining({
+        localStreamName: 'cam-pulled',
+        remoteStreamName: 'cam',
+        type: 'pull',
+      }),
+    });
+    await waitFor(async () => {
+      const streams = await sdkRest(page, target.restUrl, 'stream', 'findAll');
+      return streams.ok && (streams.value as { name: string }[]).some((s) => s.name === 'cam-pulled');
+    }, 'the pulled stream published on the target');
+    expect(await sdkRest(page, target.restUrl, 'pull', 'terminate', 'cam-pulled')).toEqual({
+      ok: true,
+      value: [expect.objectContaining({ type: 'pull', localStreamName: 'cam-pulled' })],
+    });
+    expect(await sdkRest(page, target.restUrl, 'pull', 'findAll')).toEqual({ ok: false });
+
     // terminate the publisher by mediaSessionId
     expect(await sdkRest(page, source.restUrl, 'stream', 'terminate', cam?.mediaSessionId)).toEqual({
       ok: true,
