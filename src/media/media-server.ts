@@ -66,6 +66,7 @@ export class MediaServer {
     readonly signalling: SignallingServer,
     readonly pushes: PushManager,
     private readonly sampler: StatsSampler,
+    private readonly hooks: RestHooks | undefined,
   ) {}
 
   static async start(
@@ -88,6 +89,7 @@ export class MediaServer {
       () => void started.server?.stop().finally(() => process.exit(1)),
     );
     const streams = new StreamService(engine, metrics, log);
+    const hooks = config.hooks ? new RestHooks(config.hooks, metrics, log) : undefined;
     const signalling = new SignallingServer(
       {
         host: config.listenIp,
@@ -96,7 +98,7 @@ export class MediaServer {
         tls: config.tls,
         keepAlive: { intervalMs: config.pingIntervalMs, probes: config.pingProbes },
         maxMessageBytes: 256 * 1024,
-        hooks: config.hooks ? new RestHooks(config.hooks, metrics, log) : undefined,
+        hooks,
       },
       streams,
       metrics,
@@ -111,7 +113,7 @@ export class MediaServer {
       config.pushInsecureTls,
     );
     const sampler = new StatsSampler(streams, metrics);
-    const server = new MediaServer(config, log, metrics, engine, streams, signalling, pushes, sampler);
+    const server = new MediaServer(config, log, metrics, engine, streams, signalling, pushes, sampler, hooks);
     started.server = server;
     try {
       const ws = await signalling.listen();
@@ -132,6 +134,7 @@ export class MediaServer {
       this.pushes.terminateAll();
       this.streams.endAll(StreamInfo.SERVER_SHUTDOWN);
       await this.signalling.close(StreamInfo.SERVER_SHUTDOWN);
+      await this.hooks?.drain(1000); // the last status events, so the backend hears of the shutdown
       await Promise.all(this.rest.map((app) => app.close()));
       this.engine.close();
       this.log.info('media server stopped');

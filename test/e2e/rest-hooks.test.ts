@@ -270,6 +270,13 @@ describe('WCS REST hooks', () => {
       expect(backend.of('publishStream').some((c) => c.body['name'] === 'fine')).toBe(true);
     }, 60_000);
   });
+
+  it('tells the backend of the sessions a graceful stop ends', async () => {
+    const ws = await connectWith(media.wsUrl, 'let-me-in');
+    const { sessionId } = (await ws.next('getUserData')).data[0] as { sessionId: string };
+    expect(await media.stop()).toBe(0);
+    await backend.heard('ConnectionStatusEvent', { sessionId, status: 'DISCONNECTED' });
+  });
 });
 
 /** Opens a WCS session and sends `connection` with `custom.token`, as a client of the backend would. */

@@ -79,6 +79,8 @@ export class RestHooks implements SignallingHooks {
   readonly #options: RestHooksOptions;
   readonly #base: string;
   readonly #nodeId: string;
+  /** Events posted and not yet answered. */
+  readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(
     options: RestHooksOptions,
@@ -149,8 +151,16 @@ export class RestHooks implements SignallingHooks {
     throw new HookRefusedError(code, hook, answer.reason);
   }
 
+  /** Waits for the events still in flight, at most `ms` (each has its own deadline anyway). */
+  async drain(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+    await Promise.race([Promise.allSettled([...this.#inFlight]), late]);
+    clearTimeout(timer);
+  }
+
   private tell(hook: EventHook, body: Record<string, unknown>): void {
-    void this.post(hook, body).then((answer) => {
+    const sent = this.post(hook, body).then((answer) => {
       this.metrics.hookRequests.inc({ hook, result: answer.result });
       if (answer.result !== 'allowed')
         this.log.warn(
@@ -158,6 +168,8 @@ export class RestHooks implements SignallingHooks {
           'REST hook event not delivered',
         );
     });
+    this.#inFlight.add(sent);
+    void sent.finally(() => this.#inFlight.delete(sent));
   }
 
   private async post(
