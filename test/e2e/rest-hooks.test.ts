@@ -212,7 +212,7 @@ describe('WCS REST hooks', () => {
       await site?.close();
     });
 
-    it('sees a refused session FAILED, a refused publish FAILED with the info, an allowed one PUBLISHING', async () => {
+    it('sees a refused session FAILED, a refused publish or play FAILED with the info, an allowed publish PUBLISHING', async () => {
       // Runs in the page with the SDK's own bundle; typed loosely, the Node build has no DOM types.
       const outcome = await page.evaluate(
         async ({ wsUrl }) => {
@@ -234,22 +234,25 @@ describe('WCS REST hooks', () => {
                 .on(S['FAILED'] ?? '', () => resolve({ status: 'FAILED', warn, session }))
                 .on(S['DISCONNECTED'] ?? '', () => resolve({ status: 'DISCONNECTED', warn, session }));
             });
-          const publish = (
+          /** Publishes or plays `name`; resolves at the first of PUBLISHING/PLAYING/FAILED. */
+          const start = (
             session: SdkSession,
             name: string,
+            how: 'publish' | 'play',
           ): Promise<{ status: string; info: string; stream: SdkStream }> =>
             new Promise((resolve) => {
               const stream = session.createStream({ name, display });
-              for (const status of [T['PUBLISHING'], T['FAILED']])
+              for (const status of [T['PUBLISHING'], T['PLAYING'], T['FAILED']])
                 stream.on(status ?? '', () =>
                   resolve({ status: stream.status(), info: stream.getInfo(), stream }),
                 );
-              stream.publish();
+              stream[how]();
             });
           const refused = await connect({ token: 'nope' });
           const allowed = await connect({ token: 'let-me-in' });
-          const forbidden = await publish(allowed.session, 'forbidden');
-          const fine = await publish(allowed.session, 'fine');
+          const forbidden = await start(allowed.session, 'forbidden', 'publish');
+          const fine = await start(allowed.session, 'fine', 'publish');
+          const membersOnly = await start(allowed.session, 'members-only', 'play');
           fine.stream.stop();
           allowed.session.disconnect();
           return {
@@ -257,6 +260,7 @@ describe('WCS REST hooks', () => {
             allowed: allowed.status,
             forbidden: { status: forbidden.status, info: forbidden.info },
             fine: fine.status,
+            membersOnly: { status: membersOnly.status, info: membersOnly.info },
           };
         },
         { wsUrl: media.wsUrl },
@@ -266,6 +270,7 @@ describe('WCS REST hooks', () => {
         allowed: 'ESTABLISHED',
         forbidden: { status: 'FAILED', info: 'publishing "forbidden" is not allowed here' },
         fine: 'PUBLISHING',
+        membersOnly: { status: 'FAILED', info: 'members only' },
       });
       expect(backend.of('publishStream').some((c) => c.body['name'] === 'fine')).toBe(true);
     }, 60_000);

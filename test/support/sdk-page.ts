@@ -37,6 +37,7 @@ export type SdkHandler = (event: { info?: string; status?: string }) => void;
 export interface SdkStream {
   on(status: string, handler: SdkHandler): SdkStream;
   publish(): void;
+  play(): void;
   stop(): void;
   getInfo(): string;
   status(): string;
