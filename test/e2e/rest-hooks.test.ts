@@ -118,7 +118,7 @@ describe('WCS REST hooks', () => {
   });
 
   it('allows a connection with the token; refuses a publish and a play by name with the backend info', async () => {
-    const ws = await connectWith(media.wsUrl, 'let-me-in');
+    const ws = await connectWith(media.wsUrl, 'let-me-in', { sessionId: '/someone-else', nodeId: 'spoofed' });
     const userData = (await ws.next('getUserData')).data[0] as { sessionId: string };
     const connect = backend.of('connect').at(-1);
     expect(connect).toMatchObject({
@@ -126,6 +126,7 @@ describe('WCS REST hooks', () => {
       body: { sessionId: userData.sessionId, custom: { token: 'let-me-in' } },
     });
     expect(connect?.body['nodeId']).toEqual(expect.any(String));
+    expect(connect?.body['nodeId']).not.toBe('spoofed');
     await backend.heard('ConnectionStatusEvent', { sessionId: userData.sessionId, status: 'ESTABLISHED' });
 
     ws.send('publishStream', {
@@ -133,6 +134,9 @@ describe('WCS REST hooks', () => {
       name: 'forbidden',
       sdp: offerLike,
       custom: { seat: 7 },
+      // a client cannot speak for another session
+      sessionId: '/someone-else',
+      nodeId: 'spoofed',
     });
     const failed = (await ws.next('notifyStreamStatusEvent')).data[0];
     expect(failed).toMatchObject({
@@ -151,6 +155,7 @@ describe('WCS REST hooks', () => {
       custom: { seat: 7 },
     });
     expect(publish).not.toHaveProperty('sdp');
+    expect(publish?.['nodeId']).toBe(connect?.body['nodeId']);
 
     ws.send('playStream', { mediaSessionId: 'play-1', name: 'members-only', sdp: offerLike });
     expect((await ws.next('notifyStreamStatusEvent')).data[0]).toMatchObject({
@@ -285,9 +290,9 @@ describe('WCS REST hooks', () => {
 });
 
 /** Opens a WCS session and sends `connection` with `custom.token`, as a client of the backend would. */
-async function connectWith(url: string, token: string): Promise<WcsSocket> {
+async function connectWith(url: string, token: string, extra: object = {}): Promise<WcsSocket> {
   const ws = await WcsSocket.open(url);
-  ws.send('connection', { appKey: 'defaultApp', mediaProviders: ['WebRTC'], custom: { token } });
+  ws.send('connection', { appKey: 'defaultApp', mediaProviders: ['WebRTC'], custom: { token }, ...extra });
   return ws;
 }
 

@@ -102,11 +102,12 @@ export class RestHooks implements SignallingHooks {
     request: Record<string, unknown>,
   ): Promise<void> {
     const { sdp: _sdp, ...fields } = request; // the offer is ours to negotiate, not the backend's
+    // the client's fields first: what identifies the session is ours, never the client's to claim
     await this.authorize(hook, {
+      ...fields,
       nodeId: this.#nodeId,
       appKey: session.appKey,
       sessionId: session.sessionId,
-      ...fields,
       published: hook === 'publishStream',
       mediaType: hook === 'publishStream' ? 'publish' : 'play',
       status: 'NEW',
@@ -133,7 +134,7 @@ export class RestHooks implements SignallingHooks {
   }
 
   private connectionBody(sessionId: string, connection: Record<string, unknown>): Record<string, unknown> {
-    return { nodeId: this.#nodeId, appKey: 'defaultApp', ...connection, sessionId };
+    return { appKey: 'defaultApp', ...connection, nodeId: this.#nodeId, sessionId };
   }
 
   /** Posts and decides: 2xx allows; anything else refuses with the backend's reason. */
