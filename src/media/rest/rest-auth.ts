@@ -46,7 +46,7 @@ export class RestCredentials {
   /** Whether an Authorization header carries one of the accepted credentials. */
   accepts(header: string | undefined): boolean {
     if (header === undefined) return false;
-    const match = /^([A-Za-z]+) +(\S+) *$/.exec(header);
+    const match = /^([A-Za-z]+) +(.+)$/.exec(header);
     if (!match) return false;
     const scheme = (match[1] ?? '').toLowerCase();
     const value = match[2] ?? '';
