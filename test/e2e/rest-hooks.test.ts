@@ -76,13 +76,14 @@ class HookBackend {
   }
 }
 
-const metric = async (media: MediaProcess, hook: string, result: string): Promise<number> => {
+/** One series of a media process's /metrics, e.g. `streamfed_ws_sessions`. */
+const series = async (media: MediaProcess, name: string): Promise<number> => {
   const text = await (await fetch(`${media.restUrl}/metrics`)).text();
-  const line = text
-    .split('\n')
-    .find((l) => l.startsWith(`streamfed_hook_requests_total{hook="${hook}",result="${result}"}`));
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return Number(line?.split(' ')[1] ?? NaN);
 };
+const metric = (media: MediaProcess, hook: string, result: string): Promise<number> =>
+  series(media, `streamfed_hook_requests_total{hook="${hook}",result="${result}"}`);
 
 const offerLike = 'v=0\r\n'; // refused streams never reach SDP negotiation
 
@@ -115,6 +116,10 @@ describe('WCS REST hooks', () => {
       appKey: 'defaultApp',
     });
     expect(await metric(media, 'connect', 'refused')).toBeGreaterThanOrEqual(1);
+    await waitFor(
+      async () => (await series(media, 'streamfed_ws_sessions')) === 0,
+      'the refused session freed',
+    );
   });
 
   it('allows a connection with the token; refuses a publish and a play by name with the backend info', async () => {
@@ -173,6 +178,10 @@ describe('WCS REST hooks', () => {
     ws.close();
     await backend.heard('ConnectionStatusEvent', { sessionId: userData.sessionId, status: 'DISCONNECTED' });
     expect(backend.calls.every((c) => c.signed)).toBe(true);
+    // refused before any media: nothing was made
+    const transports = await series(media, 'streamfed_mediasoup_objects{type="transport"}');
+    expect(Number.isNaN(transports) ? 0 : transports).toBe(0); // the series appears with the first transport
+    expect(await series(media, 'streamfed_streams_published')).toBe(0);
   });
 
   it('refuses when the backend does not answer in time, and counts it', async () => {
