@@ -51,6 +51,10 @@ class HookBackend {
         if (hook === 'publishStream' && body['name'] === 'forbidden')
           return refuse('publishing "forbidden" is not allowed here');
         if (hook === 'playStream' && body['name'] === 'members-only') return refuse('members only');
+        if (body['name'] === 'broken-backend') {
+          response.writeHead(500, { 'content-type': 'text/html' });
+          return response.end('<html><body><h1>Whitelabel Error Page</h1></body></html>');
+        }
         response.writeHead(200, { 'content-type': 'application/json' });
         response.end(text);
       });
@@ -182,6 +186,16 @@ describe('WCS REST hooks', () => {
     const transports = await series(media, 'streamfed_mediasoup_objects{type="transport"}');
     expect(Number.isNaN(transports) ? 0 : transports).toBe(0); // the series appears with the first transport
     expect(await series(media, 'streamfed_streams_published')).toBe(0);
+  });
+
+  it('refuses on a backend error page with the status line, not the page', async () => {
+    const { ws } = await established(media.wsUrl);
+    ws.send('playStream', { mediaSessionId: 'play-broken', name: 'broken-backend', sdp: offerLike });
+    expect((await ws.next('notifyStreamStatusEvent')).data[0]).toMatchObject({
+      status: 'FAILED',
+      info: 'REST hook playStream refused: 500 Internal Server Error',
+    });
+    ws.close();
   });
 
   it('refuses when the backend does not answer in time, and counts it', async () => {
