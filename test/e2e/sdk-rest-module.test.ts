@@ -33,6 +33,19 @@ async function sdkRest(page: Page, url: string, ...call: ApiCall): Promise<Outco
   );
 }
 
+const ok = (value: unknown): Outcome => ({ ok: true, value });
+const refused: Outcome = { ok: false };
+
+/** Polls an SDK rest call until the list it resolves with has an item matching `check`. */
+const listed = <T>(page: Page, url: string, call: ApiCall, check: (item: T) => boolean) =>
+  waitFor(
+    async () => {
+      const r = await sdkRest(page, url, ...call);
+      return r.ok && (r.value as T[]).some(check);
+    },
+    `${call.join('.')} on ${url} to list it`,
+  );
+
 describe("the Web SDK's own REST client, cross-origin", () => {
   let source: MediaProcess;
   let target: MediaProcess;
@@ -72,46 +85,33 @@ describe("the Web SDK's own REST client, cross-origin", () => {
     expect(published).toBe('PUBLISHING');
 
     // GET find_all (no body), POST find with the SDK's filters (and its display option)
-    const all = await sdkRest(page, source.restUrl, 'stream', 'findAll');
-    expect(all).toEqual({ ok: true, value: [expect.objectContaining({ name: 'cam', published: true })] });
+    const src = (...call: ApiCall) => sdkRest(page, source.restUrl, ...call);
+    const dst = (...call: ApiCall) => sdkRest(page, target.restUrl, ...call);
+    const one = (fields: object) => ok([expect.objectContaining(fields)]);
+    const all = await src('stream', 'findAll');
+    expect(all).toEqual(one({ name: 'cam', published: true }));
     const [cam] = (all as { value: { mediaSessionId: string }[] }).value;
-    expect(await sdkRest(page, source.restUrl, 'stream', 'find', undefined, 'cam', true)).toEqual({
-      ok: true,
-      value: [expect.objectContaining({ name: 'cam', mediaSessionId: cam?.mediaSessionId })],
-    });
-    expect(
-      await sdkRest(page, source.restUrl, 'stream', 'find', cam?.mediaSessionId, 'cam', true, true),
-    ).toEqual({
-      ok: true,
-      value: [expect.objectContaining({ name: 'cam' })],
-    });
-    expect(await sdkRest(page, source.restUrl, 'connection', 'findAll')).toEqual({
-      ok: true,
-      value: [expect.objectContaining({ status: 'ESTABLISHED' })],
-    });
+    const id = cam?.mediaSessionId;
+    expect(await src('stream', 'find', undefined, 'cam', true)).toEqual(
+      one({ name: 'cam', mediaSessionId: id }),
+    );
+    expect(await src('stream', 'find', id, 'cam', true, true)).toEqual(one({ name: 'cam' }));
+    expect(await src('connection', 'findAll')).toEqual(one({ status: 'ESTABLISHED' }));
 
     // the pull family: push, GET find_all, terminate by names without uri
-    expect(await sdkRest(page, source.restUrl, 'pull', 'findAll')).toEqual({ ok: false }); // 404: none yet
-    const pushed = await sdkRest(page, source.restUrl, 'pull', 'push', target.wsUrl, 'cam', 'cam-remote');
-    expect(pushed).toEqual({
-      ok: true,
-      value: expect.objectContaining({
-        localStreamName: 'cam',
-        remoteStreamName: 'cam-remote',
-        type: 'push',
-      }),
-    });
-    await waitFor(async () => {
-      const pulls = await sdkRest(page, source.restUrl, 'pull', 'findAll');
-      return pulls.ok && (pulls.value as { status: string }[])[0]?.status === 'PUBLISHING';
-    }, 'push PUBLISHING through the rest module');
-    expect(await sdkRest(page, target.restUrl, 'stream', 'findAll')).toEqual({
-      ok: true,
-      value: [expect.objectContaining({ name: 'cam-remote', published: true })],
-    });
-    const terminated = await sdkRest(page, source.restUrl, 'pull', 'terminate', 'cam', 'cam-remote');
-    expect(terminated).toEqual({ ok: true, value: [expect.objectContaining({ localStreamName: 'cam' })] });
-    expect(await sdkRest(page, source.restUrl, 'pull', 'findAll')).toEqual({ ok: false });
+    expect(await src('pull', 'findAll')).toEqual(refused); // 404: none yet
+    expect(await src('pull', 'push', target.wsUrl, 'cam', 'cam-remote')).toEqual(
+      ok(expect.objectContaining({ localStreamName: 'cam', remoteStreamName: 'cam-remote', type: 'push' })),
+    );
+    await listed<{ status: string }>(
+      page,
+      source.restUrl,
+      ['pull', 'findAll'],
+      (p) => p.status === 'PUBLISHING',
+    );
+    expect(await dst('stream', 'findAll')).toEqual(one({ name: 'cam-remote', published: true }));
+    expect(await src('pull', 'terminate', 'cam', 'cam-remote')).toEqual(one({ localStreamName: 'cam' }));
+    expect(await src('pull', 'findAll')).toEqual(refused);
     expect((await rest(source.restUrl, '/rest-api/pull/find_all')).status).toBe(404);
     await waitFor(
       async () => (await rest(target.restUrl, '/rest-api/stream/find_all')).status === 404,
@@ -119,30 +119,22 @@ describe("the Web SDK's own REST client, cross-origin", () => {
     );
 
     // a pull the other way: the target plays "cam" from the source and publishes it as "cam-pulled"
-    const pulled = await sdkRest(page, target.restUrl, 'pull', 'pull', source.wsUrl, 'cam-pulled', 'cam');
-    expect(pulled).toEqual({
-      ok: true,
-      value: expect.objectContaining({
-        localStreamName: 'cam-pulled',
-        remoteStreamName: 'cam',
-        type: 'pull',
-      }),
-    });
-    await waitFor(async () => {
-      const streams = await sdkRest(page, target.restUrl, 'stream', 'findAll');
-      return streams.ok && (streams.value as { name: string }[]).some((s) => s.name === 'cam-pulled');
-    }, 'the pulled stream published on the target');
-    expect(await sdkRest(page, target.restUrl, 'pull', 'terminate', 'cam-pulled')).toEqual({
-      ok: true,
-      value: [expect.objectContaining({ type: 'pull', localStreamName: 'cam-pulled' })],
-    });
-    expect(await sdkRest(page, target.restUrl, 'pull', 'findAll')).toEqual({ ok: false });
+    expect(await dst('pull', 'pull', source.wsUrl, 'cam-pulled', 'cam')).toEqual(
+      ok(expect.objectContaining({ localStreamName: 'cam-pulled', remoteStreamName: 'cam', type: 'pull' })),
+    );
+    await listed<{ name: string }>(
+      page,
+      target.restUrl,
+      ['stream', 'findAll'],
+      (s) => s.name === 'cam-pulled',
+    );
+    expect(await dst('pull', 'terminate', 'cam-pulled')).toEqual(
+      one({ type: 'pull', localStreamName: 'cam-pulled' }),
+    );
+    expect(await dst('pull', 'findAll')).toEqual(refused);
 
     // terminate the publisher by mediaSessionId
-    expect(await sdkRest(page, source.restUrl, 'stream', 'terminate', cam?.mediaSessionId)).toEqual({
-      ok: true,
-      value: null,
-    });
+    expect(await src('stream', 'terminate', id)).toEqual(ok(null));
     await waitFor(
       async () => (await rest(source.restUrl, '/rest-api/stream/find_all')).status === 404,
       'the publisher to end',
