@@ -160,6 +160,7 @@ describe('REST auth: every protected route, every spelling', () => {
         {
           ...(authorization !== undefined ? { authorization } : {}),
           ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
+          origin: 'http://console.example',
         },
         method === 'POST' ? '{}' : undefined,
       );
@@ -185,6 +186,8 @@ describe('REST auth: every protected route, every spelling', () => {
           if (r.status < 400) leaks.push(`${route.method} ${target} [${spelling}] ${name}: ${r.status}`);
           if (r.status === 401 && !r.headers['www-authenticate']?.includes('Basic'))
             leaks.push(`${route.method} ${target}: 401 without a Basic challenge`);
+          if (r.status === 401 && r.headers['access-control-allow-origin'] !== '*')
+            leaks.push(`${route.method} ${target}: 401 a browser app cannot read (no CORS headers)`);
         }
         for (const [name, authorization] of Object.entries(good)) {
           const r = await request(secured.restUrl, route.method, target, authorization);
@@ -223,6 +226,19 @@ describe('REST auth: every protected route, every spelling', () => {
       expect(routes).toContainEqual({ method: 'POST', url });
       const get = await rawRequest(open.restUrl, 'GET', url);
       expect({ url, status: get.status, body: get.body }).toEqual({ url, ...pick(await post(url, '')) });
+    }
+  });
+
+  it('refuses before reading the body, so a prober learns nothing from malformed bodies', async () => {
+    for (const url of ['/rest-api/pull/push', '/rest-api/no/such/route', '/nothing']) {
+      const r = await rawRequest(
+        secured.restUrl,
+        'POST',
+        url,
+        { 'content-type': 'application/json' },
+        '{bad',
+      );
+      expect({ url, status: r.status }).toEqual({ url, status: 401 });
     }
   });
 

@@ -104,10 +104,14 @@ export function installRouteAuth(app: FastifyInstance, options: RestAuthOptions)
     const own = route.onRequest === undefined ? [] : [route.onRequest].flat();
     route.onRequest = [authorize, ...own];
   });
+  // Routes were checked above; this catches the requests that match none (they would answer 404). Added
+  // once the plugins registered so far have loaded, so it runs after their onRequest hooks (CORS headers
+  // on the 401 too), and before any body is read.
   if (credentials.configured)
-    app.addHook('onRequest', async (request, reply) => {
-      // routes were checked above; this catches the requests that match none (they would answer 404)
-      if (request.is404) await authorize(request, reply);
-    });
+    app.after(() =>
+      app.addHook('onRequest', async (request, reply) => {
+        if (request.is404) await authorize(request, reply);
+      }),
+    );
   return routes;
 }

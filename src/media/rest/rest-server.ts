@@ -62,6 +62,12 @@ export function createRestServer(options: RestOptions, log: Logger): RestServer 
     if (route.method === 'POST' && /^\/rest-api\/.+\/find(_all)?$/.test(route.url))
       route.method = ['GET', 'POST'];
   });
+  // CORS first: its headers go on every answer, a 401 included, so a browser app can read it
+  void app.register(fastifyCors, {
+    origin: options.corsOrigins.includes('*') ? '*' : options.corsOrigins,
+    methods: ['GET', 'POST', 'OPTIONS'],
+    maxAge: 600,
+  });
   const routes = installRouteAuth(app, options.auth);
 
   // Routes without a body schema still get {} so handlers see one shape.
@@ -80,12 +86,6 @@ export function createRestServer(options: RestOptions, log: Logger): RestServer 
     void reply
       .status(404)
       .send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url}` });
-  });
-
-  void app.register(fastifyCors, {
-    origin: options.corsOrigins.includes('*') ? '*' : options.corsOrigins,
-    methods: ['GET', 'POST', 'OPTIONS'],
-    maxAge: 600,
   });
 
   // The official Web SDK demo pages, served from the dependency itself (they load ../../../../flashphoner.js).
