@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { helpText, readOptions, UsageError } from './config/options.js';
 import { createLogger } from './log.js';
-import { mediaOptionSpecs } from './media/media-options.js';
+import { mediaOptionSpecs, pushDeadlines } from './media/media-options.js';
 import { MediaServer, type MediaServerConfig } from './media/media-server.js';
 import { onShutdown } from './shutdown.js';
 
@@ -56,6 +56,7 @@ async function runMedia(argv: string[]): Promise<void> {
       : undefined,
     pushAllow: o['push-allow'],
     pushInsecureTls: o['push-insecure-tls'],
+    pushDeadlines: pushDeadlines(o),
     pingIntervalMs: o['ping-interval-ms'],
     pingProbes: o['ping-probes'],
   };

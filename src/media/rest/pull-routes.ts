@@ -1,14 +1,20 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { StreamName } from '../../contracts/stream-name.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
 import { PushFailedError, type PushManager } from '../push/push-manager.js';
-import type { PushDescription } from '../push/relay.js';
+import type { PushDescription, PushFailureBody } from '../../contracts/pull-api.js';
 
-const Name = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\s]+$' });
 const Uri = Type.String({ minLength: 1, maxLength: 2048 });
 
 // Fields we do not read are ignored (rest-server.ts's policy), so WCS callers' extra fields pass.
-const PushBody = Type.Object({ uri: Uri, localStreamName: Name, remoteStreamName: Type.Optional(Name) });
+const PushBody = Type.Object({
+  uri: Uri,
+  localStreamName: StreamName,
+  remoteStreamName: Type.Optional(StreamName),
+  // passed to the remote as the SDK's `custom` (its REST hooks see it, e.g. an auth token)
+  custom: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});
 type PushBody = Static<typeof PushBody>;
 
 /**
@@ -18,8 +24,8 @@ type PushBody = Static<typeof PushBody>;
 const TerminateBody = Type.Object({
   localMediaSessionId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   uri: Type.Optional(Uri),
-  localStreamName: Type.Optional(Name),
-  remoteStreamName: Type.Optional(Name),
+  localStreamName: Type.Optional(StreamName),
+  remoteStreamName: Type.Optional(StreamName),
 });
 type TerminateBody = Static<typeof TerminateBody>;
 
@@ -35,8 +41,9 @@ export function registerPullRoutes(app: FastifyInstance, pushes: PushManager): v
         return await start(request.body);
       } catch (error) {
         if (!(error instanceof PushFailedError)) throw error;
-        const body = {
+        const body: PushFailureBody = {
           statusCode: 500,
+          code: error.code,
           error: 'Internal Server Error',
           message: error.message,
           push: error.push,
