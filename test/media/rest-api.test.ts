@@ -44,6 +44,9 @@ describe('REST API: auth, health, bad input', () => {
       ['/rest-api/pull/terminate', { localStreamName: 7 }, 400, /localStreamName must be string/],
       ['/rest-api/pull/terminate', { remoteStreamName: 'x' }, 400, /give localMediaSessionId/],
       ['/rest-api/pull/push', { uri: 'ws://127.0.0.1:1', extra: 1 }, 400, /localStreamName/],
+      // the one name rule (src/contracts/stream-name.ts): a space is a name, a control character is not
+      ['/rest-api/pull/push', { uri: 'ws://127.0.0.1:1', localStreamName: 'a b' }, 404, /not found/],
+      ['/rest-api/pull/push', { uri: 'ws://127.0.0.1:1', localStreamName: 'a\u0001b' }, 400, /pattern/],
       ['/rest-api/stream/find', { name: 'x'.repeat(100 * 1024) }, 413, /./],
       ['/rest-api/no/such', {}, 404, /no route/],
     ];
