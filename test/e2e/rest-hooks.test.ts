@@ -5,7 +5,8 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../support/browser.js';
 import { freePort, spawnMedia, type MediaProcess } from '../support/media-process.js';
-import { waitFor } from '../support/media-server.js';
+import { rest, waitFor } from '../support/media-server.js';
+import { NodePeer } from '../support/node-peer.js';
 import { SdkPageServer, type SdkGlobals, type SdkSession, type SdkStream } from '../support/sdk-page.js';
 import { WcsSocket } from '../support/wcs-socket.js';
 
@@ -303,6 +304,38 @@ describe('WCS REST hooks', () => {
       expect(backend.of('publishStream').some((c) => c.body['name'] === 'fine')).toBe(true);
     }, 60_000);
   });
+
+  it('lets a push from another server in with its custom token, and refuses it without', async () => {
+    const source = await spawnMedia();
+    const camera = await NodePeer.publish(source.wsUrl, 'relay-cam');
+    try {
+      await camera.waitStatus('PUBLISHING');
+      const push = (custom?: object) =>
+        rest(source.restUrl, '/rest-api/pull/push', {
+          uri: media.wsUrl,
+          localStreamName: 'relay-cam',
+          ...(custom ? { custom } : {}),
+        });
+      const refused = await push();
+      expect(refused).toMatchObject({
+        status: 500,
+        body: {
+          code: 'PUSH_ERR_REMOTE_REJECTED',
+          push: { status: 'FAILED', info: expect.stringContaining('a valid token is required') },
+        },
+      });
+      const allowed = await push({ token: 'let-me-in' });
+      expect(allowed).toMatchObject({ status: 200, body: { status: 'PUBLISHING' } });
+      expect(backend.of('publishStream').at(-1)?.body).toMatchObject({
+        name: 'relay-cam',
+        published: true,
+        custom: { token: 'let-me-in' },
+      });
+    } finally {
+      await camera.stop();
+      await source.stop();
+    }
+  }, 60_000);
 
   it('tells the backend of the sessions a graceful stop ends', async () => {
     const ws = await connectWith(media.wsUrl, 'let-me-in');
