@@ -22,6 +22,14 @@ async function runMedia(argv: string[]): Promise<void> {
   }
   if (o['rtc-min-port'] > o['rtc-max-port'])
     throw new UsageError('--rtc-min-port must not exceed --rtc-max-port');
+  if ((o['rest-user'] === undefined) !== (o['rest-password'] === undefined))
+    throw new UsageError('--rest-user and --rest-password go together');
+  if ((o['rest-protect-metrics'] || o['rest-protect-demo']) && !o['rest-token'] && !o['rest-user'])
+    throw new UsageError('--rest-protect-metrics and --rest-protect-demo need --rest-token or --rest-user');
+  if (o['hooks-secret'] !== undefined && o['hooks-url'] === undefined)
+    throw new UsageError('--hooks-secret needs --hooks-url');
+  if (o['hooks-url'] !== undefined && !/^https?:\/\/[^/]/.test(o['hooks-url']))
+    throw new UsageError(`--hooks-url must be an http:// or https:// URL, got "${o['hooks-url']}"`);
   const log = createLogger(o['log-level'] as 'info', 'streamfed-media');
   const config: MediaServerConfig = {
     listenIp: o['listen-ip'],
@@ -38,6 +46,14 @@ async function runMedia(argv: string[]): Promise<void> {
     rtcMaxPort: o['rtc-max-port'],
     workers: Math.max(1, o.workers),
     restToken: o['rest-token'],
+    restBasic:
+      o['rest-user'] !== undefined ? { user: o['rest-user'], password: o['rest-password'] ?? '' } : undefined,
+    restProtectMetrics: o['rest-protect-metrics'],
+    restProtectDemo: o['rest-protect-demo'],
+    corsOrigins: o['cors-origin'],
+    hooks: o['hooks-url']
+      ? { url: o['hooks-url'], secret: o['hooks-secret'], timeoutMs: o['hooks-timeout-ms'] }
+      : undefined,
     pushAllow: o['push-allow'],
     pushInsecureTls: o['push-insecure-tls'],
     pushDeadlines: pushDeadlines(o),

@@ -35,11 +35,18 @@ describe('REST API: auth, health, bad input', () => {
     const cases: [string, unknown, number, RegExp][] = [
       ['/rest-api/stream/find', '{"name":', 400, /malformed JSON/],
       ['/rest-api/stream/find', { name: 42 }, 400, /name must be string/],
-      ['/rest-api/stream/find', { nmae: 'typo' }, 400, /must NOT have additional properties/],
+      // unknown fields are ignored, as WCS does: no filter, so nothing matches on an empty server
+      ['/rest-api/stream/find', { nmae: 'typo' }, 404, /stream not found/],
       ['/rest-api/stream/find', { name: 'nobody' }, 404, /stream not found/],
       ['/rest-api/stream/terminate', { mediaSessionId: 'nope' }, 404, /not found/],
       ['/rest-api/stream/terminate', {}, 400, /invalid request/],
-      ['/rest-api/stream/find_all', { unexpected: true }, 400, /additional properties/],
+      ['/rest-api/stream/find_all', { unexpected: true }, 404, /streams not found/],
+      ['/rest-api/pull/terminate', { localStreamName: 7 }, 400, /localStreamName must be string/],
+      ['/rest-api/pull/terminate', { remoteStreamName: 'x' }, 400, /give localMediaSessionId/],
+      ['/rest-api/pull/push', { uri: 'ws://127.0.0.1:1', extra: 1 }, 400, /localStreamName/],
+      // the one name rule (src/contracts/stream-name.ts): a space is a name, a control character is not
+      ['/rest-api/pull/push', { uri: 'ws://127.0.0.1:1', localStreamName: 'a b' }, 404, /not found/],
+      ['/rest-api/pull/push', { uri: 'ws://127.0.0.1:1', localStreamName: 'a\u0001b' }, 400, /pattern/],
       ['/rest-api/stream/find', { name: 'x'.repeat(100 * 1024) }, 413, /./],
       ['/rest-api/no/such', {}, 404, /no route/],
     ];
