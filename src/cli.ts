@@ -4,11 +4,13 @@ import { helpText, readOptions, UsageError } from './config/options.js';
 import { createLogger } from './log.js';
 import { mediaOptionSpecs } from './media/media-options.js';
 import { MediaServer, type MediaServerConfig } from './media/media-server.js';
+import { mediaPorts } from './media/ordinal-ports.js';
 import { onShutdown } from './shutdown.js';
 
 const commands: Record<string, (argv: string[]) => Promise<void>> = {
   media: runMedia,
   operator: async (argv) => (await import('./operator/operator-command.js')).runOperator(argv),
+  probe: async (argv) => (await import('./media/probe.js')).runProbe(argv),
 };
 
 async function runMedia(argv: string[]): Promise<void> {
@@ -20,22 +22,21 @@ async function runMedia(argv: string[]): Promise<void> {
   if ((o['tls-cert'] === undefined) !== (o['tls-key'] === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together');
   }
-  if (o['rtc-min-port'] > o['rtc-max-port'])
-    throw new UsageError('--rtc-min-port must not exceed --rtc-max-port');
+  const ports = mediaPorts(o);
   const log = createLogger(o['log-level'] as 'info', 'streamfed-media');
   const config: MediaServerConfig = {
     listenIp: o['listen-ip'],
     announcedIp: o['announced-ip'],
-    wsPort: o['ws-port'],
-    wssPort: o['wss-port'],
-    restPort: o['rest-port'],
-    restTlsPort: o['rest-tls-port'],
+    wsPort: ports.ws,
+    wssPort: ports.wss,
+    restPort: ports.rest,
+    restTlsPort: ports.restTls,
     tls:
       o['tls-cert'] && o['tls-key']
         ? { cert: readFileSync(o['tls-cert']), key: readFileSync(o['tls-key']) }
         : undefined,
-    rtcMinPort: o['rtc-min-port'],
-    rtcMaxPort: o['rtc-max-port'],
+    rtcMinPort: ports.rtcMin,
+    rtcMaxPort: ports.rtcMax,
     workers: Math.max(1, o.workers),
     restToken: o['rest-token'],
     pushAllow: o['push-allow'],
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
   const run = command ? commands[command] : undefined;
   if (!run) {
     process.stdout.write(
-      'Usage: streamfed <media|operator> [options]   (streamfed <command> --help for options)\n',
+      'Usage: streamfed <media|operator|probe> [options]   (streamfed <command> --help for options)\n',
     );
     process.exitCode = command === undefined || command === '--help' ? 0 : 2;
     return;
