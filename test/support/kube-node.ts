@@ -100,9 +100,12 @@ export function runningProcesses(dir: string): ProcessName[] {
   });
 }
 
-function tail(file: string, lines = 30): string {
+/** The last error lines of a log (klog's E/F lines, or any line saying error), else its last lines. */
+function tail(file: string, lines = 12): string {
   try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+    const all = readFileSync(file, 'utf8').trimEnd().split('\n');
+    const errors = all.filter((line) => /^[EF]\d{4} |level=(error|fatal)|"level":"(error|fatal)"/.test(line));
+    return (errors.length > 0 ? errors : all).slice(-lines).join('\n');
   } catch {
     return '(no log)';
   }
@@ -341,10 +344,11 @@ export async function startKubeNode(opts: StartKubeNodeOptions): Promise<KubeNod
       `--cert-dir=${path.join(dir, 'kubelet-pki')}`,
       '--container-runtime=docker',
       `--docker-endpoint=${dockerHostOf(dir)}`,
-      `--remote-runtime-endpoint=unix://${runRoot}/dockershim.sock`,
-      `--remote-image-endpoint=unix://${runRoot}/dockershim.sock`,
+      `--container-runtime-endpoint=unix://${runRoot}/dockershim.sock`,
+      `--image-service-endpoint=unix://${runRoot}/dockershim.sock`,
       `--experimental-dockershim-root-directory=${path.join(dir, 'dockershim')}`,
       `--volume-plugin-dir=${path.join(dir, 'volume-plugins')}`,
+      `--seccomp-profile-root=${path.join(dir, "kubelet", "seccomp")}`,
       '--pod-infra-container-image=k8s.gcr.io/pause:3.2',
       // Node name and InternalIP 127.0.0.1 (--node-ip refuses loopback); no --network-plugin: Ready without CNI.
       `--hostname-override=${NODE_NAME}`,
@@ -372,9 +376,9 @@ export async function startKubeNode(opts: StartKubeNodeOptions): Promise<KubeNod
     log(`node ${NODE_NAME} Ready`);
     return { dir, kubeconfigPath: cluster.kubeconfigPath, server: cluster.server, dockerHost: dockerHostOf(dir) };
   } catch (error) {
-    await stopKubeNode(dir).catch(() => {});
+    await stopKubeNode(dir, { keepLogs: true }).catch(() => {});
     const message = error instanceof Error ? error.message : String(error);
-    throw new Error(`startKubeNode: ${message}\n(logs were in ${dir})`, { cause: error });
+    throw new Error(`startKubeNode: ${message}\n(logs in ${dir}/*.log)`, { cause: error });
   }
 }
 
@@ -411,10 +415,13 @@ function mountsUnder(roots: string[]): string[] {
 
 /**
  * Stops the node of `dir` from any process (kubelet first, then its pod containers, the control plane and
- * dockerd), unmounts what kubelet and dockerd mounted, and removes `dir` (docker's images stay). Idempotent.
- * Returns what it stopped.
+ * dockerd), unmounts what kubelet and dockerd mounted, and removes `dir` (docker's images stay; with keepLogs,
+ * only what is not a log). Idempotent. Returns what it stopped.
  */
-export async function stopKubeNode(dirArg: string): Promise<string[]> {
+export async function stopKubeNode(
+  dirArg: string,
+  opts: { keepLogs?: boolean } = {},
+): Promise<string[]> {
   if (!existsSync(dirArg)) return [];
   const dir = realpathSync(dirArg);
   const done: string[] = [];
@@ -461,6 +468,8 @@ export async function stopKubeNode(dirArg: string): Promise<string[]> {
   }
   for (const entry of existsSync('/var/log/pods') ? readdirSync('/var/log/pods') : [])
     if (ours(entry)) rmSync(path.join('/var/log/pods', entry), { recursive: true, force: true });
-  rmSync(dir, { recursive: true, force: true });
+  for (const entry of opts.keepLogs ? readdirSync(dir) : [])
+    if (!entry.endsWith('.log')) rmSync(path.join(dir, entry), { recursive: true, force: true });
+  if (!opts.keepLogs) rmSync(dir, { recursive: true, force: true });
   return done;
 }

@@ -128,7 +128,7 @@ export async function clusterUp(log: (line: string) => void = () => {}): Promise
     });
     return { ...node, timings, imageBytes };
   } catch (error) {
-    await stopKubeNode(clusterDir).catch(() => {});
+    await stopKubeNode(clusterDir, { keepLogs: true }).catch(() => {});
     throw error;
   }
 }
