@@ -157,7 +157,11 @@ export function startProcess(
   opts: { cwd: string; detached?: boolean | undefined },
 ): Child {
   const fd = openSync(log, 'a');
-  const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], cwd: opts.cwd, detached: opts.detached ?? false });
+  const child = spawn(cmd, args, {
+    stdio: ['ignore', fd, fd],
+    cwd: opts.cwd,
+    detached: opts.detached ?? false,
+  });
   closeSync(fd); // the child has its own copy
   const entry: Child = { name, child, exited: undefined, spawnError: undefined };
   child.once('error', (error: NodeJS.ErrnoException) => {
@@ -294,7 +298,12 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     const extra = opts.apiserverArgs ?? [];
     const flagName = (arg: string): string => arg.split('=')[0] ?? arg;
     const overridden = new Set(extra.map(flagName));
-    apiserverArgs.splice(0, apiserverArgs.length, ...apiserverArgs.filter((a) => !overridden.has(flagName(a))), ...extra);
+    apiserverArgs.splice(
+      0,
+      apiserverArgs.length,
+      ...apiserverArgs.filter((a) => !overridden.has(flagName(a))),
+      ...extra,
+    );
     const startApiserver = async (): Promise<void> => {
       start('kube-apiserver', bin, apiserverArgs, apiLog);
       await waitReady();

@@ -271,10 +271,7 @@ export async function startKubeNode(opts: StartKubeNodeOptions): Promise<KubeNod
       writeKubeconfig(file, cluster.server, cluster.caFile, tokenOf(user));
       return file;
     };
-    const start = (
-      name: 'kubelet' | 'kube-controller-manager' | 'kube-scheduler',
-      args: string[],
-    ): Child =>
+    const start = (name: 'kubelet' | 'kube-controller-manager' | 'kube-scheduler', args: string[]): Child =>
       startProcess(name, kubeBin(name), args, path.join(dir, `${name}.log`), {
         cwd: dir,
         detached: true,
@@ -348,7 +345,7 @@ export async function startKubeNode(opts: StartKubeNodeOptions): Promise<KubeNod
       `--image-service-endpoint=unix://${runRoot}/dockershim.sock`,
       `--experimental-dockershim-root-directory=${path.join(dir, 'dockershim')}`,
       `--volume-plugin-dir=${path.join(dir, 'volume-plugins')}`,
-      `--seccomp-profile-root=${path.join(dir, "kubelet", "seccomp")}`,
+      `--seccomp-profile-root=${path.join(dir, 'kubelet', 'seccomp')}`,
       '--pod-infra-container-image=k8s.gcr.io/pause:3.2',
       // Node name and InternalIP 127.0.0.1 (--node-ip refuses loopback); no --network-plugin: Ready without CNI.
       `--hostname-override=${NODE_NAME}`,
@@ -357,8 +354,7 @@ export async function startKubeNode(opts: StartKubeNodeOptions): Promise<KubeNod
     const nodeReady = Date.now() + 120_000;
     for (;;) {
       const dead = [kubelet, ...controlPlane].find((c) => c.exited !== undefined);
-      if (dead)
-        throw new Error(`${dead.name} ${dead.exited}\n${tail(path.join(dir, `${dead.name}.log`))}`);
+      if (dead) throw new Error(`${dead.name} ${dead.exited}\n${tail(path.join(dir, `${dead.name}.log`))}`);
       const r = await kubectl(cluster.kubeconfigPath, [
         'get',
         'node',
@@ -374,7 +370,12 @@ export async function startKubeNode(opts: StartKubeNodeOptions): Promise<KubeNod
       await sleep(1000);
     }
     log(`node ${NODE_NAME} Ready`);
-    return { dir, kubeconfigPath: cluster.kubeconfigPath, server: cluster.server, dockerHost: dockerHostOf(dir) };
+    return {
+      dir,
+      kubeconfigPath: cluster.kubeconfigPath,
+      server: cluster.server,
+      dockerHost: dockerHostOf(dir),
+    };
   } catch (error) {
     await stopKubeNode(dir, { keepLogs: true }).catch(() => {});
     const message = error instanceof Error ? error.message : String(error);
@@ -405,7 +406,8 @@ async function terminate(pid: number, name: ProcessName, graceMs: number): Promi
 
 /** Mount points at or below one of `roots`, deepest first (from /proc/self/mountinfo). */
 function mountsUnder(roots: string[]): string[] {
-  const unescape = (p: string) => p.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  const unescape = (p: string) =>
+    p.replace(/\\(\d{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .map((line) => unescape(line.split(' ')[4] ?? ''))
@@ -418,10 +420,7 @@ function mountsUnder(roots: string[]): string[] {
  * dockerd), unmounts what kubelet and dockerd mounted, and removes `dir` (docker's images stay; with keepLogs,
  * only what is not a log). Idempotent. Returns what it stopped.
  */
-export async function stopKubeNode(
-  dirArg: string,
-  opts: { keepLogs?: boolean } = {},
-): Promise<string[]> {
+export async function stopKubeNode(dirArg: string, opts: { keepLogs?: boolean } = {}): Promise<string[]> {
   if (!existsSync(dirArg)) return [];
   const dir = realpathSync(dirArg);
   const done: string[] = [];

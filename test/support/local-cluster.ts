@@ -46,7 +46,9 @@ function script(
     child.stderr.on('data', (c: Buffer) => lines(c, false));
     child.once('error', reject);
     child.once('exit', (code) =>
-      code === 0 ? resolve(last.trim()) : reject(new Error(`${file} ${args.join(' ')} failed (exit ${code})`)),
+      code === 0
+        ? resolve(last.trim())
+        : reject(new Error(`${file} ${args.join(' ')} failed (exit ${code})`)),
     );
   });
 }
@@ -75,7 +77,9 @@ export async function clusterUp(log: (line: string) => void = () => {}): Promise
   const kubeDir = await timed(timings, 'kube binaries (scripts/build-kube.sh)', log, () =>
     script('scripts/build-kube.sh', [], log),
   );
-  await timed(timings, 'helm (scripts/install-helm.sh)', log, () => script('scripts/install-helm.sh', [], log));
+  await timed(timings, 'helm (scripts/install-helm.sh)', log, () =>
+    script('scripts/install-helm.sh', [], log),
+  );
   let imageBytes = 0;
   let node: KubeNode | undefined;
   try {
@@ -91,7 +95,9 @@ export async function clusterUp(log: (line: string) => void = () => {}): Promise
           await timed(timings, `image ${imageName} (scripts/cluster/build-image.sh)`, log, () =>
             script('scripts/cluster/build-image.sh', [imageName], log, env),
           );
-          const size = await run('/usr/bin/docker', ['image', 'inspect', '-f', '{{.Size}}', imageName], { env });
+          const size = await run('/usr/bin/docker', ['image', 'inspect', '-f', '{{.Size}}', imageName], {
+            env,
+          });
           imageBytes = Number(size.stdout.trim());
         },
       }),
