@@ -5,7 +5,12 @@ import { mediaPorts } from './ordinal-ports.js';
 
 const probeSpecs = {
   ...mediaOptionSpecs,
-  path: { type: 'string', env: 'STREAMFED_PROBE_PATH', description: '/readyz or /healthz', default: '/readyz' },
+  path: {
+    type: 'string',
+    env: 'STREAMFED_PROBE_PATH',
+    description: '/readyz or /healthz',
+    default: '/readyz',
+  },
 } as const;
 
 /**
