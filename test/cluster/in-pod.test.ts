@@ -97,6 +97,13 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       2 * MINUTE,
       500,
     );
+  /** kubectl apply of a StreamPush from pod A to pod B; resolves once it is Active. */
+  const applyPush = async (name: string): Promise<StreamPush> => {
+    const manifest = JSON.stringify(streamPush(name));
+    const applied = await kubectl(cluster.kubeconfigPath, ['apply', '-f', '-'], manifest);
+    expect(applied.code, applied.stderr).toBe(0);
+    return waitActive(name, `StreamPush ${name} Active`);
+  };
   const pushesOnA = async (): Promise<unknown[]> => {
     const r = await rest(podA.restUrl, '/rest-api/pull/find_all');
     return r.status === 200 ? (r.body as unknown[]) : [];
@@ -185,13 +192,7 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       await publisher.publish(STREAM);
       await publisher.waitPublishStatus('PUBLISHING');
 
-      const applied = await kubectl(
-        cluster.kubeconfigPath,
-        ['apply', '-f', '-'],
-        JSON.stringify(streamPush('camera-to-b')),
-      );
-      expect(applied.code, applied.stderr).toBe(0);
-      const active = await waitActive('camera-to-b', 'StreamPush Active');
+      const active = await applyPush('camera-to-b');
       expect(active.status).toMatchObject({
         pushStatus: 'PUBLISHING',
         sourceUrl: podA.restUrl,
@@ -199,9 +200,14 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       });
       await playsFromB();
 
+      // a player on pod B while the StreamPush is deleted: the push ends, and the player hears it
+      const player = await PlayerPage.open(browser, podB.restUrl, podB.wsUrl, STREAM);
+      await player.waitStatus('PLAYING', MINUTE);
       const deleted = await k('delete', 'streampush', 'camera-to-b', '--timeout=60s');
       expect(deleted.code, deleted.stderr).toBe(0);
       expect(await pushesOnA()).toEqual([]);
+      await player.waitStatus('STOPPED', 30_000);
+      await player.page.close();
       await waitFor(
         async () => (await rest(podB.restUrl, '/rest-api/stream/find', { name: STREAM })).status === 404,
         'the stream gone from pod B',
@@ -214,13 +220,7 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
   it(
     "killing pod B's container: kubelet restarts it and the operator pushes again",
     async () => {
-      const applied = await kubectl(
-        cluster.kubeconfigPath,
-        ['apply', '-f', '-'],
-        JSON.stringify(streamPush('survives-b')),
-      );
-      expect(applied.code, applied.stderr).toBe(0);
-      const first = await waitActive('survives-b', 'StreamPush Active');
+      const first = await applyPush('survives-b');
       await playsFromB();
 
       const before = (await pods()).find((p) => p.metadata.name === podB.name);

@@ -192,6 +192,9 @@ async function startDockerd(dir: string, log: (line: string) => void): Promise<C
       `--exec-root=${runRoot}/exec`,
       `--pidfile=${runRoot}/docker.pid`,
       `--config-file=${config}`,
+      // Its own containerd namespaces: where a system containerd runs, dockerd uses it, maybe beside a system dockerd.
+      '--containerd-namespace=streamfed',
+      '--containerd-plugins-namespace=streamfed-plugins',
       // Host networking only: no bridge, no iptables, no private-range addresses.
       '--bridge=none',
       '--iptables=false',
