@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { StreamPush } from '../../src/operator/api.js';
+import { packageRoot } from '../../src/paths.js';
 import { launchBrowser } from '../support/browser.js';
 import { kubectl } from '../support/kubectl.js';
 import { dockerCli, runningProcesses } from '../support/kube-node.js';
@@ -55,6 +57,7 @@ const mediaPod = (ordinal: number) => {
 const podA = mediaPod(0);
 const podB = mediaPod(1);
 const STREAM = 'in-pod-camera';
+const upLog = path.join(packageRoot, '.tmp/cluster-up.log');
 const MINUTE = 60_000;
 
 describe('in pods: the image on a real single-node Kubernetes, browsers through the media pods', () => {
@@ -120,10 +123,13 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
   };
 
   beforeAll(async () => {
-    cluster = await clusterUp((line) => console.log(`[cluster:up] ${line}`));
+    // The builds' and the node's progress go to a file; the timings are printed.
+    mkdirSync(path.dirname(upLog), { recursive: true });
+    writeFileSync(upLog, '');
+    cluster = await clusterUp((line) => appendFileSync(upLog, `${line}\n`));
     console.log(
-      `[cluster:up] image ${imageName}: ${Math.round(cluster.imageBytes / 1e6)} MB\n` +
-        cluster.timings.map(([step, s]) => `[cluster:up] ${s} s  ${step}`).join('\n'),
+      `cluster:up (details in ${upLog}):\n` +
+        cluster.timings.map(([step, s]) => `${String(s).padStart(7)} s  ${step}`).join('\n'),
     );
     browser = await launchBrowser();
   }, 50 * MINUTE); // cold: base images and the image are built first (kube binaries come from npm run setup)

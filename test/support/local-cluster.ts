@@ -36,9 +36,12 @@ function script(
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let last = '';
+    const recent: string[] = []; // for the error
     const lines = (chunk: Buffer, keep: boolean) => {
       for (const line of chunk.toString().split('\n').filter(Boolean)) {
         if (keep) last = line;
+        recent.push(line);
+        if (recent.length > 25) recent.shift();
         log(`  ${line}`);
       }
     };
@@ -48,7 +51,7 @@ function script(
     child.once('exit', (code) =>
       code === 0
         ? resolve(last.trim())
-        : reject(new Error(`${file} ${args.join(' ')} failed (exit ${code})`)),
+        : reject(new Error(`${file} ${args.join(' ')} failed (exit ${code}):\n${recent.join('\n')}`)),
     );
   });
 }
