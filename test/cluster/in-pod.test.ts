@@ -90,16 +90,32 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
     const r = await k('get', 'streampush', name, '-o', 'json');
     return r.code === 0 ? (JSON.parse(r.stdout) as StreamPush) : undefined;
   };
-  const waitActive = (name: string, what: string, also: (o: StreamPush) => boolean = () => true) =>
-    waitFor(
-      async () => {
-        const o = await getPush(name);
-        return o?.status?.phase === 'Active' && also(o) ? o : undefined;
-      },
-      what,
-      2 * MINUTE,
-      500,
-    );
+  /** What the node says about its pods (events included): for the message of a failed wait. */
+  const podReport = async (): Promise<string> => {
+    const list = await k('get', 'pods', '-o', 'wide');
+    const events = await k('get', 'events', '--sort-by=.lastTimestamp');
+    return `${list.stdout}\n${events.stdout.split('\n').slice(-25).join('\n')}`;
+  };
+  const waitActive = async (
+    name: string,
+    what: string,
+    also: (o: StreamPush) => boolean = () => true,
+  ): Promise<StreamPush> => {
+    try {
+      return await waitFor(
+        async () => {
+          const o = await getPush(name);
+          return o?.status?.phase === 'Active' && also(o) ? o : undefined;
+        },
+        what,
+        2 * MINUTE,
+        500,
+      );
+    } catch (error) {
+      const status = JSON.stringify((await getPush(name))?.status, null, 2);
+      throw new Error(`${String(error)}\nstatus: ${status}\n${await podReport()}`, { cause: error });
+    }
+  };
   /** kubectl apply of a StreamPush from pod A to pod B; resolves once it is Active. */
   const applyPush = async (name: string): Promise<StreamPush> => {
     const manifest = JSON.stringify(streamPush(name));
@@ -183,8 +199,9 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       expect(lease.stdout).toMatch(new RegExp(`^${op.metadata.name}-\\d+$`));
       // Liveness keeps passing: past three liveness periods, nobody was restarted.
       await new Promise((resolve) => setTimeout(resolve, 35_000));
+      const report = await podReport();
       for (const pod of await pods()) {
-        expect(pod.status.containerStatuses?.[0]?.restartCount, pod.metadata.name).toBe(0);
+        expect(pod.status.containerStatuses?.[0]?.restartCount, `${pod.metadata.name}\n${report}`).toBe(0);
         expect(ready(pod), `${pod.metadata.name} still Ready`).toBe(true);
       }
     },
