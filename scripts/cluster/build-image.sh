@@ -21,5 +21,7 @@ if [ -L "$root/.cache" ]; then
 else
   "${build[@]}" "$root" >&2
 fi
+# The previous builds' images (untagged now) and the layers only they used: the data root stays its size.
+"$docker" image prune --force --filter label=streamfed.source >/dev/null
 echo "image $name: $("$docker" image inspect -f '{{.Size}}' "$name" | awk '{ printf "%.0f MB", $1 / 1e6 }')" >&2
 echo "$name"
