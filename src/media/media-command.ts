@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { helpText, readOptions, UsageError } from '../config/options.js';
 import { createLogger } from '../log.js';
 import { onShutdown } from '../shutdown.js';
-import { mediaOptionSpecs } from './media-options.js';
+import { mediaOptionSpecs, pushDeadlines } from './media-options.js';
 import { MediaServer, type MediaServerConfig } from './media-server.js';
 import { mediaPorts } from './ordinal-ports.js';
 
@@ -35,6 +35,7 @@ export async function runMedia(argv: string[]): Promise<void> {
     restToken: o['rest-token'],
     pushAllow: o['push-allow'],
     pushInsecureTls: o['push-insecure-tls'],
+    pushDeadlines: pushDeadlines(o),
     pingIntervalMs: o['ping-interval-ms'],
     pingProbes: o['ping-probes'],
   };
