@@ -170,6 +170,19 @@ export const mediaOptionSpecs = {
     description: 'missed pongs before a session is dropped',
     default: 6,
   },
+  'ordinal-port-stride': {
+    type: 'integer',
+    env: 'STREAMFED_ORDINAL_PORT_STRIDE',
+    description:
+      'several pods per host: pod N (the -N ending --pod-name) adds N times this to each TCP port, and moves ' +
+      'its RTC range up by N times its size (0: off)',
+    default: 0,
+  },
+  'pod-name': {
+    type: 'string',
+    env: 'POD_NAME',
+    description: 'this pod (a StatefulSet pod ends with -<ordinal>), for --ordinal-port-stride',
+  },
   'log-level': logLevelOption,
 } satisfies OptionSpecs;
 
