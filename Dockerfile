@@ -1,22 +1,26 @@
 # One image for both roles: `streamfed media` and `streamfed operator`.
-# The build stage runs the same install steps as the README (scripts/install-system-packages.sh for the
-# mediasoup worker's Debian build dependencies, npm ci, scripts/build-mediasoup-worker.sh).
+# The build stage runs the same install steps as the README (npm ci, scripts/build-mediasoup-worker.sh, and for
+# a worker compiled here scripts/install-system-packages.sh for its Debian build dependencies).
 FROM node:20-bookworm AS build
 WORKDIR /src
-COPY scripts/apt-packages.txt scripts/install-system-packages.sh scripts/
-# Only the worker's build dependencies: the browser, etcd, Go and Prometheus are for the test suite.
-RUN sed -n '/^# mediasoup worker/,/^#/p' scripts/apt-packages.txt | grep -v '^#' > scripts/apt-packages.media.txt \
- && cp scripts/apt-packages.media.txt scripts/apt-packages.txt \
- && bash scripts/install-system-packages.sh
 COPY package.json package-lock.json ./
-RUN MEDIASOUP_WORKER_BIN=skip-prebuilt npm ci --no-audit --no-fund
-COPY scripts/build-mediasoup-worker.sh scripts/
+COPY scripts/apt-packages.txt scripts/install-system-packages.sh scripts/build-mediasoup-worker.sh scripts/
 COPY scripts/mediasoup-worker scripts/mediasoup-worker
-RUN bash scripts/build-mediasoup-worker.sh
+# The worker `npm run setup` already built in this checkout (.cache/mediasoup-worker/<version>/mediasoup-worker,
+# the one part of .cache that .dockerignore lets through) is reused when its version is the locked mediasoup's;
+# otherwise it is compiled below (~10 minutes). package.json only keeps this COPY valid when there is none.
+COPY package.json .cache/mediasoup-worke[r] .cache/mediasoup-worker/
+# Only the worker's build dependencies, and only to compile it: the browser, etcd, Go and Prometheus are for the
+# test suite.
+RUN v=$(node -p 'require("./package-lock.json").packages["node_modules/mediasoup"].version') \
+ && if [ -x ".cache/mediasoup-worker/$v/mediasoup-worker" ]; then echo "mediasoup worker $v: from the build context"; \
+    else sed -n '/^# mediasoup worker/,/^#/p' scripts/apt-packages.txt | grep -v '^#' > /tmp/apt-packages.txt \
+      && cp /tmp/apt-packages.txt scripts/apt-packages.txt && bash scripts/install-system-packages.sh; fi
+RUN MEDIASOUP_WORKER_BIN=skip-prebuilt npm ci --no-audit --no-fund
+RUN cp "$(bash scripts/build-mediasoup-worker.sh | tail -n 1)" /src/mediasoup-worker
 COPY tsconfig.json tsconfig.build.json ./
 COPY src src
-RUN npm run build && npm prune --omit=dev \
- && cp .cache/mediasoup-worker/*/mediasoup-worker /src/mediasoup-worker
+RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 # Runtime libraries of the worker (built against Debian's shared libraries).

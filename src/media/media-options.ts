@@ -69,7 +69,51 @@ export const mediaOptionSpecs = {
   'rest-token': {
     type: 'string',
     env: 'STREAMFED_REST_TOKEN',
-    description: 'bearer token required by /rest-api/* (unset: no auth)',
+    description: 'bearer token accepted by /rest-api/* (with neither token nor user: no auth)',
+  },
+  'rest-user': {
+    type: 'string',
+    env: 'STREAMFED_REST_USER',
+    description: 'HTTP Basic user accepted by /rest-api/* (with --rest-password)',
+  },
+  'rest-password': {
+    type: 'string',
+    env: 'STREAMFED_REST_PASSWORD',
+    description: 'HTTP Basic password of --rest-user',
+  },
+  'rest-protect-metrics': {
+    type: 'boolean',
+    env: 'STREAMFED_REST_PROTECT_METRICS',
+    description: '/metrics needs the REST credentials too',
+    default: false,
+  },
+  'rest-protect-demo': {
+    type: 'boolean',
+    env: 'STREAMFED_REST_PROTECT_DEMO',
+    description: 'the demo pages under /demo/ need the REST credentials too',
+    default: false,
+  },
+  'cors-origin': {
+    type: 'list',
+    env: 'STREAMFED_CORS_ORIGIN',
+    description: 'Access-Control-Allow-Origin of the REST API: * or a list of origins',
+    default: ['*'],
+  },
+  'hooks-url': {
+    type: 'string',
+    env: 'STREAMFED_HOOKS_URL',
+    description: 'base URL of WCS-style REST hooks (<base>/connect, /publishStream, /playStream, events)',
+  },
+  'hooks-secret': {
+    type: 'string',
+    env: 'STREAMFED_HOOKS_SECRET',
+    description: 'signs hook requests as WCS does: Authorization: WCS <HMAC-MD5 of the body, hex>',
+  },
+  'hooks-timeout-ms': {
+    type: 'integer',
+    env: 'STREAMFED_HOOKS_TIMEOUT_MS',
+    description: 'deadline of a hook answer; a late or unreachable backend refuses',
+    default: 5000,
   },
   'push-allow': {
     type: 'list',
@@ -125,6 +169,19 @@ export const mediaOptionSpecs = {
     env: 'STREAMFED_PING_PROBES',
     description: 'missed pongs before a session is dropped',
     default: 6,
+  },
+  'ordinal-port-stride': {
+    type: 'integer',
+    env: 'STREAMFED_ORDINAL_PORT_STRIDE',
+    description:
+      'several pods per host: pod N (the -N ending --pod-name) adds N times this to each TCP port, and moves ' +
+      'its RTC range up by N times its size (0: off)',
+    default: 0,
+  },
+  'pod-name': {
+    type: 'string',
+    env: 'POD_NAME',
+    description: 'this pod (a StatefulSet pod ends with -<ordinal>), for --ordinal-port-stride',
   },
   'log-level': logLevelOption,
 } satisfies OptionSpecs;

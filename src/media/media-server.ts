@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
+import { RestHooks, type RestHooksOptions } from './hooks/rest-hooks.js';
 import { MediaEngine } from './rtc/media-engine.js';
 import { MediaMetrics } from './metrics.js';
 import { createRestServer } from './rest/rest-server.js';
@@ -32,6 +33,14 @@ export interface MediaServerConfig {
   rtcMaxPort: number;
   workers: number;
   restToken?: string | undefined;
+  /** HTTP Basic credentials accepted besides the token. */
+  restBasic?: { user: string; password: string } | undefined;
+  restProtectMetrics?: boolean | undefined;
+  restProtectDemo?: boolean | undefined;
+  /** Access-Control-Allow-Origin; `*` when unset. */
+  corsOrigins?: string[] | undefined;
+  /** WCS REST hooks backend; unset: every connection, publish and play is allowed. */
+  hooks?: RestHooksOptions | undefined;
   pushAllow: string[];
   pushInsecureTls: boolean;
   /** Push/pull step deadlines (defaults: the options' defaults). */
@@ -61,6 +70,7 @@ export class MediaServer {
     readonly signalling: SignallingServer,
     readonly pushes: PushManager,
     private readonly sampler: StatsSampler,
+    private readonly hooks: RestHooks | undefined,
   ) {}
 
   static async start(
@@ -83,6 +93,7 @@ export class MediaServer {
       () => void started.server?.stop().finally(() => process.exit(1)),
     );
     const streams = new StreamService(engine, metrics, log);
+    const hooks = config.hooks ? new RestHooks(config.hooks, metrics, log) : undefined;
     const signalling = new SignallingServer(
       {
         host: config.listenIp,
@@ -91,6 +102,7 @@ export class MediaServer {
         tls: config.tls,
         keepAlive: { intervalMs: config.pingIntervalMs, probes: config.pingProbes },
         maxMessageBytes: 256 * 1024,
+        hooks,
       },
       streams,
       metrics,
@@ -101,7 +113,7 @@ export class MediaServer {
       deadlines: { ...defaultPushDeadlines, ...config.pushDeadlines },
     });
     const sampler = new StatsSampler(streams, metrics);
-    const server = new MediaServer(config, log, metrics, engine, streams, signalling, pushes, sampler);
+    const server = new MediaServer(config, log, metrics, engine, streams, signalling, pushes, sampler, hooks);
     started.server = server;
     try {
       const ws = await signalling.listen();
@@ -122,6 +134,7 @@ export class MediaServer {
       this.pushes.terminateAll();
       this.streams.endAll(StreamInfo.SERVER_SHUTDOWN);
       await this.signalling.close(StreamInfo.SERVER_SHUTDOWN);
+      await this.hooks?.drain(1000); // the last status events, so the backend hears of the shutdown
       await Promise.all(this.rest.map((app) => app.close()));
       this.engine.close();
       this.log.info('media server stopped');
@@ -130,7 +143,20 @@ export class MediaServer {
   }
 
   private async serveRest(port: number, tls: TlsFiles | undefined): Promise<number> {
-    const app = createRestServer({ token: this.config.restToken, bodyLimitBytes: 64 * 1024, tls }, this.log);
+    const { app, routes } = createRestServer(
+      {
+        auth: {
+          token: this.config.restToken,
+          basic: this.config.restBasic,
+          protectMetrics: this.config.restProtectMetrics,
+          protectDemo: this.config.restProtectDemo,
+        },
+        corsOrigins: this.config.corsOrigins ?? ['*'],
+        bodyLimitBytes: 64 * 1024,
+        tls,
+      },
+      this.log,
+    );
     registerStreamRoutes(app, this.streams, this.signalling);
     registerPullRoutes(app, this.pushes);
     app.get('/metrics', async (_request, reply) => {
@@ -144,6 +170,10 @@ export class MediaServer {
     );
     this.rest.push(app);
     await app.listen({ host: this.config.listenIp, port });
+    this.log.debug(
+      { routes: routes.map((r) => `${r.method} ${r.url}${r.protected ? ' protected' : ''}`) },
+      'rest routes',
+    );
     return (app.server.address() as AddressInfo).port;
   }
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { deliveryStatuses, pushFailureCodes } from '../contracts/pull-api.js';
+import { authorizingHooks, eventHooks, hookResults } from './hooks/rest-hooks.js';
 
 /**
  * Every metric the media server exports. The dashboard and alert rules in charts/ and deploy/ may only use
@@ -113,6 +114,13 @@ export class MediaMetrics {
     registers: [this.registry],
   });
 
+  readonly hookRequests = new Counter({
+    name: 'streamfed_hook_requests_total',
+    help: 'REST hook calls by hook and result (allowed, refused, timeout, unreachable: all but allowed refuse)',
+    labelNames: ['hook', 'result'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // Known label values start at 0, so rates and alerts see the series before the first event.
@@ -129,5 +137,7 @@ export class MediaMetrics {
     }
     for (const reason of pushFailureCodes) this.pushFailures.inc({ reason }, 0);
     for (const status of deliveryStatuses) this.pushDelivery.set({ status }, 0);
+    for (const hook of [...authorizingHooks, ...eventHooks])
+      for (const result of hookResults) this.hookRequests.inc({ hook, result }, 0);
   }
 }

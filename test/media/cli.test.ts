@@ -26,6 +26,14 @@ describe('streamfed command line', () => {
       '--workers',
       '--log-level',
       '--rest-token',
+      '--rest-user',
+      '--rest-password',
+      '--rest-protect-metrics',
+      '--rest-protect-demo',
+      '--cors-origin',
+      '--hooks-url',
+      '--hooks-secret',
+      '--hooks-timeout-ms',
       '--push-allow',
     ]) {
       expect(r.stdout).toContain(flag);
@@ -42,6 +50,16 @@ describe('streamfed command line', () => {
     expect(badPort.code).toBe(2);
     expect(badPort.stderr).toMatch(/--ws-port must be a whole number/);
     expect((await cli(['nonsense'])).code).toBe(2);
+    for (const [args, message] of [
+      [['--rest-user', 'admin'], /--rest-user and --rest-password go together/],
+      [['--rest-protect-metrics'], /need --rest-token or --rest-user/],
+      [['--hooks-secret', 's'], /--hooks-secret needs --hooks-url/],
+      [['--hooks-url', 'backend/hooks'], /--hooks-url must be an http:\/\/ or https:\/\/ URL/],
+    ] as const) {
+      const r = await cli(['media', ...args]);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr).toMatch(message);
+    }
   });
 
   it('stops gracefully on SIGTERM: publishers get UNPUBLISHED, players STOPPED, exit 0', async () => {

@@ -35,7 +35,7 @@ describe('REST API: auth, health, bad input', () => {
     const cases: [string, unknown, number, RegExp][] = [
       ['/rest-api/stream/find', '{"name":', 400, /malformed JSON/],
       ['/rest-api/stream/find', { name: 42 }, 400, /name must be string/],
-      // unknown fields are ignored (WCS filters are loose); known ones of the wrong type are refused
+      // unknown fields are ignored, as WCS does; known ones of the wrong type are refused
       ['/rest-api/stream/find', { nmae: 'typo' }, 404, /stream not found/],
       ['/rest-api/stream/find', { name: 'nobody' }, 404, /stream not found/],
       ['/rest-api/stream/find', { name: 'a\nb' }, 400, /name must match pattern/],
@@ -45,10 +45,17 @@ describe('REST API: auth, health, bad input', () => {
       ['/rest-api/stream/find', { display: 'metrics' }, 400, /display must be array/],
       ['/rest-api/stream/terminate', { mediaSessionId: 'nope' }, 404, /not found/],
       ['/rest-api/stream/terminate', { mediaSessionIds: 'nope' }, 400, /mediaSessionIds must be array/],
+      // WCS: an empty filter matches every stream (none here)
       ['/rest-api/stream/terminate', {}, 404, /not found/],
-      ['/rest-api/stream/find_all', { unexpected: true }, 404, /not found/],
+      ['/rest-api/stream/find_all', { unexpected: true }, 404, /streams not found/],
       ['/rest-api/connection/terminate', {}, 400, /sessionId/],
       ['/rest-api/connection/terminate', { sessionId: '/nobody' }, 404, /connection not found/],
+      ['/rest-api/pull/terminate', { localStreamName: 7 }, 400, /localStreamName must be string/],
+      ['/rest-api/pull/terminate', { remoteStreamName: 'x' }, 400, /give localMediaSessionId/],
+      ['/rest-api/pull/push', { uri: 'ws://127.0.0.1:1', extra: 1 }, 400, /localStreamName/],
+      // the one name rule (src/contracts/stream-name.ts): a space is a name, a control character is not
+      ['/rest-api/pull/push', { uri: 'ws://127.0.0.1:1', localStreamName: 'a b' }, 404, /not found/],
+      ['/rest-api/pull/push', { uri: 'ws://127.0.0.1:1', localStreamName: 'a\u0001b' }, 400, /pattern/],
       ['/rest-api/stream/find', { name: 'x'.repeat(100 * 1024) }, 413, /./],
       ['/rest-api/no/such', {}, 404, /no route/],
     ];

@@ -8,6 +8,7 @@ import { kubectl } from '../support/kubectl.js';
 import { spawnOperator } from '../support/media-process.js';
 import { rest, startMedia, waitFor } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';
+import { localValues } from '../support/local-cluster.js';
 import { chartDir, helmBin, run } from '../support/tools.js';
 
 const helm = (...args: string[]) => run(helmBin(), args);
@@ -32,6 +33,10 @@ const nonDefault = [
   'media.tls.secretName=media-tls',
   '--set',
   'media.restTokenSecret=media-token',
+  '--set',
+  'media.hooks.url=http://auth.backend.example/hooks',
+  '--set',
+  'media.hooks.secretName=media-hooks',
   '--set',
   'media.pushAllow={wcs.partner.example,10.0.0.0/8}',
   '--set',
@@ -66,11 +71,85 @@ describe('Helm chart and plain manifests', () => {
       ['media.logLevel=loud'],
       ['nonsense=1'],
       ['image.pullPolicy=Sometimes'],
+      ['media.ordinalPortStride=-1'],
+      ['media.listenAddress='],
+      ['operator.extraEnv[0].value=no-name'],
+      ['operator.apiServer.port=0'],
     ]) {
       const r = await helm('template', 't', chartDir, '--set', bad[0]!);
       expect(r.code, bad[0]).not.toBe(0);
       expect(r.stderr).toMatch(/values don't meet the specifications of the schema/);
     }
+    const strideAlone = await helm('template', 't', chartDir, '--set', 'media.ordinalPortStride=10');
+    expect(strideAlone.code).not.toBe(0);
+    expect(strideAlone.stderr).toMatch(/media.ordinalPortStride is for several hostNetwork pods per node/);
+  });
+
+  it("several hostNetwork media pods per node (the local values): no hostPorts, exec probes of each pod's own port; the operator told the API server address", async () => {
+    const rendered = await render('--values', localValues, '--set', 'operator.apiServer.port=6443');
+    expect(rendered.code, rendered.stderr).toBe(0);
+    type Container = {
+      env?: { name: string; value?: string }[];
+      ports?: unknown[];
+      readinessProbe?: { exec?: { command: string[] }; httpGet?: unknown };
+      livenessProbe?: { exec?: { command: string[] }; httpGet?: unknown };
+    };
+    type Workload = {
+      kind?: string;
+      spec?: { template: { spec: { hostNetwork?: boolean; containers: Container[] } } };
+    };
+    const docs = parseAllDocuments(rendered.stdout).map((d) => d.toJS() as Workload | null);
+    const container = (kind: string) => {
+      const spec = docs.find((d) => d?.kind === kind)?.spec?.template.spec;
+      expect(spec?.hostNetwork, kind).toBe(true);
+      const c = spec?.containers[0] as Container;
+      return { c, env: Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value])) };
+    };
+    const media = container('StatefulSet');
+    expect(media.c.ports).toBeUndefined();
+    expect(media.c.readinessProbe?.exec?.command).toEqual([
+      'node',
+      '/app/dist/cli.js',
+      'probe',
+      '--path',
+      '/readyz',
+    ]);
+    expect(media.c.livenessProbe?.exec?.command).toEqual([
+      'node',
+      '/app/dist/cli.js',
+      'probe',
+      '--path',
+      '/healthz',
+    ]);
+    expect(media.env).toMatchObject({
+      STREAMFED_ORDINAL_PORT_STRIDE: '10',
+      STREAMFED_LISTEN_IP: '127.0.0.1',
+      STREAMFED_ANNOUNCED_IP: '127.0.0.1',
+    });
+    expect(Object.keys(media.env)).toContain('POD_NAME');
+    const operator = container('Deployment');
+    expect(operator.env).toMatchObject({
+      KUBERNETES_SERVICE_HOST: '127.0.0.1',
+      KUBERNETES_SERVICE_PORT: '6443',
+      STREAMFED_METRICS_HOST: '127.0.0.1',
+    });
+    const extra = await render(
+      '--set',
+      'operator.extraEnv[0].name=STREAMFED_LEASE_DURATION_SECONDS',
+      '--set-string',
+      'operator.extraEnv[0].value=30',
+      '--set',
+      'media.extraEnv[0].name=STREAMFED_PING_PROBES',
+      '--set-string',
+      'media.extraEnv[0].value=3',
+    );
+    expect(extra.code, extra.stderr).toBe(0);
+    expect(extra.stdout).toMatch(/- name: STREAMFED_LEASE_DURATION_SECONDS\n\s+value: "30"/);
+    expect(extra.stdout).toMatch(/- name: STREAMFED_PING_PROBES\n\s+value: "3"/);
+    // the default stays one pod per node with hostNetwork: declared ports are hostPorts the scheduler checks
+    const plain = await render('--set', 'media.hostNetwork=true');
+    expect(plain.stdout).toMatch(/containerPort: 8080/);
+    expect(plain.stdout).toMatch(/httpGet: \{ path: \/readyz, port: rest \}/);
   });
 
   it('renders manifests the real API server accepts (server-side dry run), CRDs first', async () => {
@@ -78,7 +157,11 @@ describe('Helm chart and plain manifests', () => {
     expect(crd.code, crd.stderr).toBe(0);
     for (const ns of ['streamfed', 'media'])
       expect((await kubectl(cluster.kubeconfigPath, ['create', 'namespace', ns])).code).toBe(0);
-    for (const values of [[], nonDefault]) {
+    for (const values of [
+      [],
+      nonDefault,
+      ['--values', localValues, '--set', 'operator.apiServer.port=6443'],
+    ]) {
       const rendered = await render('--kube-version', '1.20.2', ...values);
       expect(rendered.code, rendered.stderr).toBe(0);
       const applied = await kubectl(

@@ -266,7 +266,8 @@ describe('server-to-server push over WebRTC between server processes', () => {
       ['{not json', 400, /malformed JSON/],
       [{ uri: s2.wsUrl }, 400, /localStreamName/],
       [{ uri: 42, localStreamName: 'cam' }, 400, /uri/],
-      [{ uri: s2.wsUrl, localStreamName: 'cam', extra: true }, 400, /additional/],
+      // unknown fields are ignored (WCS callers send more); wrong types of known ones are refused
+      [{ uri: s2.wsUrl, localStreamName: 42, extra: true }, 400, /localStreamName must be string/],
       [{ uri: 'http://127.0.0.1:1/', localStreamName: 'cam' }, 400, /ws:\/\/ or wss:\/\//],
       [{ uri: 'ws://10.20.30.40:8080', localStreamName: 'cam' }, 403, /allow-list/],
       [{ uri: s2.wsUrl, localStreamName: 'no-such-stream' }, 404, /not found/],

@@ -3,6 +3,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
+  mkdirSync,
   mkdtempSync,
   openSync,
   readdirSync,
@@ -19,10 +20,11 @@ import { freePort } from './media-process.js';
 
 /**
  * A real Kubernetes control plane for tests: Debian's etcd and a kube-apiserver built from Debian's
- * `kubernetes` source package by scripts/build-kube-apiserver.sh (run by `npm run setup`), both on 127.0.0.1
+ * `kubernetes` source package by scripts/build-kube.sh (run by `npm run setup`), both on 127.0.0.1
  * with free ports, in a fresh temporary folder. The client authenticates with a bearer token in the group
  * system:masters; RBAC is on. There is no controller-manager, scheduler or kubelet: objects are validated
  * and stored (CRDs, custom resources, RBAC, Leases, watches all work), but Deployments never get pods.
+ * test/support/kube-node.ts adds those (a real node) on top of this same control plane.
  */
 export interface KubeCluster {
   /** A kubeconfig (JSON) with the server, its CA and the admin token; its context's namespace is `default`. */
@@ -31,6 +33,8 @@ export interface KubeCluster {
   server: string;
   /** The admin bearer token (group system:masters). */
   token: string;
+  /** The bearer token of each of `options.users`, by user name. */
+  tokens: Record<string, string>;
   /** The serving certificate (self-signed for 127.0.0.1 and localhost): the CA to trust. */
   caFile: string;
   /** The temporary folder: kubeconfig, certificates, etcd data and the logs (etcd.log, apiserver.log). */
@@ -46,10 +50,21 @@ export interface KubeCluster {
 export interface KubeClusterOptions {
   /** How long to wait for /readyz, in ms (default 60 000). */
   timeoutMs?: number | undefined;
-  /** Extra kube-apiserver flags, appended (a repeated flag overrides the default). */
+  /** Extra kube-apiserver flags, appended; one named like a default flag replaces it. */
   apiserverArgs?: readonly string[] | undefined;
   /** Keep the temporary folder (and its logs) on stop() and on a failed start (default: env KUBE_KEEP_TMP). */
   keepDir?: boolean | undefined;
+  /** Use this folder (created if missing, never removed) instead of a temporary one. */
+  dir?: string | undefined;
+  /**
+   * Start etcd and kube-apiserver detached: they outlive this process, each with `<dir>/<name>.pid`
+   * (stopDetached() stops them from any process). Default: they die with this process.
+   */
+  detached?: boolean | undefined;
+  /** Keep the ServiceAccount admission plugin (pods get their service account's token); off by default. */
+  serviceAccountAdmission?: boolean | undefined;
+  /** More users for the token file, by name, with their groups (their tokens come back in `tokens`). */
+  users?: Readonly<Record<string, readonly string[]>> | undefined;
 }
 
 /** The repository root: the first folder above this module holding a package.json (works from dist/ too). */
@@ -61,23 +76,28 @@ function repoRoot(): string {
   }
 }
 
-/** $KUBE_APISERVER_BIN, else the newest .cache/kube/<debian version>/kube-apiserver. */
-export function kubeApiserverBin(): string {
-  const fromEnv = process.env['KUBE_APISERVER_BIN'];
+/**
+ * A binary scripts/build-kube.sh built: the newest .cache/kube/<debian version>/<name>
+ * ($KUBE_APISERVER_BIN overrides kube-apiserver).
+ */
+export function kubeBin(
+  name: 'kube-apiserver' | 'kubelet' | 'kube-controller-manager' | 'kube-scheduler' | 'pause',
+): string {
+  const fromEnv = name === 'kube-apiserver' ? process.env['KUBE_APISERVER_BIN'] : undefined;
   if (fromEnv) {
     if (!existsSync(fromEnv)) throw new Error(`KUBE_APISERVER_BIN=${fromEnv} does not exist`);
     return fromEnv;
   }
   const cache = path.join(repoRoot(), '.cache', 'kube');
   const found = (existsSync(cache) ? readdirSync(cache) : [])
-    .map((version) => path.join(cache, version, 'kube-apiserver'))
+    .map((version) => path.join(cache, version, name))
     .filter((file) => existsSync(file))
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
   const bin = found[0];
   if (!bin)
     throw new Error(
-      `kube-apiserver not found (looked for ${cache}/*/kube-apiserver and $KUBE_APISERVER_BIN): ` +
-        'run "npm run setup" (or just "bash scripts/build-kube-apiserver.sh", about 4 minutes)',
+      `${name} not found (looked for ${cache}/*/${name}): ` +
+        'run "npm run setup" (or just "bash scripts/build-kube.sh")',
     );
   return bin;
 }
@@ -117,7 +137,7 @@ function get(server: string, urlPath: string, token: string, ca: Buffer): Promis
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-interface Child {
+export interface Child {
   name: string;
   child: ChildProcess;
   /** Why it is gone, once it is. */
@@ -125,12 +145,47 @@ interface Child {
   spawnError: NodeJS.ErrnoException | undefined;
 }
 
+/**
+ * Starts one control-plane or node process with stdout and stderr appended to `log`, in `cwd`. Detached, it
+ * outlives this process and its pid goes to `<cwd>/<name>.pid` (stopDetached() reads it).
+ */
+export function startProcess(
+  name: string,
+  cmd: string,
+  args: readonly string[],
+  log: string,
+  opts: { cwd: string; detached?: boolean | undefined },
+): Child {
+  const fd = openSync(log, 'a');
+  const child = spawn(cmd, args, {
+    stdio: ['ignore', fd, fd],
+    cwd: opts.cwd,
+    detached: opts.detached ?? false,
+  });
+  closeSync(fd); // the child has its own copy
+  const entry: Child = { name, child, exited: undefined, spawnError: undefined };
+  child.once('error', (error: NodeJS.ErrnoException) => {
+    entry.spawnError = error;
+    entry.exited ??= `could not be started: ${error.message}`;
+  });
+  child.once('exit', (code, signal) => {
+    entry.exited ??= `exited (${signal ?? `code ${code}`})`;
+  });
+  if (opts.detached) {
+    child.unref();
+    if (child.pid !== undefined) writeFileSync(path.join(opts.cwd, `${name}.pid`), `${child.pid}\n`);
+  }
+  return entry;
+}
+
 /** Starts etcd and kube-apiserver; resolves once /readyz answers 200 and the `default` namespace exists. */
 export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<KubeCluster> {
-  const bin = kubeApiserverBin();
+  const bin = kubeBin('kube-apiserver');
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const keepDir = opts.keepDir ?? Boolean(process.env['KUBE_KEEP_TMP']);
-  const dir = mkdtempSync(path.join(tmpdir(), 'streamfed-kube-'));
+  const keepDir = opts.dir !== undefined || (opts.keepDir ?? Boolean(process.env['KUBE_KEEP_TMP']));
+  const detached = opts.detached ?? false;
+  const dir = opts.dir ?? mkdtempSync(path.join(tmpdir(), 'streamfed-kube-'));
+  mkdirSync(dir, { recursive: true });
   const file = (name: string) => path.join(dir, name);
   const etcdLog = file('etcd.log');
   const apiLog = file('apiserver.log');
@@ -139,7 +194,7 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
   const killAll = () => {
     for (const c of children) if (c.exited === undefined) c.child.kill('SIGKILL');
   };
-  process.once('exit', killAll); // never leave a control plane behind when the test process ends
+  if (!detached) process.once('exit', killAll); // never leave a control plane behind when the test process ends
   const killChild = (c: Child): Promise<void> =>
     new Promise<void>((resolve) => {
       if (c.exited !== undefined) return resolve();
@@ -156,24 +211,19 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     })());
 
   const start = (name: string, cmd: string, args: string[], log: string): void => {
-    const fd = openSync(log, 'a');
-    const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], cwd: dir });
-    closeSync(fd); // the child has its own copy
-    const entry: Child = { name, child, exited: undefined, spawnError: undefined };
-    child.once('error', (error: NodeJS.ErrnoException) => {
-      entry.spawnError = error;
-      entry.exited ??= `could not be started: ${error.message}`;
-    });
-    child.once('exit', (code, signal) => {
-      entry.exited ??= `exited (${signal ?? `code ${code}`})`;
-    });
-    children.push(entry);
+    children.push(startProcess(name, cmd, args, log, { cwd: dir, detached }));
   };
 
   try {
     // Credentials: the admin token, the service-account key pair, a self-signed serving certificate.
     const token = randomBytes(24).toString('hex');
-    writeFileSync(file('tokens.csv'), `${token},admin,admin,"system:masters"\n`, { mode: 0o600 });
+    const tokens: Record<string, string> = {};
+    const lines = [`${token},admin,admin,"system:masters"`];
+    for (const [user, groups] of Object.entries(opts.users ?? {})) {
+      tokens[user] = randomBytes(24).toString('hex');
+      lines.push(`${tokens[user]},${user},${user}${groups.length ? `,"${groups.join(',')}"` : ''}`);
+    }
+    writeFileSync(file('tokens.csv'), `${lines.join('\n')}\n`, { mode: 0o600 });
     const sa = generateKeyPairSync('rsa', { modulusLength: 2048 });
     writeFileSync(file('sa.key'), sa.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     writeFileSync(file('sa.pub'), sa.publicKey.export({ type: 'spki', format: 'pem' }));
@@ -237,14 +287,23 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
       `--service-account-key-file=${file('sa.pub')}`,
       `--service-account-signing-key-file=${file('sa.key')}`,
       '--api-audiences=https://kubernetes.default.svc.cluster.local',
-      '--disable-admission-plugins=ServiceAccount',
+      ...(opts.serviceAccountAdmission ? [] : ['--disable-admission-plugins=ServiceAccount']),
       '--service-cluster-ip-range=10.96.0.0/16',
       // The `kubernetes` Service's endpoints may not be a loopback address: do not maintain them.
       '--endpoint-reconciler-type=none',
       '--allow-privileged=true',
       '--profiling=false',
-      ...(opts.apiserverArgs ?? []),
     ];
+    // A flag in opts.apiserverArgs replaces the default of the same name (list flags would append instead).
+    const extra = opts.apiserverArgs ?? [];
+    const flagName = (arg: string): string => arg.split('=')[0] ?? arg;
+    const overridden = new Set(extra.map(flagName));
+    apiserverArgs.splice(
+      0,
+      apiserverArgs.length,
+      ...apiserverArgs.filter((a) => !overridden.has(flagName(a))),
+      ...extra,
+    );
     const startApiserver = async (): Promise<void> => {
       start('kube-apiserver', bin, apiserverArgs, apiLog);
       await waitReady();
@@ -297,7 +356,7 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
       preferences: {},
     };
     writeFileSync(kubeconfigPath, `${JSON.stringify(kubeconfig, null, 2)}\n`, { mode: 0o600 });
-    return { kubeconfigPath, server, token, caFile, dir, stop, stopApiserver, startApiserver };
+    return { kubeconfigPath, server, token, tokens, caFile, dir, stop, stopApiserver, startApiserver };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const logs = [

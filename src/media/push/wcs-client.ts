@@ -177,6 +177,9 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
     let onClosed: ((reason: string) => void) | undefined;
     const answered = new Promise<void>((resolve, reject) => {
       this.pendingHandshake = resolve;
+      // a remote whose connect hook refuses says why in a `fail` before it drops the socket
+      this.refusedHandshake = (info) =>
+        reject(new RelayError(PushFailureCode.REMOTE_REJECTED, `${url} refused the connection: ${info}`));
       onClosed = (reason) =>
         reject(new RelayError(PushFailureCode.REMOTE_DISCONNECTED, `${url}: ${reason} during the handshake`));
       this.once('closed', onClosed);
@@ -201,11 +204,13 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
       );
     } finally {
       this.pendingHandshake = undefined;
+      this.refusedHandshake = undefined;
       if (onClosed) this.off('closed', onClosed);
     }
   }
 
   private pendingHandshake: (() => void) | undefined;
+  private refusedHandshake: ((info: string) => void) | undefined;
 
   private request(
     message: string,
@@ -265,6 +270,8 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
         }
         return;
       case 'fail':
+        if (first?.['apiMethod'] === 'connection')
+          this.refusedHandshake?.(String(first['info'] ?? 'refused'));
         if (first && typeof first['id'] === 'string') {
           this.rejectAnswer(
             first['id'],

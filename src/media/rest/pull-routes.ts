@@ -1,38 +1,35 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { StreamName } from '../../contracts/stream-name.js';
-import { NotFoundError } from '../errors.js';
+import { BadRequestError, NotFoundError } from '../errors.js';
 import { PushFailedError, type PushManager } from '../push/push-manager.js';
 import type { PushDescription, PushFailureBody } from '../../contracts/pull-api.js';
 
-const Name = StreamName;
 const Uri = Type.String({ minLength: 1, maxLength: 2048 });
 
-const PushBody = Type.Object(
-  {
-    uri: Uri,
-    localStreamName: Name,
-    remoteStreamName: Type.Optional(Name),
-    // passed to the remote as the SDK's `custom` (its REST hooks see it, e.g. an auth token)
-    custom: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-  },
-  { additionalProperties: false },
-);
+// Fields we do not read are ignored (rest-server.ts's policy), so WCS callers' extra fields pass.
+const PushBody = Type.Object({
+  uri: Uri,
+  localStreamName: StreamName,
+  remoteStreamName: Type.Optional(StreamName),
+  // passed to the remote as the SDK's `custom` (its REST hooks see it, e.g. an auth token)
+  custom: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+});
 type PushBody = Static<typeof PushBody>;
 
-const TerminateBody = Type.Union([
-  Type.Object(
-    { localMediaSessionId: Type.String({ minLength: 1, maxLength: 128 }) },
-    { additionalProperties: false },
-  ),
-  Type.Object(
-    { uri: Uri, localStreamName: Name, remoteStreamName: Type.Optional(Name) },
-    { additionalProperties: false },
-  ),
-]);
+/**
+ * Every form WCS callers send: `{localMediaSessionId}`, `{uri, localStreamName[, remoteStreamName]}`, and
+ * `{localStreamName[, remoteStreamName]}` without uri (what the SDK's rest module sends).
+ */
+const TerminateBody = Type.Object({
+  localMediaSessionId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
+  uri: Type.Optional(Uri),
+  localStreamName: Type.Optional(StreamName),
+  remoteStreamName: Type.Optional(StreamName),
+});
 type TerminateBody = Static<typeof TerminateBody>;
 
-const Empty = Type.Object({}, { additionalProperties: false });
+const Empty = Type.Object({});
 
 /** WCS's /rest-api/pull/* family. */
 export function registerPullRoutes(app: FastifyInstance, pushes: PushManager): void {
@@ -74,6 +71,23 @@ export function registerPullRoutes(app: FastifyInstance, pushes: PushManager): v
   app.post<{ Body: TerminateBody }>(
     '/rest-api/pull/terminate',
     { schema: { body: TerminateBody } },
-    async (request) => pushes.terminate(request.body),
+    async (request) => {
+      const { localMediaSessionId, uri, localStreamName, remoteStreamName } = request.body;
+      if (localMediaSessionId !== undefined) return pushes.terminate({ localMediaSessionId });
+      if (localStreamName === undefined)
+        throw new BadRequestError('invalid request: give localMediaSessionId, or localStreamName (and uri)');
+      if (uri !== undefined) return pushes.terminate({ uri, localStreamName, remoteStreamName });
+      // no uri: every push and pull of that stream (and remote name, when given), wherever it goes
+      const ids = pushes
+        .list()
+        .filter(
+          (p) =>
+            p.localStreamName === localStreamName &&
+            (remoteStreamName === undefined || p.remoteStreamName === remoteStreamName),
+        )
+        .map((p) => p.localMediaSessionId);
+      if (ids.length === 0) throw new NotFoundError('push not found');
+      return ids.flatMap((id) => pushes.terminate({ localMediaSessionId: id }));
+    },
   );
 }

@@ -1,33 +1,47 @@
-import { timingSafeEqual } from 'node:crypto';
 import path from 'node:path';
+import fastifyCors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
+import { Ajv } from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
 import type { Logger } from '../../log.js';
 import { packageRoot } from '../../paths.js';
-import { UnauthorizedError } from '../errors.js';
+import { installRouteAuth, type RegisteredRoute, type RestAuthOptions } from './rest-auth.js';
 
 export interface RestOptions {
-  /** When set, /rest-api/* requires `Authorization: Bearer <token>`. */
-  token?: string | undefined;
+  /** Credentials for /rest-api/* (and /metrics, /demo/ when asked); none configured: no auth. */
+  auth: RestAuthOptions;
+  /** Access-Control-Allow-Origin: `*` (WCS's default) or a list of origins. */
+  corsOrigins: string[];
   bodyLimitBytes: number;
   tls?: { cert: Buffer; key: Buffer } | undefined;
 }
 
+export interface RestServer {
+  app: FastifyInstance;
+  /** Every route as registered (for the log line at start, and for tests of the whole table). */
+  routes: RegisteredRoute[];
+}
+
 /**
- * The HTTP side shared by the REST API, /metrics, health probes and the demo pages: JSON bodies validated
- * against route schemas (wrong types and unknown fields are refused, never coerced or stripped), an empty
- * body read as {}, errors answered as `{statusCode, error, message}`.
+ * The HTTP side shared by the REST API, /metrics, health probes and the demo pages, with WCS's policies:
+ * - JSON bodies validated against route schemas with wrong types refused (400, never coerced) and unknown
+ *   fields ignored: WCS's filters are loose and its callers send more than we read. This holds for every
+ *   route whatever its schema says (`additionalProperties: false` is dropped when a schema is compiled).
+ * - An empty body is read as {}; every `…/find` and `…/find_all` route answers GET as well as POST (the SDK's
+ *   rest module sends GET when it has no body).
+ * - CORS on every route, preflights answered.
+ * - Authorisation per route (see rest-auth.ts); errors answered as `{statusCode, error, message}`.
  */
-export function createRestServer(options: RestOptions, log: Logger): FastifyInstance {
+export function createRestServer(options: RestOptions, log: Logger): RestServer {
   const app = Fastify({
     // per-request logs are noise at info; errors still come through
     loggerInstance: log.child({ component: 'rest' }, { level: log.levelVal > 30 ? log.level : 'warn' }),
     bodyLimit: options.bodyLimitBytes,
     ...(options.tls ? { https: options.tls } : {}),
-    ajv: {
-      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false },
-    },
   }) as unknown as FastifyInstance;
+
+  const ajv = new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false });
+  app.setValidatorCompiler(({ schema }) => ajv.compile(ignoringUnknownFields(schema) as object));
 
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
@@ -42,14 +56,19 @@ export function createRestServer(options: RestOptions, log: Logger): FastifyInst
     }
   });
 
-  const expected = options.token ? Buffer.from(`Bearer ${options.token}`) : undefined;
-  app.addHook('onRequest', async (request) => {
-    if (!expected || !request.url.startsWith('/rest-api/')) return;
-    const given = Buffer.from(request.headers.authorization ?? '');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw new UnauthorizedError('missing or wrong bearer token');
-    }
+  app.addHook('onRoute', (route) => {
+    // Set before fastify registers the route, so GET shares the POST route's handler and schema (a GET has
+    // no body here: the preValidation hook below gives it {}).
+    if (route.method === 'POST' && /^\/rest-api\/.+\/find(_all)?$/.test(route.url))
+      route.method = ['GET', 'POST'];
   });
+  // CORS first: its headers go on every answer, a 401 included, so a browser app can read it
+  void app.register(fastifyCors, {
+    origin: options.corsOrigins.includes('*') ? '*' : options.corsOrigins,
+    methods: ['GET', 'POST', 'OPTIONS'],
+    maxAge: 600,
+  });
+  const routes = installRouteAuth(app, options.auth);
 
   // Routes without a body schema still get {} so handlers see one shape.
   app.addHook('preValidation', async (request) => {
@@ -75,7 +94,22 @@ export function createRestServer(options: RestOptions, log: Logger): FastifyInst
     prefix: '/demo/',
     index: false,
   });
-  return app;
+  return { app, routes };
+}
+
+/**
+ * A copy of a JSON schema in which objects accept properties they do not declare (declared ones keep their
+ * types). Symbol keys (TypeBox's markers) are left behind; Ajv does not read them.
+ */
+function ignoringUnknownFields(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(ignoringUnknownFields);
+  if (schema === null || typeof schema !== 'object') return schema;
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === 'additionalProperties' && value === false) continue;
+    copy[key] = ignoringUnknownFields(value);
+  }
+  return copy;
 }
 
 function httpReason(code: number): string {

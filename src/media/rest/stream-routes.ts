@@ -83,9 +83,8 @@ function found<T>(items: T[], what: string): T[] {
 }
 
 /**
- * /rest-api/stream/* and /rest-api/connection/*, with WCS's shapes. Every route answers POST with a JSON
- * filter and GET without one (the SDK's rest module sends GET when it has no body; fastify has no body
- * schema for GET, so a GET is the empty filter).
+ * /rest-api/stream/* and /rest-api/connection/*, with WCS's shapes. Registered as POST; rest-server.ts makes
+ * every find/find_all answer GET too (no body: no filter) and ignores fields a schema does not name.
  */
 export function registerStreamRoutes(
   app: FastifyInstance,
@@ -94,7 +93,6 @@ export function registerStreamRoutes(
 ): void {
   const route = <S extends TSchema>(url: string, body: S, handler: RouteHandlerMethod): void => {
     app.post(`/rest-api${url}`, { schema: { body } }, handler);
-    app.get(`/rest-api${url}`, handler);
   };
 
   route('/stream/find_all', Anything, async () => found(streams.find(), 'streams'));

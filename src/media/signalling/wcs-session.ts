@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../log.js';
 import { StreamfedError } from '../errors.js';
+import type { SignallingHooks } from '../hooks/rest-hooks.js';
 import type { MediaMetrics } from '../metrics.js';
 import type { MediaSession } from '../streams/media-session.js';
-import { StreamInfo, StreamStatus } from '../streams/status.js';
+import { StreamInfo, StreamStatus, type StreamDescription } from '../streams/status.js';
 import type { StreamService } from '../streams/stream-service.js';
 import { streamNameProblem } from '../../contracts/stream-name.js';
 import {
@@ -51,6 +53,7 @@ export class WcsSession {
   readonly sessionId = `/${randomUUID()}`;
   private readonly createdAt = Date.now();
   private connection: Connection | undefined;
+  private connecting = false;
   private readonly owned = new Map<string, MediaSession>();
   private missedPongs = 0;
   private readonly pingTimer: NodeJS.Timeout;
@@ -63,6 +66,9 @@ export class WcsSession {
     private readonly log: Logger,
     keepAlive: KeepAlive,
     readonly remoteAddress: string,
+    private readonly hooks: SignallingHooks,
+    /** The TCP socket under the WebSocket, to fail the connection when the connect hook refuses. */
+    private readonly tcp: Duplex,
   ) {
     socket.on('message', (raw, isBinary) => void this.onMessage(raw.toString(), isBinary));
     socket.on('close', () => this.close(StreamInfo.REQUESTED_STREAM_SHUTDOWN));
@@ -101,6 +107,7 @@ export class WcsSession {
     clearInterval(this.pingTimer);
     for (const session of this.owned.values()) session.end(session.stoppedStatus, info);
     this.owned.clear();
+    if (this.connection) this.hooks.connectionStatus(this.sessionId, this.connection, 'DISCONNECTED');
     if (this.socket.readyState === this.socket.OPEN) this.socket.close(code ?? 1000);
   }
 
@@ -141,11 +148,28 @@ export class WcsSession {
     }
   }
 
-  private onConnection(body: unknown): void {
+  private async onConnection(body: unknown): Promise<void> {
     const connection = checkConnection(body ?? {});
     if (typeof connection === 'string') return this.reject('connection', connection);
-    if (this.connection) return this.reject('connection', 'session is already established');
+    if (this.connection || this.connecting)
+      return this.reject('connection', 'session is already established');
+    this.connecting = true;
+    try {
+      await this.hooks.connect(this.sessionId, connection);
+    } catch (error) {
+      // A refused connection as the SDK knows one: the reason (session WARN), then a frame with a reserved
+      // opcode, on which a browser must fail the WebSocket connection (RFC 6455 5.2) and fire `error`:
+      // the SDK's session FAILED, as when a handshake is refused. A clean close would read DISCONNECTED.
+      const info = error instanceof StreamfedError ? error.message : StreamInfo.FAILED_BY_ERROR;
+      if (this.socket.readyState !== this.socket.OPEN) return;
+      this.socket.send(JSON.stringify({ message: 'fail', data: [{ apiMethod: 'connection', info }] }), () =>
+        this.tcp.end(Buffer.from([0x83, 0x00])),
+      );
+      return;
+    }
+    if (this.closed) return;
     this.connection = connection;
+    this.hooks.connectionStatus(this.sessionId, connection, 'ESTABLISHED');
     // The SDK keeps this object as the session's config: echo the client's fields and add ours.
     this.send('getUserData', {
       ...connection,
@@ -171,6 +195,8 @@ export class WcsSession {
       ...(publish ? { declaredSize: constrainedSize(request.constraints) } : {}),
     };
     try {
+      await this.hooks.stream(apiMethod, init, body as Record<string, unknown>);
+      if (this.closed) return;
       const { session, answer } = publish
         ? await this.streams.publish(init, request.sdp)
         : await this.streams.play(init, request.sdp);
@@ -185,7 +211,20 @@ export class WcsSession {
     } catch (error) {
       if (!(error instanceof StreamfedError))
         this.log.error({ err: error, stream: request.name }, `${apiMethod} failed`);
-      refuse(error instanceof StreamfedError ? error.message : StreamInfo.FAILED_BY_ERROR);
+      const info = error instanceof StreamfedError ? error.message : StreamInfo.FAILED_BY_ERROR;
+      refuse(info);
+      const { appKey, sessionId, mediaSessionId, name } = init;
+      const failed = {
+        appKey,
+        sessionId,
+        mediaSessionId,
+        name,
+        published: publish,
+        mediaType: publish ? 'publish' : 'play',
+        status: StreamStatus.FAILED,
+        info,
+      };
+      this.hooks.streamStatus(failed as StreamDescription);
     }
   }
 
@@ -238,7 +277,9 @@ export class WcsSession {
   }
 
   private notify(session: MediaSession): void {
-    this.send('notifyStreamStatusEvent', session.describe());
+    const description = session.describe();
+    this.send('notifyStreamStatusEvent', description);
+    this.hooks.streamStatus(description);
   }
 
   /** A `fail` message: the SDK passes it to the session's WARN handler, and to the stream when id is one. */

@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../../log.js';
+import { noHooks, type SignallingHooks } from '../hooks/rest-hooks.js';
 import type { MediaMetrics } from '../metrics.js';
 import { StreamInfo } from '../streams/status.js';
 import type { StreamService } from '../streams/stream-service.js';
@@ -17,6 +18,8 @@ export interface SignallingOptions {
   keepAlive: KeepAlive;
   /** Largest WebSocket message accepted; an SDP offer is a few KiB. */
   maxMessageBytes: number;
+  /** WCS REST hooks asked before each connection, publish and play (none: all allowed). */
+  hooks?: SignallingHooks | undefined;
 }
 
 /** The WCS WebSocket endpoints (ws, and wss when configured): one WcsSession per connection. */
@@ -86,6 +89,8 @@ export class SignallingServer {
         this.log,
         this.options.keepAlive,
         remote,
+        this.options.hooks ?? noHooks,
+        request.socket,
       );
       this.sessions.add(session);
       this.metrics.wsSessions.inc();

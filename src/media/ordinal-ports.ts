@@ -1,0 +1,47 @@
+import { UsageError, type OptionValues } from '../config/options.js';
+import type { mediaOptionSpecs } from './media-options.js';
+
+/** The ports one media server listens on. */
+export interface MediaPorts {
+  ws: number;
+  wss: number;
+  rest: number;
+  restTls: number;
+  rtcMin: number;
+  rtcMax: number;
+}
+
+/**
+ * The ports of this pod: the configured ones, or, with --ordinal-port-stride S and a StatefulSet pod name
+ * ending in -N, each TCP port + N×S and the RTC range moved up by N times its size. Several hostNetwork pods of
+ * one StatefulSet then share a node without clashing. The one home of that rule: the server and its probe
+ * command both read their ports here.
+ */
+export function mediaPorts(o: OptionValues<typeof mediaOptionSpecs>): MediaPorts {
+  if (o['rtc-min-port'] > o['rtc-max-port'])
+    throw new UsageError('--rtc-min-port must not exceed --rtc-max-port');
+  const stride = o['ordinal-port-stride'];
+  let ordinal = 0;
+  if (stride > 0) {
+    const podName = o['pod-name'];
+    const match = podName === undefined ? null : /-(\d+)$/.exec(podName);
+    if (!match?.[1])
+      throw new UsageError(
+        `--ordinal-port-stride needs --pod-name (env POD_NAME) ending in -<ordinal>, got ${podName === undefined ? 'none' : `"${podName}"`}`,
+      );
+    ordinal = Number(match[1]);
+  }
+  const tcp = ordinal * stride;
+  const rtc = ordinal * (o['rtc-max-port'] - o['rtc-min-port'] + 1);
+  const ports: MediaPorts = {
+    ws: o['ws-port'] + tcp,
+    wss: o['wss-port'] + tcp,
+    rest: o['rest-port'] + tcp,
+    restTls: o['rest-tls-port'] + tcp,
+    rtcMin: o['rtc-min-port'] + rtc,
+    rtcMax: o['rtc-max-port'] + rtc,
+  };
+  const over = Object.entries(ports).find(([, port]) => port > 65535);
+  if (over) throw new UsageError(`pod ordinal ${ordinal} puts the ${over[0]} port past 65535 (${over[1]})`);
+  return ports;
+}
