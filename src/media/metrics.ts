@@ -31,7 +31,7 @@ export class MediaMetrics {
   });
   readonly mediasoupObjects = new Gauge({
     name: 'streamfed_mediasoup_objects',
-    help: 'Live mediasoup objects by type (worker, router, transport, pipe_transport, producer, consumer)',
+    help: 'Live mediasoup objects by type (worker, router, transport, pipe_transport, direct_transport, producer, consumer)',
     labelNames: ['type'] as const,
     registers: [this.registry],
   });

@@ -35,12 +35,21 @@ describe('REST API: auth, health, bad input', () => {
     const cases: [string, unknown, number, RegExp][] = [
       ['/rest-api/stream/find', '{"name":', 400, /malformed JSON/],
       ['/rest-api/stream/find', { name: 42 }, 400, /name must be string/],
-      // unknown fields are ignored, as WCS does: no filter, so nothing matches on an empty server
+      // unknown fields are ignored, as WCS does; known ones of the wrong type are refused
       ['/rest-api/stream/find', { nmae: 'typo' }, 404, /stream not found/],
       ['/rest-api/stream/find', { name: 'nobody' }, 404, /stream not found/],
+      ['/rest-api/stream/find', { name: 'a\nb' }, 400, /name must match pattern/],
+      ['/rest-api/stream/find', { name: 'x'.repeat(257) }, 400, /name must NOT have more than 256/],
+      ['/rest-api/stream/find', { published: 'yes' }, 400, /published must be boolean/],
+      ['/rest-api/stream/find', { status: 'LIVE' }, 400, /status/],
+      ['/rest-api/stream/find', { display: 'metrics' }, 400, /display must be array/],
       ['/rest-api/stream/terminate', { mediaSessionId: 'nope' }, 404, /not found/],
-      ['/rest-api/stream/terminate', {}, 400, /invalid request/],
+      ['/rest-api/stream/terminate', { mediaSessionIds: 'nope' }, 400, /mediaSessionIds must be array/],
+      // WCS: an empty filter matches every stream (none here)
+      ['/rest-api/stream/terminate', {}, 404, /not found/],
       ['/rest-api/stream/find_all', { unexpected: true }, 404, /streams not found/],
+      ['/rest-api/connection/terminate', {}, 400, /sessionId/],
+      ['/rest-api/connection/terminate', { sessionId: '/nobody' }, 404, /connection not found/],
       ['/rest-api/pull/terminate', { localStreamName: 7 }, 400, /localStreamName must be string/],
       ['/rest-api/pull/terminate', { remoteStreamName: 'x' }, 400, /give localMediaSessionId/],
       ['/rest-api/pull/push', { uri: 'ws://127.0.0.1:1', extra: 1 }, 400, /localStreamName/],

@@ -24,11 +24,19 @@ describe('WCS WebSocket protocol: handshake and bad input', () => {
     ws.close();
   });
 
-  it('refuses stream requests before the handshake', async () => {
+  it("refuses stream requests before the handshake, as the stream's FAILED status", async () => {
     const ws = await WcsSocket.open(media.wsUrl);
     ws.send('publishStream', { mediaSessionId: 'm1', name: 's', sdp: 'v=0' });
+    expect((await ws.next('notifyStreamStatusEvent')).data[0]).toEqual({
+      mediaSessionId: 'm1',
+      name: 's',
+      published: true,
+      status: 'FAILED',
+      info: 'Session not ready',
+    });
+    ws.send('availableStream', { mediaSessionId: 'a0', name: 's' });
     expect((await ws.next('fail')).data[0]).toEqual({
-      apiMethod: 'publishStream',
+      apiMethod: 'availableStream',
       info: 'Session not ready',
     });
     ws.close();
@@ -50,9 +58,9 @@ describe('WCS WebSocket protocol: handshake and bad input', () => {
     });
 
     ws.send('publishStream', { mediaSessionId: 'm2', name: 'no-sdp' });
-    expect((await ws.next('fail')).data[0]).toMatchObject({
-      apiMethod: 'publishStream',
-      id: 'm2',
+    expect((await ws.next('notifyStreamStatusEvent')).data[0]).toMatchObject({
+      mediaSessionId: 'm2',
+      status: 'FAILED',
       info: expect.stringContaining('sdp'),
     });
 

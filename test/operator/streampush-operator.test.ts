@@ -126,10 +126,16 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
         /spec.target in body should have at most 1 properties/,
         /target/,
       ],
+      // the one stream-name rule (src/contracts/stream-name.ts), as the API server reads it
       [
-        { ...base, spec: { ...base.spec, localStreamName: 'has space' } },
+        { ...base, spec: { ...base.spec, localStreamName: 'line\nbreak' } },
         /spec.localStreamName/,
         /localStreamName/,
+      ],
+      [
+        { ...base, spec: { ...base.spec, remoteStreamName: 'x'.repeat(257) } },
+        /spec.remoteStreamName/,
+        /remoteStreamName/,
       ],
       [
         { ...base, spec: { ...base.spec, retry: { initialDelaySeconds: 0 } } },
@@ -152,6 +158,14 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
       const user = await apply(bad);
       expect(user.code).not.toBe(0);
       expect(user.stderr).toMatch(field);
+    }
+    // and every name the rule allows is a valid spec (spaces, emoji, markup, 256 characters)
+    for (const name of ['has space', '🎥 <b>live</b>', '../a%20b', 'n'.repeat(256)]) {
+      const ok = await apply(
+        { ...base, spec: { ...base.spec, localStreamName: name, remoteStreamName: name } },
+        '--dry-run=server',
+      );
+      expect({ name, code: ok.code, stderr: ok.stderr }).toEqual({ name, code: 0, stderr: '' });
     }
     expect((await k('get', 'streampushes', '-o', 'name')).stdout.trim()).toBe('');
   });

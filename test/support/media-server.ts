@@ -85,3 +85,12 @@ export async function waitFor<T>(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** Waits until the server holds no transports (of any type), producers or consumers: nothing leaked. */
+export async function waitMediaReleased(media: RunningMedia): Promise<void> {
+  await waitFor(() => {
+    const { transport, pipe_transport, direct_transport, producer, consumer } =
+      media.server.engine.objectCounts();
+    return transport + pipe_transport + direct_transport + producer + consumer === 0;
+  }, 'mediasoup objects released');
+}

@@ -6,8 +6,23 @@ import { mediaCodecs } from '../../src/media/rtc/codecs.js';
 
 const opus = mediaCodecs.find((c) => c.mimeType === 'audio/opus');
 const vp8 = mediaCodecs.find((c) => c.mimeType === 'video/VP8');
-const KEY_FRAME_START = Buffer.from([0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a]);
-const CONTINUATION = Buffer.from([0x00, 0x00, 0x00, 0x00, 0x00, 0x00]);
+/** The size our synthetic VP8 key frames declare. */
+export const SYNTHETIC_VIDEO_SIZE = { width: 320, height: 240 };
+// VP8 payload descriptor (S bit, partition 0), then a key frame's header: frame tag, start code, size
+const KEY_FRAME_START = Buffer.from([
+  0x10,
+  0x00,
+  0x00,
+  0x00,
+  0x9d,
+  0x01,
+  0x2a,
+  SYNTHETIC_VIDEO_SIZE.width & 0xff,
+  SYNTHETIC_VIDEO_SIZE.width >> 8,
+  SYNTHETIC_VIDEO_SIZE.height & 0xff,
+  SYNTHETIC_VIDEO_SIZE.height >> 8,
+]);
+const CONTINUATION = Buffer.alloc(KEY_FRAME_START.length);
 /** Where a synthetic video packet carries its tag (a per-sender packet counter). */
 export const TAG_OFFSET = KEY_FRAME_START.length;
 const filler = randomBytes(1500);
@@ -40,6 +55,8 @@ export class NodePeer {
   received = 0;
   /** Video packets written by a publisher. */
   sentPackets = 0;
+  /** The size a publisher's key frames declare; change it to change resolution mid-stream. */
+  videoSize = { ...SYNTHETIC_VIDEO_SIZE };
 
   private constructor(
     readonly client: WcsClient,
@@ -86,6 +103,10 @@ export class NodePeer {
       filler.copy(payload, 0, 0, size);
       // VP8 payload descriptor (S bit on a frame's first packet), then our tag where a decoder would not look
       (first ? KEY_FRAME_START : CONTINUATION).copy(payload, 0);
+      if (first) {
+        payload.writeUInt16LE(self.videoSize.width, 7);
+        payload.writeUInt16LE(self.videoSize.height, 9);
+      }
       payload.writeUInt32BE(tag, TAG_OFFSET);
       options.onSend?.(tag);
       video.writeRtp(new RtpPacket(header, payload));

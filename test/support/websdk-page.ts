@@ -56,15 +56,73 @@ export class TwoWayStreamingPage {
   framesDecoded(): Promise<number> {
     return framesDecoded(this.page, '#remoteVideo');
   }
+
+  /**
+   * Publishes or plays `name` straight through the SDK on this page's session (as an application would,
+   * without the page's buttons; `options` go to createStream) and returns the statuses the SDK's stream object went through, up to its
+   * first final or live one (or all it had seen after `timeoutMs`, so a stream stuck in PENDING shows).
+   */
+  async sdkStream(
+    name: string,
+    publish: boolean,
+    options: Record<string, unknown> = {},
+    timeoutMs = 20_000,
+  ): Promise<{ statuses: string[]; info: string | undefined }> {
+    return this.page.evaluate(
+      ({ name, publish, options, timeoutMs }) => {
+        type Stream = {
+          on(event: string, f: (s: Stream) => void): Stream;
+          publish(): void;
+          play(): void;
+          getInfo(): string | undefined;
+        };
+        type Sdk = {
+          getSessions(): { createStream(o: Record<string, unknown>): Stream }[];
+          constants: { STREAM_STATUS: Record<string, string> };
+        };
+        const g = globalThis as unknown as {
+          Flashphoner: Sdk;
+          document: { getElementById(id: string): unknown };
+        };
+        const sdk = g.Flashphoner;
+        const display = g.document.getElementById(publish ? 'localVideo' : 'remoteVideo');
+        return new Promise<{ statuses: string[]; info: string | undefined }>((resolve) => {
+          const statuses: string[] = [];
+          const stream = sdk.getSessions()[0]!.createStream({ ...options, name, display });
+          const end = (): void => resolve({ statuses, info: stream.getInfo() });
+          const timer = setTimeout(end, timeoutMs);
+          for (const status of Object.values(sdk.constants.STREAM_STATUS)) {
+            stream.on(status, () => {
+              statuses.push(status);
+              if (status !== 'PENDING') {
+                clearTimeout(timer);
+                end();
+              }
+            });
+          }
+          if (publish) stream.publish();
+          else stream.play();
+        });
+      },
+      { name, publish, options, timeoutMs },
+    );
+  }
 }
 
 /** Drives the official "Player" demo page. */
 export class PlayerPage {
   private constructor(readonly page: Page) {}
 
-  static async open(browser: Browser, restUrl: string, wsUrl: string, name: string): Promise<PlayerPage> {
+  /** `query` is the page's own URL parameters, e.g. `?resolution=640x480`. */
+  static async open(
+    browser: Browser,
+    restUrl: string,
+    wsUrl: string,
+    name: string,
+    query = '',
+  ): Promise<PlayerPage> {
     const page = await browser.newPage();
-    await page.goto(demoPage(restUrl, 'player'));
+    await page.goto(`${demoPage(restUrl, 'player')}${query}`);
     await page.fill('#url', wsUrl);
     await page.fill('#streamName', name);
     await page.click('#playBtn');

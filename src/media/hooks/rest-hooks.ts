@@ -126,11 +126,7 @@ export class RestHooks implements SignallingHooks {
   }
 
   streamStatus(stream: StreamDescription): void {
-    this.tell('StreamStatusEvent', {
-      nodeId: this.#nodeId,
-      mediaType: stream.published ? 'publish' : 'play',
-      ...stream,
-    });
+    this.tell('StreamStatusEvent', { nodeId: this.#nodeId, ...stream });
   }
 
   private connectionBody(sessionId: string, connection: Record<string, unknown>): Record<string, unknown> {

@@ -1,31 +1,80 @@
-import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance } from 'fastify';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
+import { StreamName } from '../../contracts/stream-name.js';
 import { NotFoundError } from '../errors.js';
 import type { SignallingServer } from '../signalling/ws-server.js';
-import { StreamInfo } from '../streams/status.js';
+import { StreamInfo, StreamStatus, type StreamDescription } from '../streams/status.js';
 import type { StreamService } from '../streams/stream-service.js';
 
-const Empty = Type.Object({}, { additionalProperties: false });
+const Id = Type.String({ minLength: 1, maxLength: 128 });
 
-const StreamQuery = Type.Object(
-  {
-    name: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-    mediaSessionId: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
-    published: Type.Optional(Type.Boolean()),
-    sessionId: Type.Optional(Type.String({ minLength: 1 })),
-  },
-  { additionalProperties: false },
-);
-type StreamQuery = Static<typeof StreamQuery>;
+/**
+ * WCS's stream filters. Objects stay open: a field WCS documents that we do not filter on, or any other,
+ * is ignored (WCS filters are loose); a known field of the wrong type is a 400.
+ */
+const StreamFilter = Type.Object({
+  name: Type.Optional(StreamName),
+  mediaSessionId: Type.Optional(Id),
+  published: Type.Optional(Type.Boolean()),
+  sessionId: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  status: Type.Optional(Type.Enum(StreamStatus)),
+  hasAudio: Type.Optional(Type.Boolean()),
+  hasVideo: Type.Optional(Type.Boolean()),
+});
+type StreamFilter = Static<typeof StreamFilter>;
 
-const TerminateQuery = Type.Union([
-  Type.Object(
-    { mediaSessionId: Type.String({ minLength: 1, maxLength: 128 }) },
-    { additionalProperties: false },
-  ),
-  Type.Object({ name: Type.String({ minLength: 1, maxLength: 256 }) }, { additionalProperties: false }),
+const FindQuery = Type.Composite([
+  StreamFilter,
+  Type.Object({ display: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 16 })) }),
+]);
+type FindQuery = Static<typeof FindQuery>;
+
+const TerminateQuery = Type.Composite([
+  StreamFilter,
+  Type.Object({ mediaSessionIds: Type.Optional(Type.Array(Id, { maxItems: 10_000 })) }),
 ]);
 type TerminateQuery = Static<typeof TerminateQuery>;
+
+const ConnectionFilter = Type.Object({
+  sessionId: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  appKey: Type.Optional(Type.String({ maxLength: 256 })),
+  clientVersion: Type.Optional(Type.String({ maxLength: 256 })),
+  clientOSVersion: Type.Optional(Type.String({ maxLength: 1024 })),
+  clientBrowserVersion: Type.Optional(Type.String({ maxLength: 1024 })),
+  status: Type.Optional(Type.Union([Type.Literal('PENDING'), Type.Literal('ESTABLISHED')])),
+});
+type ConnectionFilter = Static<typeof ConnectionFilter>;
+
+const ConnectionTerminate = Type.Composite([
+  ConnectionFilter,
+  Type.Object({ sessionId: Type.String({ minLength: 1, maxLength: 256 }) }),
+]);
+
+const Anything = Type.Object({});
+
+/** Only the known filter fields, so an unknown one never narrows or widens a match. */
+function pick<T extends object>(body: T, keys: readonly (keyof T)[]): Partial<T> {
+  const out: Partial<T> = {};
+  for (const k of keys) if (body[k] !== undefined) out[k] = body[k];
+  return out;
+}
+const streamKeys = [
+  'name',
+  'mediaSessionId',
+  'published',
+  'sessionId',
+  'status',
+  'hasAudio',
+  'hasVideo',
+] as const satisfies readonly (keyof StreamFilter)[];
+const connectionKeys = [
+  'sessionId',
+  'appKey',
+  'clientVersion',
+  'clientOSVersion',
+  'clientBrowserVersion',
+  'status',
+] as const satisfies readonly (keyof ConnectionFilter)[];
 
 /** 404 with WCS's "not found" when a query matches nothing, as WCS answers. */
 function found<T>(items: T[], what: string): T[] {
@@ -33,35 +82,55 @@ function found<T>(items: T[], what: string): T[] {
   return items;
 }
 
-/** /rest-api/stream/* and /rest-api/connection/*, with WCS's response shapes. */
+/**
+ * /rest-api/stream/* and /rest-api/connection/*, with WCS's shapes. Registered as POST; rest-server.ts makes
+ * every find/find_all answer GET too (no body: no filter) and ignores fields a schema does not name.
+ */
 export function registerStreamRoutes(
   app: FastifyInstance,
   streams: StreamService,
   signalling: SignallingServer,
 ): void {
-  app.post('/rest-api/stream/find_all', { schema: { body: Empty } }, async () =>
-    found(streams.find(), 'streams'),
+  const route = <S extends TSchema>(url: string, body: S, handler: RouteHandlerMethod): void => {
+    app.post(`/rest-api${url}`, { schema: { body } }, handler);
+  };
+
+  route('/stream/find_all', Anything, async () => found(streams.find(), 'streams'));
+
+  route('/stream/find', FindQuery, async (request) => {
+    const query = request.body as FindQuery;
+    const matches = found(streams.find(pick(query, streamKeys)), 'stream');
+    if (!query.display?.includes('metrics')) return matches;
+    return Promise.all(matches.map((d) => withMetrics(streams, d)));
+  });
+
+  // WCS: every stream matching the filters ends; an empty filter ends every stream on the server.
+  route('/stream/terminate', TerminateQuery, async (request, reply) => {
+    const query = request.body as TerminateQuery;
+    const filter = { ...pick(query, streamKeys), ...pick(query, ['mediaSessionIds']) };
+    const matches = found(streams.find(filter), 'stream');
+    for (const d of matches) {
+      streams.session(d.mediaSessionId)?.end(undefined, StreamInfo.STOPPED_BY_REST_TERMINATE);
+    }
+    return reply.status(200).send();
+  });
+
+  route('/connection/find_all', Anything, async () => found(signalling.connections(), 'connections'));
+
+  route('/connection/find', ConnectionFilter, async (request) =>
+    found(signalling.connections(pick(request.body as ConnectionFilter, connectionKeys)), 'connection'),
   );
 
-  app.post<{ Body: StreamQuery }>(
-    '/rest-api/stream/find',
-    { schema: { body: StreamQuery } },
-    async (request) => found(streams.find(request.body), 'stream'),
-  );
+  // Ends one session (its streams first); the SDK sees the socket close. sessionId is required, as WCS has it.
+  route('/connection/terminate', ConnectionTerminate, async (request, reply) => {
+    const filter = pick(request.body as ConnectionFilter, connectionKeys);
+    found(signalling.connections(filter), 'connection');
+    signalling.terminate(filter);
+    return reply.status(200).send();
+  });
+}
 
-  app.post<{ Body: TerminateQuery }>(
-    '/rest-api/stream/terminate',
-    { schema: { body: TerminateQuery } },
-    async (request, reply) => {
-      const matches = found(streams.find(request.body), 'stream');
-      for (const d of matches) {
-        streams.session(d.mediaSessionId)?.end(undefined, StreamInfo.REQUESTED_STREAM_SHUTDOWN);
-      }
-      return reply.status(200).send();
-    },
-  );
-
-  app.post('/rest-api/connection/find_all', { schema: { body: Empty } }, async () =>
-    found(signalling.connections(), 'connections'),
-  );
+async function withMetrics(streams: StreamService, d: StreamDescription): Promise<StreamDescription> {
+  const session = streams.session(d.mediaSessionId);
+  return session ? { ...d, metrics: await session.metrics() } : d;
 }

@@ -22,16 +22,26 @@ interface RouterSlot {
 /**
  * The mediasoup side: one router per worker, transports placed on the least loaded router, and producers
  * piped between routers on demand (one pipe per producer and router, shared by all its consumers there).
+ * mediasoup keeps the PipeTransport pair between two routers after the last piped producer closes; we
+ * close it once nothing is piped through it and no pipe is being made.
  */
 export class MediaEngine {
   private readonly slots: RouterSlot[] = [];
   private readonly pipes = new Map<string, Promise<void>>();
-  /** `transport` counts WebRTC and plain transports; the pipe transports between routers live on. */
+  /** Pipe producers and consumers on each pipe transport. */
+  private readonly pipeUsers = new Map<ms.Transport, number>();
+  /** pipeToRouter calls under way: while any is, no idle pipe transport is closed (it may be reused). */
+  private piping = 0;
+  /**
+   * `transport` counts WebRTC and plain transports, `pipe_transport` those between routers,
+   * `direct_transport` those that bring RTP into this process (the video size probes).
+   */
   private readonly counts = {
     worker: 0,
     router: 0,
     transport: 0,
     pipe_transport: 0,
+    direct_transport: 0,
     producer: 0,
     consumer: 0,
   };
@@ -132,13 +142,26 @@ export class MediaEngine {
     const key = `${producerId}:${to.id}`;
     let pending = this.pipes.get(key);
     if (!pending) {
-      pending = from.pipeToRouter({ producerId, router: to }).then(({ pipeProducer }) => {
-        pipeProducer?.observer.once('close', () => this.pipes.delete(key));
-      });
+      this.piping++;
+      pending = from
+        .pipeToRouter({ producerId, router: to })
+        .then(({ pipeProducer }) => {
+          pipeProducer?.observer.once('close', () => this.pipes.delete(key));
+        })
+        .finally(() => {
+          this.piping--;
+          this.closeIdlePipes();
+        });
       pending.catch(() => this.pipes.delete(key));
       this.pipes.set(key, pending);
     }
     await pending;
+  }
+
+  /** Closes the pipe transports nothing is piped through (closing one side closes its pair). */
+  private closeIdlePipes(): void {
+    if (this.piping > 0 || this.closed) return;
+    for (const [transport, users] of this.pipeUsers) if (users === 0) transport.close();
   }
 
   close(): void {
@@ -182,9 +205,25 @@ export class MediaEngine {
       follow('router', router.observer);
       router.observer.on('newtransport', (transport) => {
         transport.appData['routerId'] = router.id;
-        follow(transport.type === 'pipe' ? 'pipe_transport' : 'transport', transport.observer);
+        const pipe = transport.type === 'pipe';
+        const type = pipe ? 'pipe_transport' : transport.type === 'direct' ? 'direct_transport' : 'transport';
+        follow(type, transport.observer);
         transport.observer.on('newproducer', (p) => follow('producer', p.observer));
         transport.observer.on('newconsumer', (c) => follow('consumer', c.observer));
+        if (!pipe) return;
+        this.pipeUsers.set(transport, 0);
+        transport.observer.once('close', () => this.pipeUsers.delete(transport));
+        const use = (observer: { once(e: 'close', f: () => void): void }): void => {
+          this.pipeUsers.set(transport, (this.pipeUsers.get(transport) ?? 0) + 1);
+          observer.once('close', () => {
+            if (!this.pipeUsers.has(transport)) return;
+            this.pipeUsers.set(transport, (this.pipeUsers.get(transport) ?? 1) - 1);
+            // not inside mediasoup's own close cascade
+            setImmediate(() => this.closeIdlePipes());
+          });
+        };
+        transport.observer.on('newproducer', (p) => use(p.observer));
+        transport.observer.on('newconsumer', (c) => use(c.observer));
       });
     });
   }

@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Ajv, type ValidateFunction } from 'ajv';
+import { StreamName } from '../../contracts/stream-name.js';
 
 /**
  * The client messages of the WCS WebSocket protocol that we act on, as JSON schemas. The Web SDK sends
@@ -11,7 +12,6 @@ export const Envelope = Type.Object({
 });
 export type Envelope = Static<typeof Envelope>;
 
-const Name = Type.String({ minLength: 1, maxLength: 256 });
 const Id = Type.String({ minLength: 1, maxLength: 128 });
 
 export const Connection = Type.Object({
@@ -26,16 +26,21 @@ export const Connection = Type.Object({
 });
 export type Connection = Static<typeof Connection>;
 
+/**
+ * publishStream / playStream. The SDK sends more (status, record, custom, bitrate, minBitrate, maxBitrate,
+ * quality, rtmpUrl, transport, cvoExtension, ...): those stay unchecked and ignored, and so do a player's
+ * `width`/`height` (we never scale; the Player demo's `?resolution=640x480` sends them as strings).
+ * `constraints` is the publisher's getUserMedia constraints, read leniently for the video size it asked for.
+ */
 export const StreamRequest = Type.Object({
   mediaSessionId: Id,
-  name: Name,
+  name: StreamName,
   sdp: Type.String({ minLength: 1, maxLength: 100_000 }),
   published: Type.Optional(Type.Boolean()),
   hasAudio: Type.Optional(Type.Boolean()),
   hasVideo: Type.Optional(Type.Boolean()),
-  width: Type.Optional(Type.Number()),
-  height: Type.Optional(Type.Number()),
   mediaProvider: Type.Optional(Type.String()),
+  constraints: Type.Optional(Type.Unknown()),
 });
 export type StreamRequest = Static<typeof StreamRequest>;
 
@@ -47,7 +52,7 @@ export type StopRequest = Static<typeof StopRequest>;
 
 export const AvailableRequest = Type.Object({
   mediaSessionId: Type.Optional(Type.String()),
-  name: Name,
+  name: StreamName,
 });
 export type AvailableRequest = Static<typeof AvailableRequest>;
 
@@ -61,4 +66,25 @@ export function validator<T extends TSchema>(schema: T): (value: unknown) => Sta
     const e = check.errors?.[0];
     return e ? `${e.instancePath || 'data'} ${e.message ?? 'is invalid'}` : 'invalid';
   };
+}
+
+/**
+ * A size from the SDK: a positive whole number of pixels, from a number, a numeric string ("640"), or a
+ * getUserMedia constraint (`640`, `{ideal: 640}`, `{exact: 640}`, `{min, max}`); 0 when none is given.
+ */
+function sizeOf(value: unknown): number {
+  if (typeof value === 'string') return sizeOf(value.trim() === '' ? undefined : Number(value));
+  if (typeof value === 'number')
+    return Number.isFinite(value) && value > 0 ? Math.min(Math.round(value), 65535) : 0;
+  if (typeof value !== 'object' || value === null) return 0;
+  const c = value as Record<string, unknown>;
+  return sizeOf(c['exact']) || sizeOf(c['ideal']) || sizeOf(c['max']) || sizeOf(c['min']);
+}
+
+/** The video size a publisher's constraints ask for (`constraints.video.width/height`), 0 when none. */
+export function constrainedSize(constraints: unknown): { width: number; height: number } {
+  const video = (constraints as { video?: unknown } | null | undefined)?.video;
+  if (typeof video !== 'object' || video === null) return { width: 0, height: 0 };
+  const v = video as Record<string, unknown>;
+  return { width: sizeOf(v['width']), height: sizeOf(v['height']) };
 }

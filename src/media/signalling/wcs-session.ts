@@ -8,7 +8,16 @@ import type { MediaMetrics } from '../metrics.js';
 import type { MediaSession } from '../streams/media-session.js';
 import { StreamInfo, StreamStatus, type StreamDescription } from '../streams/status.js';
 import type { StreamService } from '../streams/stream-service.js';
-import { AvailableRequest, Connection, Envelope, StopRequest, StreamRequest, validator } from './messages.js';
+import { streamNameProblem } from '../../contracts/stream-name.js';
+import {
+  AvailableRequest,
+  Connection,
+  Envelope,
+  StopRequest,
+  StreamRequest,
+  constrainedSize,
+  validator,
+} from './messages.js';
 
 const checkEnvelope = validator(Envelope);
 const checkConnection = validator(Connection);
@@ -121,12 +130,14 @@ export class WcsSession {
       case 'ping':
         return this.send('pong', null);
     }
-    if (!this.connection) return this.reject(envelope.message, StreamInfo.SESSION_NOT_READY);
     switch (envelope.message) {
       case 'publishStream':
         return this.onStream(body, true);
       case 'playStream':
         return this.onStream(body, false);
+    }
+    if (!this.connection) return this.reject(envelope.message, StreamInfo.SESSION_NOT_READY);
+    switch (envelope.message) {
       case 'unPublishStream':
       case 'stopStream':
         return this.onStop(body, envelope.message);
@@ -169,15 +180,19 @@ export class WcsSession {
 
   private async onStream(body: unknown, publish: boolean): Promise<void> {
     const apiMethod = publish ? 'publishStream' : 'playStream';
+    // Every refusal of a stream goes out as its FAILED status, which the SDK routes to the stream object.
+    const refuse = (info: string): void => this.refuseStream(apiMethod, body, publish, info);
+    if (!this.connection) return refuse(StreamInfo.SESSION_NOT_READY);
+    const nameProblem = streamNameProblem((body as { name?: unknown } | null)?.name);
+    if (nameProblem !== undefined) return refuse(nameProblem);
     const request = checkStream(body);
-    if (typeof request === 'string') return this.reject(apiMethod, request, idOf(body));
+    if (typeof request === 'string') return refuse(request);
     const init = {
-      appKey: this.connection?.appKey ?? 'defaultApp',
+      appKey: this.connection.appKey ?? 'defaultApp',
       sessionId: this.sessionId,
       mediaSessionId: request.mediaSessionId,
       name: request.name,
-      ...(request.width !== undefined ? { width: request.width } : {}),
-      ...(request.height !== undefined ? { height: request.height } : {}),
+      ...(publish ? { declaredSize: constrainedSize(request.constraints) } : {}),
     };
     try {
       await this.hooks.stream(apiMethod, init, body as Record<string, unknown>);
@@ -194,20 +209,43 @@ export class WcsSession {
       this.send('setRemoteSDP', request.mediaSessionId, answer);
       this.notify(session);
     } catch (error) {
-      this.metrics.errors.inc({ kind: publish ? 'publish' : 'play' });
-      const info = error instanceof StreamfedError ? error.message : StreamInfo.FAILED_BY_ERROR;
       if (!(error instanceof StreamfedError))
         this.log.error({ err: error, stream: request.name }, `${apiMethod} failed`);
+      const info = error instanceof StreamfedError ? error.message : StreamInfo.FAILED_BY_ERROR;
+      refuse(info);
+      const { appKey, sessionId, mediaSessionId, name } = init;
       const failed = {
-        mediaSessionId: request.mediaSessionId,
-        name: request.name,
+        appKey,
+        sessionId,
+        mediaSessionId,
+        name,
         published: publish,
+        mediaType: publish ? 'publish' : 'play',
         status: StreamStatus.FAILED,
         info,
       };
-      this.send('notifyStreamStatusEvent', failed);
-      this.hooks.streamStatus({ ...init, ...failed } as StreamDescription);
+      this.hooks.streamStatus(failed as StreamDescription);
     }
+  }
+
+  /**
+   * A refused publishStream/playStream: FAILED with the reason, as notifyStreamStatusEvent for the stream's
+   * mediaSessionId (the SDK routes it to the stream object; a `fail` frame reaches only the session's WARN
+   * handler). Without a usable mediaSessionId there is no stream to tell, and a `fail` frame is all we have.
+   */
+  private refuseStream(apiMethod: string, body: unknown, published: boolean, info: string): void {
+    this.metrics.errors.inc({ kind: published ? 'publish' : 'play' });
+    const id = idOf(body);
+    if (id === undefined) return this.reject(apiMethod, info);
+    this.log.debug({ sessionId: this.sessionId, apiMethod, info }, 'refused stream');
+    const name = (body as { name?: unknown }).name;
+    this.send('notifyStreamStatusEvent', {
+      mediaSessionId: id,
+      ...(typeof name === 'string' ? { name } : {}),
+      published,
+      status: StreamStatus.FAILED,
+      info,
+    });
   }
 
   private onStop(body: unknown, apiMethod: string): void {
@@ -218,16 +256,24 @@ export class WcsSession {
     session.end(session.stoppedStatus);
   }
 
+  /** availableStream: the SDK's stream.available() resolves on status "true", rejects with the info. */
   private onAvailable(body: unknown): void {
+    const id = idOf(body);
+    const name = (body as { name?: unknown } | null)?.name;
+    const answer = (available: boolean, info: string): void =>
+      this.send('availableStream', {
+        id,
+        ...(typeof name === 'string' ? { name } : {}),
+        status: String(available),
+        info,
+      });
+    const nameProblem = streamNameProblem(name);
+    if (nameProblem !== undefined)
+      return id === undefined ? this.reject('availableStream', nameProblem) : answer(false, nameProblem);
     const request = checkAvailable(body);
-    if (typeof request === 'string') return this.reject('availableStream', request, idOf(body));
+    if (typeof request === 'string') return this.reject('availableStream', request, id);
     const available = this.streams.publisher(request.name) !== undefined;
-    this.send('availableStream', {
-      id: request.mediaSessionId,
-      name: request.name,
-      status: String(available),
-      info: available ? 'Available' : StreamInfo.STREAM_NOT_FOUND,
-    });
+    answer(available, available ? 'Available' : StreamInfo.STREAM_NOT_FOUND);
   }
 
   private notify(session: MediaSession): void {

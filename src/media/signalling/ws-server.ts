@@ -5,6 +5,7 @@ import { WebSocketServer } from 'ws';
 import type { Logger } from '../../log.js';
 import { noHooks, type SignallingHooks } from '../hooks/rest-hooks.js';
 import type { MediaMetrics } from '../metrics.js';
+import { StreamInfo } from '../streams/status.js';
 import type { StreamService } from '../streams/stream-service.js';
 import { WcsSession, type ConnectionDescription, type KeepAlive } from './wcs-session.js';
 
@@ -43,8 +44,23 @@ export class SignallingServer {
     return { wsPort };
   }
 
-  connections(): ConnectionDescription[] {
-    return [...this.sessions].map((s) => s.describe());
+  /** The sessions whose description matches every given field. */
+  connections(filter: Partial<ConnectionDescription> = {}): ConnectionDescription[] {
+    return this.matching(filter).map((s) => s.describe());
+  }
+
+  /** Ends the matching sessions, their streams first (as a server-side disconnect). */
+  terminate(filter: Partial<ConnectionDescription>): void {
+    for (const session of this.matching(filter))
+      session.close(StreamInfo.STOPPED_BY_SESSION_DISCONNECT, 1000);
+  }
+
+  private matching(filter: Partial<ConnectionDescription>): WcsSession[] {
+    const wanted = Object.entries(filter).filter(([, v]) => v !== undefined);
+    return [...this.sessions].filter((s) => {
+      const d = s.describe() as unknown as Record<string, unknown>;
+      return wanted.every(([k, v]) => d[k] === v);
+    });
   }
 
   /** Ends every session (their streams first) and stops listening. */

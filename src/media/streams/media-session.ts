@@ -12,9 +12,13 @@ export interface MediaSessionInit {
   sessionId: string;
   mediaSessionId: string;
   name: string;
-  /** Optional play size the client asked for; echoed back as WCS does. */
-  width?: number;
-  height?: number;
+  /** The video size a publisher's client declared (its getUserMedia constraints); 0 when unknown. */
+  declaredSize?: VideoSize;
+}
+
+export interface VideoSize {
+  width: number;
+  height: number;
 }
 
 /**
@@ -71,6 +75,8 @@ export abstract class MediaSession extends EventEmitter<MediaSessionEvents> {
   /** The status a normal stop ends in: UNPUBLISHED for a publisher, STOPPED for a player. */
   abstract readonly stoppedStatus: StreamStatus;
   protected abstract onConnected(): void;
+  /** The size of the video this session carries: measured from the video where possible. */
+  abstract videoSize(): VideoSize;
   protected abstract codecs(): {
     audioCodec?: string;
     videoCodec?: string;
@@ -105,16 +111,62 @@ export abstract class MediaSession extends EventEmitter<MediaSessionEvents> {
       status: this.statusValue,
       ...(this.infoValue !== undefined ? { info: this.infoValue } : {}),
       record: false,
-      width: this.init.width ?? 0,
-      height: this.init.height ?? 0,
+      ...this.videoSize(),
       bitrate: 0,
       minBitrate: 0,
       maxBitrate: 0,
       quality: 0,
       mediaProvider: 'WebRTC',
+      mediaType: this.published ? 'publish' : 'play',
+      history: false,
+      transport: 'UDP',
+      cvoExtension: false,
+      audioState: { muted: false },
+      videoState: { muted: false },
       createDate: this.createdAt,
     };
   }
+
+  /**
+   * Live counters for /stream/find `display: ["metrics"]`, under WCS's names: per kind the bitrate
+   * (`VIDEO_RATE`, `AUDIO_RATE`, bits/s), packets lost, NACKs and PLIs, and the video size. From mediasoup's
+   * stats of the producers (a publisher) or consumers (a player).
+   */
+  async metrics(): Promise<Record<string, number>> {
+    const out: Record<string, number> = {};
+    const own = this.published ? 'inbound-rtp' : 'outbound-rtp';
+    for (const [kind, object] of this.mediaObjects()) {
+      const prefix = kind === 'video' ? 'VIDEO' : 'AUDIO';
+      const stats = await object.getStats().catch(() => []);
+      let rate = 0;
+      let lost = 0;
+      let nack = 0;
+      let pli = 0;
+      for (const s of stats) {
+        if (s.type === own) {
+          rate += s.bitrate;
+          lost += s.packetsLost;
+          nack += s.nackCount;
+          pli += s.pliCount;
+        }
+      }
+      Object.assign(out, {
+        [`${prefix}_RATE`]: rate,
+        [`${prefix}_LOST`]: lost,
+        [`${prefix}_NACK`]: nack,
+        [`${prefix}_PLI`]: pli,
+      });
+    }
+    const { width, height } = this.videoSize();
+    if (width && height) Object.assign(out, { VIDEO_WIDTH: width, VIDEO_HEIGHT: height });
+    return out;
+  }
+
+  /** The producers (publisher) or consumers (player) that carry this session's media, by kind. */
+  protected abstract mediaObjects(): [
+    kind: string,
+    object: { getStats(): Promise<(ms.ProducerStat | ms.ConsumerStat)[]> },
+  ][];
 }
 
 export const codecName = (p: { rtpParameters: ms.RtpParameters } | undefined): string | undefined =>

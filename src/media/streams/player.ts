@@ -3,7 +3,8 @@ import type { MediaEngine } from '../rtc/media-engine.js';
 import { receiverCapabilities } from '../rtc/negotiate.js';
 import { writeAnswer, type AnswerSection } from '../rtc/sdp-answer.js';
 import { SdpError, type ParsedOffer } from '../rtc/sdp-offer.js';
-import { MediaSession, codecName, type MediaSessionInit } from './media-session.js';
+import { randomUUID } from 'node:crypto';
+import { MediaSession, codecName, type MediaSessionInit, type VideoSize } from './media-session.js';
 import type { Publisher } from './publisher.js';
 import { StreamInfo, StreamStatus } from './status.js';
 
@@ -13,7 +14,11 @@ export class Player extends MediaSession {
   readonly stoppedStatus = StreamStatus.STOPPED;
   readonly consumers: ms.Consumer[] = [];
 
-  private constructor(init: MediaSessionInit, transport: ms.WebRtcTransport) {
+  private constructor(
+    init: MediaSessionInit,
+    transport: ms.WebRtcTransport,
+    private readonly source: Publisher,
+  ) {
     super(init, transport);
   }
 
@@ -25,7 +30,9 @@ export class Player extends MediaSession {
   ): Promise<{ player: Player; answer: string }> {
     const transport = await engine.createWebRtcTransport();
     const router = engine.routerOf(transport);
-    const player = new Player(init, transport);
+    const player = new Player(init, transport, source);
+    // The SDP stream id is ours: a stream name may hold anything (spaces, newlines) and never enters SDP.
+    const streamId = randomUUID();
     try {
       const sections: AnswerSection[] = [];
       for (const offered of offer.sections) {
@@ -47,7 +54,7 @@ export class Player extends MediaSession {
           player.end(StreamStatus.STOPPED, StreamInfo.STOPPED_BY_PUBLISHER_STOP),
         );
         player.consumers.push(consumer);
-        const msid = `${init.name} ${consumer.id}`;
+        const msid = `${streamId} ${consumer.id}`;
         sections.push({
           offered,
           accepted: true,
@@ -74,6 +81,15 @@ export class Player extends MediaSession {
         .catch(() => undefined);
     }
     this.setStatus(StreamStatus.PLAYING);
+  }
+
+  /** What this player receives: its publisher's size (we forward, never scale). */
+  videoSize(): VideoSize {
+    return this.source.videoSize();
+  }
+
+  protected mediaObjects(): ReturnType<MediaSession['mediaObjects']> {
+    return this.consumers.map((c) => [c.kind, c]);
   }
 
   protected codecs(): ReturnType<MediaSession['codecs']> {

@@ -3,14 +3,16 @@ import type { MediaEngine } from '../rtc/media-engine.js';
 import { producerParameters } from '../rtc/negotiate.js';
 import { writeAnswer, type AnswerSection } from '../rtc/sdp-answer.js';
 import { SdpError, type MediaKind, type ParsedOffer } from '../rtc/sdp-offer.js';
-import { MediaSession, codecName, type MediaSessionInit } from './media-session.js';
+import { MediaSession, codecName, type MediaSessionInit, type VideoSize } from './media-session.js';
 import { StreamStatus } from './status.js';
+import { VideoSizeProbe } from './video-size-probe.js';
 
 /** A stream published into this server: one producer per media kind on a WebRTC transport. */
 export class Publisher extends MediaSession {
   readonly published = true;
   readonly stoppedStatus = StreamStatus.UNPUBLISHED;
   readonly producers = new Map<MediaKind, ms.Producer>();
+  private probe: VideoSizeProbe | undefined;
 
   constructor(
     init: MediaSessionInit,
@@ -54,6 +56,31 @@ export class Publisher extends MediaSession {
 
   protected onConnected(): void {
     this.setStatus(StreamStatus.PUBLISHING);
+  }
+
+  /**
+   * Starts reading the video size from the video (see VideoSizeProbe). Until it has, and for audio-only
+   * streams, the size is what the publisher's client declared, or 0.
+   */
+  async probeVideoSize(): Promise<void> {
+    const video = this.producers.get('video');
+    if (!video || this.probe || this.ended) return;
+    const probe = await VideoSizeProbe.open(this.router, video);
+    if (this.ended) probe?.close();
+    else this.probe = probe;
+  }
+
+  videoSize(): VideoSize {
+    return this.probe?.size ?? this.init.declaredSize ?? { width: 0, height: 0 };
+  }
+
+  override end(status?: StreamStatus, info?: string): void {
+    this.probe?.close();
+    super.end(status, info);
+  }
+
+  protected mediaObjects(): ReturnType<MediaSession['mediaObjects']> {
+    return [...this.producers];
   }
 
   protected codecs(): ReturnType<MediaSession['codecs']> {

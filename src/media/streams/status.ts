@@ -13,6 +13,8 @@ export type StreamStatus = (typeof StreamStatus)[keyof typeof StreamStatus];
 export const StreamInfo = {
   STREAM_NAME_ALREADY_IN_USE: 'Stream name is already in use',
   STREAM_NOT_FOUND: 'Stream not found',
+  STOPPED_BY_REST_TERMINATE: 'Stopped by rest /terminate',
+  STOPPED_BY_SESSION_DISCONNECT: 'Stopped by session disconnect',
   MEDIASESSION_ID_ALREADY_IN_USE: 'MediaSessionId is already in use',
   SESSION_NOT_READY: 'Session not ready',
   NO_COMMON_CODECS: 'No common codecs',
@@ -47,7 +49,16 @@ export interface StreamDescription {
   maxBitrate: number;
   quality: number;
   mediaProvider: 'WebRTC';
+  /** "publish" for a published stream, "play" for a player, as WCS tells them apart. */
+  mediaType: 'publish' | 'play';
+  history: boolean;
+  transport: 'UDP';
+  cvoExtension: boolean;
+  audioState: { muted: boolean };
+  videoState: { muted: boolean };
   audioCodec?: string;
   videoCodec?: string;
   createDate: number;
+  /** With /stream/find `display: ["metrics"]`: live counters, WCS's names (see MediaSession.metrics). */
+  metrics?: Record<string, number>;
 }

@@ -14,11 +14,30 @@ export interface StreamServiceEvents {
   unpublished: [publisher: Publisher];
 }
 
+/** WCS's stream filters (/stream/find, /stream/terminate): every given field must match. */
 export interface StreamFilter {
   name?: string | undefined;
   mediaSessionId?: string | undefined;
+  /** Any of these media sessions (WCS's /stream/terminate form). */
+  mediaSessionIds?: string[] | undefined;
   published?: boolean | undefined;
   sessionId?: string | undefined;
+  status?: string | undefined;
+  hasAudio?: boolean | undefined;
+  hasVideo?: boolean | undefined;
+}
+
+function matches(d: StreamDescription, f: StreamFilter): boolean {
+  return (
+    (f.name === undefined || d.name === f.name) &&
+    (f.mediaSessionId === undefined || d.mediaSessionId === f.mediaSessionId) &&
+    (f.mediaSessionIds === undefined || f.mediaSessionIds.includes(d.mediaSessionId)) &&
+    (f.published === undefined || d.published === f.published) &&
+    (f.sessionId === undefined || d.sessionId === f.sessionId) &&
+    (f.status === undefined || d.status === f.status) &&
+    (f.hasAudio === undefined || d.hasAudio === f.hasAudio) &&
+    (f.hasVideo === undefined || d.hasVideo === f.hasVideo)
+  );
 }
 
 /**
@@ -73,6 +92,9 @@ export class StreamService extends EventEmitter<StreamServiceEvents> {
       publisher.on('status', (status) => {
         if (status === StreamStatus.PUBLISHING) this.emit('published', publisher);
       });
+      publisher.probeVideoSize().catch((error: unknown) => {
+        if (!publisher.ended) this.log.warn({ err: error, stream: init.name }, 'video size probe failed');
+      });
       return created;
     } catch (error) {
       this.byName.delete(init.name);
@@ -116,11 +138,7 @@ export class StreamService extends EventEmitter<StreamServiceEvents> {
     for (const entry of this.byId.values()) {
       if (entry === 'reserved') continue;
       const d = entry.describe();
-      if (filter.name !== undefined && d.name !== filter.name) continue;
-      if (filter.mediaSessionId !== undefined && d.mediaSessionId !== filter.mediaSessionId) continue;
-      if (filter.published !== undefined && d.published !== filter.published) continue;
-      if (filter.sessionId !== undefined && d.sessionId !== filter.sessionId) continue;
-      out.push(d);
+      if (matches(d, filter)) out.push(d);
     }
     return out;
   }
