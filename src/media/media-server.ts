@@ -12,6 +12,9 @@ import { StatsSampler } from './stats-sampler.js';
 import { PushManager } from './push/push-manager.js';
 import { TargetPolicy } from './push/target-policy.js';
 import { registerPullRoutes } from './rest/pull-routes.js';
+import { Fleet } from './fleet/fleet.js';
+import { registerFleetRoutes } from './fleet/fleet-routes.js';
+import { membershipOf, type FleetOptions } from './fleet/fleet-options.js';
 
 export interface TlsFiles {
   cert: Buffer;
@@ -34,6 +37,8 @@ export interface MediaServerConfig {
   pushInsecureTls: boolean;
   pingIntervalMs: number;
   pingProbes: number;
+  /** Fleet membership and relays; without it the server is a fleet of one. */
+  fleet?: FleetOptions | undefined;
 }
 
 export interface MediaServerAddresses {
@@ -56,6 +61,7 @@ export class MediaServer {
     readonly streams: StreamService,
     readonly signalling: SignallingServer,
     readonly pushes: PushManager,
+    readonly fleet: Fleet,
     private readonly sampler: StatsSampler,
   ) {}
 
@@ -101,13 +107,28 @@ export class MediaServer {
       config.pushInsecureTls,
     );
     const sampler = new StatsSampler(streams, metrics);
-    const server = new MediaServer(config, log, metrics, engine, streams, signalling, pushes, sampler);
+    const fleetOptions = config.fleet ?? {
+      memberId: `media-${process.pid}`,
+      peers: [],
+      relayIdleMs: 30_000,
+      probeIntervalMs: 1000,
+    };
+    const fleet = new Fleet(
+      { ...fleetOptions, ...config, restToken: config.restToken },
+      membershipOf(fleetOptions, log),
+      streams,
+      engine,
+      metrics,
+      log,
+    );
+    const server = new MediaServer(config, log, metrics, engine, streams, signalling, pushes, fleet, sampler);
     started.server = server;
     try {
       const ws = await signalling.listen();
       const restPort = await server.serveRest(config.restPort, undefined);
       const addresses: MediaServerAddresses = { ...ws, restPort };
       if (config.tls) addresses.restTlsPort = await server.serveRest(config.restTlsPort, config.tls);
+      await fleet.start();
       log.info({ ...addresses }, 'media server listening');
       return { server, addresses };
     } catch (error) {
@@ -120,6 +141,7 @@ export class MediaServer {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.pushes.terminateAll();
+      this.fleet.close();
       this.streams.endAll(StreamInfo.SERVER_SHUTDOWN);
       await this.signalling.close(StreamInfo.SERVER_SHUTDOWN);
       await Promise.all(this.rest.map((app) => app.close()));
@@ -133,9 +155,11 @@ export class MediaServer {
     const app = createRestServer({ token: this.config.restToken, bodyLimitBytes: 64 * 1024, tls }, this.log);
     registerStreamRoutes(app, this.streams, this.signalling);
     registerPullRoutes(app, this.pushes);
+    registerFleetRoutes(app, this.fleet);
     app.get('/metrics', async (_request, reply) => {
       await this.sampler.sample();
       this.pushes.sampleMetrics();
+      await this.fleet.sampleMetrics();
       return reply.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
     });
     app.get('/healthz', async () => ({ status: 'ok' }));

@@ -46,7 +46,11 @@ export function registerStreamRoutes(
   app.post<{ Body: StreamQuery }>(
     '/rest-api/stream/find',
     { schema: { body: StreamQuery } },
-    async (request) => found(streams.find(request.body), 'stream'),
+    async (request) => {
+      // a name published on another member of the fleet is relayed here, then found like a local one
+      if (request.body.name !== undefined) await streams.resolve(request.body.name);
+      return found(streams.find(request.body), 'stream');
+    },
   );
 
   app.post<{ Body: TerminateQuery }>(

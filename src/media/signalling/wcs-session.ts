@@ -190,10 +190,10 @@ export class WcsSession {
     session.end(session.stoppedStatus);
   }
 
-  private onAvailable(body: unknown): void {
+  private async onAvailable(body: unknown): Promise<void> {
     const request = checkAvailable(body);
     if (typeof request === 'string') return this.reject('availableStream', request, idOf(body));
-    const available = this.streams.publisher(request.name) !== undefined;
+    const available = (await this.streams.resolve(request.name)) !== undefined;
     this.send('availableStream', {
       id: request.mediaSessionId,
       name: request.name,
