@@ -103,7 +103,8 @@ export const mediaOptionSpecs = {
   'member-id': {
     type: 'string',
     env: 'STREAMFED_MEMBER_ID',
-    description: "this server's id in its fleet (default: <host name>:<rest port>; the pod name in a cluster)",
+    description:
+      "this server's id in its fleet (default: <host name>:<rest port>; the pod name in a cluster)",
   },
   'fleet-kube-selector': {
     type: 'string',
@@ -113,12 +114,12 @@ export const mediaOptionSpecs = {
   'fleet-kube-namespace': {
     type: 'string',
     env: 'STREAMFED_FLEET_KUBE_NAMESPACE',
-    description: 'namespace of the media pods (default: the pod\'s own)',
+    description: "namespace of the media pods (default: the pod's own)",
   },
   'fleet-kubeconfig': {
     type: 'string',
     env: 'STREAMFED_FLEET_KUBECONFIG',
-    description: 'kubeconfig for member discovery (default: the pod\'s service account)',
+    description: "kubeconfig for member discovery (default: the pod's service account)",
   },
   'relay-idle-seconds': {
     type: 'integer',

@@ -112,7 +112,7 @@ export class MediaMetrics {
 
   readonly fleetMembers = new Gauge({
     name: 'streamfed_fleet_members',
-    help: 'Other members of this server\'s fleet, by state (up = answered the last probe)',
+    help: "Other members of this server's fleet, by state (up = answered the last probe)",
     labelNames: ['state'] as const,
     registers: [this.registry],
   });
