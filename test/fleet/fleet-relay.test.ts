@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rest, waitFor } from '../support/media-server.js';
 import { metric, spawnFleet, type FleetMember } from '../support/media-fleet.js';
@@ -7,6 +8,46 @@ const get = async (url: string): Promise<{ status: number; body: unknown }> => {
   const response = await fetch(url);
   return { status: response.status, body: (await response.json()) as unknown };
 };
+
+/** Open sockets of a process and its children (the mediasoup workers). */
+function sockets(pid: number): number {
+  const children = readdirSync(`/proc/${pid}/task`).flatMap((t) =>
+    readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+  );
+  let n = 0;
+  for (const p of [pid, ...children]) {
+    for (const fd of readdirSync(`/proc/${p}/fd`)) {
+      try {
+        if (readlinkSync(`/proc/${p}/fd/${fd}`).startsWith('socket:')) n++;
+      } catch {
+        // closed while we looked
+      }
+    }
+  }
+  return n;
+}
+
+const mediasoupObjects = (m: FleetMember, type: string): Promise<number> =>
+  metric(m.restUrl, 'streamfed_mediasoup_objects', { type });
+
+/** Closes a peer whose stream already ended (nothing to stop on the server). */
+async function dropped(peer: NodePeer): Promise<void> {
+  peer.client.close();
+  await peer.peer.close();
+}
+
+async function relaysGone(members: FleetMember[]): Promise<void> {
+  for (const m of members) {
+    await waitFor(
+      async () =>
+        (await metric(m.restUrl, 'streamfed_fleet_relays')) === 0 &&
+        (await metric(m.restUrl, 'streamfed_fleet_relays_served')) === 0 &&
+        (await mediasoupObjects(m, 'pipe_transport')) === 0,
+      `no relays left on ${m.memberId}`,
+      20_000,
+    );
+  }
+}
 
 describe('a fleet of three media servers joined by --peers (Node WebRTC peers)', () => {
   let fleet: FleetMember[];
@@ -66,4 +107,125 @@ describe('a fleet of three media servers joined by --peers (Node WebRTC peers)',
     }
     await publisher.stop();
   });
+
+  it('settles two members accepting one name at once: exactly one publisher survives, the other FAILED', async () => {
+    const [m1, , m3] = fleet as [FleetMember, FleetMember, FleetMember];
+    for (let round = 0; round < 3; round++) {
+      const name = `race-${round}`;
+      const attempts = await Promise.allSettled([
+        NodePeer.publish(m1.wsUrl, name),
+        NodePeer.publish(m3.wsUrl, name),
+      ]);
+      const peers = attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value] : []));
+      // a publisher refused at once never got a session; one accepted and then losing the claim ends FAILED
+      await waitFor(async () => {
+        const live = (
+          await Promise.all(
+            [m1, m3].map(
+              async (m) => (await rest(m.restUrl, '/rest-api/stream/find', { name, published: true })).body,
+            ),
+          )
+        ).flatMap((b) => (Array.isArray(b) ? b.filter((d: { relayed?: boolean }) => !d.relayed) : []));
+        return live.length === 1 && peers.filter((p) => p.lastStatus() === 'PUBLISHING').length === 1;
+      }, 'one publisher left');
+      for (const refused of attempts.filter((a) => a.status === 'rejected'))
+        expect(String((refused as PromiseRejectedResult).reason)).toContain('Stream name is already in use');
+      for (const loser of peers.filter((p) => p.lastStatus() !== 'PUBLISHING')) {
+        expect(loser.lastStatus()).toBe('FAILED');
+      }
+      // the loser's member says which claim beat its own: the earlier, or on a tie the lower member id
+      let settled = 0;
+      for (const m of [m1, m3]) {
+        for (const line of m.process.output().split('\n')) {
+          if (!line.includes('lost a fleet name claim') || !line.includes(`"${name}"`)) continue;
+          const { claim, winner } = JSON.parse(line) as Record<
+            string,
+            { memberId: string; publishedAt: number }
+          >;
+          expect(claim!.memberId).toBe(m.memberId);
+          expect(
+            winner!.publishedAt < claim!.publishedAt ||
+              (winner!.publishedAt === claim!.publishedAt && winner!.memberId < claim!.memberId),
+          ).toBe(true);
+          settled++;
+        }
+      }
+      // both accepted (neither refused at once): the claims settled it
+      if (peers.length === 2) expect(settled).toBeGreaterThanOrEqual(1);
+      await Promise.all(peers.map((p) => (p.lastStatus() === 'PUBLISHING' ? p.stop() : dropped(p))));
+    }
+  });
+
+  it('applies the claim order over the contract: an earlier claim wins, a later one loses', async () => {
+    const [m1] = fleet as [FleetMember, FleetMember, FleetMember];
+    const publisher = await NodePeer.publish(m1.wsUrl, 'claimed');
+    await publisher.waitStatus('PUBLISHING');
+    const [own] = (await rest(m1.restUrl, '/rest-api/stream/find', { name: 'claimed' })).body as {
+      createDate: number;
+    }[];
+    const later = { name: 'claimed', memberId: 'm0', publishedAt: own!.createDate + 1 };
+    const claims = async (claim: object): Promise<unknown> =>
+      (
+        await fetch(`${m1.restUrl}/rest-api/fleet/claims`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(claim),
+        })
+      ).json();
+    expect(await claims(later)).toEqual({ name: 'claimed', memberId: 'm1', publishedAt: own!.createDate });
+    expect(publisher.lastStatus()).toBe('PUBLISHING');
+    // same time: the lower member id wins ('m1' < 'm2')
+    expect(await claims({ ...later, memberId: 'm2', publishedAt: own!.createDate })).toMatchObject({
+      memberId: 'm1',
+    });
+    expect(publisher.lastStatus()).toBe('PUBLISHING');
+    const earlier = { name: 'claimed', memberId: 'm9', publishedAt: own!.createDate - 1 };
+    expect(await claims(earlier)).toEqual(earlier);
+    await publisher.waitStatus('FAILED');
+    await dropped(publisher);
+  });
+
+  it('refuses a relay of a relayed stream: members only fetch from the origin', async () => {
+    const [m1, m2, m3] = fleet as [FleetMember, FleetMember, FleetMember];
+    const publisher = await NodePeer.publish(m1.wsUrl, 'origin-only');
+    await publisher.waitStatus('PUBLISHING');
+    const player = await NodePeer.play(m2.wsUrl, 'origin-only');
+    await player.waitStatus('PLAYING');
+    const asked = await get(`${m2.restUrl}/rest-api/fleet/origin/origin-only`);
+    expect(asked).toMatchObject({ status: 404, body: { code: 'FLEET_NOT_ORIGIN' } });
+    const third = await NodePeer.play(m3.wsUrl, 'origin-only');
+    await third.waitStatus('PLAYING');
+    const relays = (await get(`${m3.restUrl}/rest-api/fleet/relays`)).body;
+    expect(relays).toMatchObject({ fetched: [{ name: 'origin-only', origin: 'm1' }] });
+    expect((await get(`${m1.restUrl}/rest-api/fleet/relays`)).body).toMatchObject({
+      served: [{ name: 'origin-only' }, { name: 'origin-only' }],
+    });
+    await Promise.all([player.stop(), third.stop(), publisher.stop()]);
+    await relaysGone(fleet);
+  });
+
+  it('runs 200 play/stop cycles across members without leaking pipes, consumers or sockets', async () => {
+    const [m1, m2, m3] = fleet as [FleetMember, FleetMember, FleetMember];
+    await relaysGone(fleet);
+    const before = fleet.map((m) => sockets(m.process.child.pid!));
+    const publisher = await NodePeer.publish(m1.wsUrl, 'cycles');
+    await publisher.waitStatus('PUBLISHING');
+    for (let i = 0; i < 200; i++) {
+      const player = await NodePeer.play((i % 2 ? m3 : m2).wsUrl, 'cycles', { kinds: ['video'] });
+      await player.waitStatus('PLAYING');
+      await player.stop();
+    }
+    await publisher.stop();
+    await relaysGone(fleet);
+    for (const m of fleet) {
+      await waitFor(
+        async () =>
+          (await mediasoupObjects(m, 'consumer')) === 0 && (await mediasoupObjects(m, 'transport')) === 0,
+        `no consumers or transports on ${m.memberId}`,
+      );
+    }
+    // a few keep-alive HTTP connections between members come and go; 200 leaked sockets would not
+    const after = fleet.map((m) => sockets(m.process.child.pid!));
+    after.forEach((n, i) => expect(n).toBeLessThanOrEqual(before[i]! + 6));
+  }, 240_000);
 });

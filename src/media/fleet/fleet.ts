@@ -151,8 +151,7 @@ export class Fleet implements RemoteStreams {
     if (!local) return claim;
     const ours = this.#claimOf(local);
     if (claimWins(ours, claim)) return ours;
-    this.#log.warn({ stream: claim.name, winner: claim.memberId }, 'publisher lost a fleet name claim');
-    local.end(StreamStatus.FAILED, StreamInfo.STREAM_NAME_ALREADY_IN_USE);
+    this.#lost(local, ours, claim);
     return claim;
   }
 
@@ -281,10 +280,13 @@ export class Fleet implements RemoteStreams {
     const up = [...this.#members.values()].filter((m) => m.up);
     const winners = await Promise.all(up.map((m) => m.client.claim(ours).catch(() => ours)));
     const winner = winners.find((w) => w.memberId !== ours.memberId);
-    if (winner && !publisher.ended) {
-      this.#log.warn({ stream: ours.name, winner: winner.memberId }, 'publisher lost a fleet name claim');
-      publisher.end(StreamStatus.FAILED, StreamInfo.STREAM_NAME_ALREADY_IN_USE);
-    }
+    if (winner && !publisher.ended) this.#lost(publisher, ours, winner);
+  }
+
+  /** Our publisher lost the name to an older claim: it ends FAILED, as a second publisher here would. */
+  #lost(publisher: Publisher, ours: NameClaim, winner: NameClaim): void {
+    this.#log.warn({ stream: ours.name, claim: ours, winner }, 'publisher lost a fleet name claim');
+    publisher.end(StreamStatus.FAILED, StreamInfo.STREAM_NAME_ALREADY_IN_USE);
   }
 
   #claimOf(publisher: Publisher): NameClaim {
