@@ -121,6 +121,7 @@ export class MediaServer {
       metrics,
       log,
     );
+    pushes.useLoopGuard((target) => fleet.loopGuard.check(target));
     const server = new MediaServer(config, log, metrics, engine, streams, signalling, pushes, fleet, sampler);
     started.server = server;
     try {
@@ -128,7 +129,7 @@ export class MediaServer {
       const restPort = await server.serveRest(config.restPort, undefined);
       const addresses: MediaServerAddresses = { ...ws, restPort };
       if (config.tls) addresses.restTlsPort = await server.serveRest(config.restTlsPort, config.tls);
-      await fleet.start();
+      await fleet.start([ws.wsPort, ...(ws.wssPort ? [ws.wssPort] : [])]);
       log.info({ ...addresses }, 'media server listening');
       return { server, addresses };
     } catch (error) {

@@ -102,6 +102,10 @@ describe('Helm chart and plain manifests', () => {
         'PodDisruptionBudget',
         'Role',
         'RoleBinding',
+        // the media pods' fleet membership: read their own pods
+        'Role',
+        'RoleBinding',
+        'ServiceAccount',
         'Service',
         'Service',
         'Service',
@@ -147,6 +151,19 @@ describe('Helm chart and plain manifests', () => {
       ['list pods -A', 'no'],
     ] as const) {
       const r = await k('auth', 'can-i', `--as=${sa}`, ...question.split(' '));
+      expect(`${question}: ${r.stdout.trim()}`).toBe(`${question}: ${allowed}`);
+    }
+    // the media pods read their own pods to find the other members of their fleet; nothing else
+    const media = 'system:serviceaccount:streamfed:streamfed-media';
+    for (const [question, allowed] of [
+      ['watch pods -n=streamfed', 'yes'],
+      ['list pods -n=streamfed', 'yes'],
+      ['list pods -n=default', 'no'],
+      ['patch pods -n=streamfed', 'no'],
+      ['list endpoints -n=streamfed', 'no'],
+      ['get secrets -n=streamfed', 'no'],
+    ] as const) {
+      const r = await k('auth', 'can-i', `--as=${media}`, ...question.split(' '));
       expect(`${question}: ${r.stdout.trim()}`).toBe(`${question}: ${allowed}`);
     }
 

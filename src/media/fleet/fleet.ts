@@ -11,6 +11,7 @@ import type { RemoteStreams, StreamService } from '../streams/stream-service.js'
 import { FleetError, FleetErrorCode } from './fleet-errors.js';
 import type { PipeListen } from './fleet-pipe.js';
 import { FleetRelay } from './fleet-relay.js';
+import { LoopGuard } from './loop-guard.js';
 import { MemberClient } from './member-client.js';
 import type { Membership, Peer } from './membership.js';
 import { OriginRelays } from './origin-relays.js';
@@ -70,6 +71,8 @@ export class Fleet implements RemoteStreams {
   readonly #origin: OriginRelays;
   readonly #sweeper: NodeJS.Timeout;
   readonly #sampled = { in: 0, out: 0, lost: 0 };
+  #wsPorts: number[] = [];
+  readonly loopGuard: LoopGuard;
   #nextRouter = 0;
   #closed = false;
 
@@ -88,6 +91,21 @@ export class Fleet implements RemoteStreams {
     this.#metrics = metrics;
     this.#log = log.child({ component: 'fleet', memberId: config.memberId });
     this.#origin = new OriginRelays(config, config.memberId);
+    this.loopGuard = new LoopGuard(
+      {
+        ownWsPorts: () => this.#wsPorts,
+        memberEndpoints: () =>
+          [...this.#members.values()].flatMap((m) =>
+            m.up && m.info
+              ? [{ memberId: m.info.memberId, restUrl: m.peer.restUrl, wsPorts: m.info.wsPorts }]
+              : [],
+          ),
+        hasName: async (name) =>
+          this.#streams.publisher(name) !== undefined || (await this.#locate(name)) !== undefined,
+      },
+      config.listenIp,
+      config.announcedIp,
+    );
     for (const code of Object.values(FleetErrorCode)) metrics.fleetRelayFailures.inc({ code }, 0);
     membership.on('added', (peer) => this.#add(peer));
     membership.on('removed', (peer) => this.#remove(peer));
@@ -105,7 +123,9 @@ export class Fleet implements RemoteStreams {
     return this.#origin;
   }
 
-  async start(): Promise<void> {
+  /** Starts following the membership, once this server listens on its signalling ports. */
+  async start(wsPorts: number[]): Promise<void> {
+    this.#wsPorts = wsPorts;
     await this.#membership.start();
   }
 
@@ -132,7 +152,7 @@ export class Fleet implements RemoteStreams {
   // --- what other members ask of this one (fleet-routes.ts) ---
 
   info(): MemberInfo {
-    return { memberId: this.#config.memberId, streams: this.#originated() };
+    return { memberId: this.#config.memberId, wsPorts: this.#wsPorts, streams: this.#originated() };
   }
 
   /** The stream if it is published here by a client of ours: relayed streams are never served on. */

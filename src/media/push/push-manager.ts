@@ -40,6 +40,7 @@ const statuses: PushStatus[] = ['NEW', 'PENDING', 'PUBLISHING', 'FAILED'];
 export class PushManager {
   private readonly pushes = new Map<string, Relay>();
   private readonly sampled = new WeakMap<Relay, { packets: number; bytes: number }>();
+  private loopGuard: ((target: PushTarget) => Promise<void>) | undefined;
 
   constructor(
     private readonly streams: StreamService,
@@ -57,8 +58,14 @@ export class PushManager {
     });
   }
 
+  /** The fleet's check (media/fleet/loop-guard.ts): refuses pushes to this server or back into its fleet. */
+  useLoopGuard(guard: (target: PushTarget) => Promise<void>): void {
+    this.loopGuard = guard;
+  }
+
   async push(request: PushRequest): Promise<PushDescription> {
     const target = await this.targetOf(request);
+    await this.loopGuard?.(target);
     const source = this.streams.publisher(request.localStreamName);
     if (!source) throw new NotFoundError(`local stream ${request.localStreamName} not found`);
     this.replaceFailed('push', target);

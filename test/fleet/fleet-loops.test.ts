@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnFleet, type FleetMember } from '../support/media-fleet.js';
+import { spawnMedia, type MediaProcess } from '../support/media-process.js';
+import { rest, waitFor } from '../support/media-server.js';
+import { NodePeer } from '../support/node-peer.js';
+
+/** The publishers of a name on one server, read with find_all (a find by name would fetch it from the fleet). */
+const publishersOf = async (restUrl: string, name: string): Promise<{ relayed?: boolean }[]> => {
+  const found = await rest(restUrl, '/rest-api/stream/find_all');
+  const all = found.status === 200 ? (found.body as { name: string; published: boolean }[]) : [];
+  return all.filter((d) => d.name === name && d.published);
+};
+
+describe('pushes that would loop are refused', () => {
+  let fleet: FleetMember[];
+  let outsider: MediaProcess;
+  let publisher: NodePeer;
+
+  beforeAll(async () => {
+    fleet = await spawnFleet(2);
+    outsider = await spawnMedia();
+    const [m1] = fleet as [FleetMember, FleetMember];
+    publisher = await NodePeer.publish(m1.wsUrl, 'looped');
+    await publisher.waitStatus('PUBLISHING');
+    await waitFor(async () => {
+      const members = await (await fetch(`${m1.restUrl}/rest-api/fleet/members`)).json();
+      return (members as { members: { up: boolean }[] }).members.every((m) => m.up);
+    }, 'members up');
+  }, 60_000);
+  afterAll(async () => {
+    await publisher?.stop();
+    await Promise.all([...(fleet ?? []).map((m) => m.process.stop()), outsider?.stop()]);
+  });
+
+  it('refuses a push to the server itself, however its address is spelled', async () => {
+    const [m1] = fleet as [FleetMember, FleetMember];
+    const port = new URL(m1.wsUrl).port;
+    for (const uri of [m1.wsUrl, `ws://localhost:${port}/`, `ws://127.0.0.1:${port}/websocket`]) {
+      const refused = await rest(m1.restUrl, '/rest-api/pull/push', { uri, localStreamName: 'looped' });
+      expect(refused.status).toBe(409);
+      expect((refused.body as { message: string }).message).toContain('is this server');
+    }
+    expect((await rest(m1.restUrl, '/rest-api/pull/find_all')).status).toBe(404);
+  });
+
+  it('refuses a push into its own fleet, where the stream already plays', async () => {
+    const [m1, m2] = fleet as [FleetMember, FleetMember];
+    const refused = await rest(m1.restUrl, '/rest-api/pull/push', {
+      uri: m2.wsUrl,
+      localStreamName: 'looped',
+    });
+    expect(refused.status).toBe(409);
+    expect((refused.body as { message: string }).message).toContain('member m2');
+    expect(await publishersOf(m2.restUrl, 'looped')).toEqual([]);
+  });
+
+  it('refuses the way back of a 1 → 2 → 1 chain, and the first hop keeps working', async () => {
+    const [m1, m2] = fleet as [FleetMember, FleetMember];
+    const out = await rest(m1.restUrl, '/rest-api/pull/push', {
+      uri: outsider.wsUrl,
+      localStreamName: 'looped',
+    });
+    expect(out.status).toBe(200);
+    await waitFor(async () => (await publishersOf(outsider.restUrl, 'looped')).length === 1, 'pushed out');
+    for (const back of [m1, m2]) {
+      const refused = await rest(outsider.restUrl, '/rest-api/pull/push', {
+        uri: back.wsUrl,
+        localStreamName: 'looped',
+      });
+      expect(refused.status).toBeGreaterThanOrEqual(400);
+      expect(JSON.stringify(refused.body)).toContain('Stream name is already in use');
+    }
+    // the fleet still has the one original publisher; nothing came back in
+    const origin = await publishersOf(m1.restUrl, 'looped');
+    expect(origin).toHaveLength(1);
+    expect(origin[0]).not.toHaveProperty('relayed');
+    expect(await publishersOf(m2.restUrl, 'looped')).toEqual([]);
+    expect(publisher.lastStatus()).toBe('PUBLISHING');
+  });
+});
