@@ -7,7 +7,8 @@ import { NodePeer } from '../support/node-peer.js';
 /** The publishers of a name on one server, read with find_all (a find by name would fetch it from the fleet). */
 const publishersOf = async (restUrl: string, name: string): Promise<{ relayed?: boolean }[]> => {
   const found = await rest(restUrl, '/rest-api/stream/find_all');
-  const all = found.status === 200 ? (found.body as { name: string; published: boolean }[]) : [];
+  const all =
+    found.status === 200 ? (found.body as { name: string; published: boolean; relayed?: boolean }[]) : [];
   return all.filter((d) => d.name === name && d.published);
 };
 
