@@ -204,6 +204,31 @@ describe('a fleet of three media servers joined by --peers (Node WebRTC peers)',
     await relaysGone(fleet);
   });
 
+  it('fails players within 5 s when the origin freezes (no FIN: the heartbeats stop), and skips it meanwhile', async () => {
+    const [m1, m2] = fleet as [FleetMember, FleetMember, FleetMember];
+    const publisher = await NodePeer.publish(m1.wsUrl, 'frozen');
+    await publisher.waitStatus('PUBLISHING');
+    const player = await NodePeer.play(m2.wsUrl, 'frozen', { kinds: ['video'] });
+    await player.waitStatus('PLAYING');
+    m1.process.child.kill('SIGSTOP');
+    try {
+      const frozenAt = Date.now();
+      await player.waitStatus('FAILED', 5_000);
+      expect(Date.now() - frozenAt).toBeLessThanOrEqual(5_000);
+      // a member that does not answer is skipped: publishing and playing on m2 go on without it
+      const local = await NodePeer.publish(m2.wsUrl, 'while-frozen');
+      await local.waitStatus('PUBLISHING');
+      const viewer = await NodePeer.play(m2.wsUrl, 'while-frozen', { kinds: ['video'] });
+      await viewer.waitStatus('PLAYING');
+      await Promise.all([viewer.stop(), local.stop()]);
+    } finally {
+      m1.process.child.kill('SIGCONT');
+    }
+    await dropped(player);
+    await publisher.stop();
+    await relaysGone(fleet);
+  });
+
   it('runs 200 play/stop cycles across members without leaking pipes, consumers or sockets', async () => {
     const [m1, m2, m3] = fleet as [FleetMember, FleetMember, FleetMember];
     await relaysGone(fleet);
