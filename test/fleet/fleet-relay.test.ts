@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rest, waitFor } from '../support/media-server.js';
-import { metric, spawnFleet, type FleetMember } from '../support/media-fleet.js';
+import { metric, spawnFleet, waitFleetIdle, type FleetMember } from '../support/media-fleet.js';
 import { NodePeer } from '../support/node-peer.js';
 
 const get = async (url: string): Promise<{ status: number; body: unknown }> => {
@@ -36,31 +36,11 @@ async function dropped(peer: NodePeer): Promise<void> {
   await peer.peer.close();
 }
 
-async function relaysGone(members: FleetMember[]): Promise<void> {
-  for (const m of members) {
-    await waitFor(
-      async () =>
-        (await metric(m.restUrl, 'streamfed_fleet_relays')) === 0 &&
-        (await metric(m.restUrl, 'streamfed_fleet_relays_served')) === 0 &&
-        (await mediasoupObjects(m, 'pipe_transport')) === 0,
-      `no relays left on ${m.memberId}`,
-      20_000,
-    );
-  }
-}
-
 describe('a fleet of three media servers joined by --peers (Node WebRTC peers)', () => {
   let fleet: FleetMember[];
 
   beforeAll(async () => {
     fleet = await spawnFleet(3, ['--relay-idle-seconds', '2']);
-    await waitFor(
-      async () =>
-        (
-          await Promise.all(fleet.map((m) => metric(m.restUrl, 'streamfed_fleet_members', { state: 'up' })))
-        ).every((n) => n === 2),
-      'every member sees the other two up',
-    );
   }, 60_000);
   afterAll(async () => {
     await Promise.all((fleet ?? []).map((m) => m.process.stop()));
@@ -201,7 +181,7 @@ describe('a fleet of three media servers joined by --peers (Node WebRTC peers)',
       served: [{ name: 'origin-only' }, { name: 'origin-only' }],
     });
     await Promise.all([player.stop(), third.stop(), publisher.stop()]);
-    await relaysGone(fleet);
+    await waitFleetIdle(fleet);
   });
 
   it('fails players within 5 s when the origin freezes (no FIN: the heartbeats stop), and skips it meanwhile', async () => {
@@ -226,12 +206,12 @@ describe('a fleet of three media servers joined by --peers (Node WebRTC peers)',
     }
     await dropped(player);
     await publisher.stop();
-    await relaysGone(fleet);
+    await waitFleetIdle(fleet);
   });
 
   it('runs 200 play/stop cycles across members without leaking pipes, consumers or sockets', async () => {
     const [m1, m2, m3] = fleet as [FleetMember, FleetMember, FleetMember];
-    await relaysGone(fleet);
+    await waitFleetIdle(fleet);
     const before = fleet.map((m) => sockets(m.process.child.pid!));
     const publisher = await NodePeer.publish(m1.wsUrl, 'cycles');
     await publisher.waitStatus('PUBLISHING');
@@ -241,7 +221,7 @@ describe('a fleet of three media servers joined by --peers (Node WebRTC peers)',
       await player.stop();
     }
     await publisher.stop();
-    await relaysGone(fleet);
+    await waitFleetIdle(fleet);
     for (const m of fleet) {
       await waitFor(
         async () =>

@@ -1,23 +1,9 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../support/browser.js';
-import { metric, spawnFleet, type FleetMember } from '../support/media-fleet.js';
+import { metric, spawnFleet, waitFleetIdle, type FleetMember } from '../support/media-fleet.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
-
-async function fleetIdle(members: FleetMember[]): Promise<void> {
-  for (const m of members) {
-    await waitFor(
-      async () =>
-        (await metric(m.restUrl, 'streamfed_fleet_relays')) === 0 &&
-        (await metric(m.restUrl, 'streamfed_fleet_relays_served')) === 0 &&
-        (await metric(m.restUrl, 'streamfed_mediasoup_objects', { type: 'transport' })) === 0 &&
-        (await metric(m.restUrl, 'streamfed_mediasoup_objects', { type: 'pipe_transport' })) === 0,
-      `relays and transports back to zero on ${m.memberId}`,
-      20_000,
-    );
-  }
-}
 
 describe('publish on one member, play on any: the official Web SDK against a three-member fleet', () => {
   let fleet: FleetMember[];
@@ -26,13 +12,6 @@ describe('publish on one member, play on any: the official Web SDK against a thr
   beforeAll(async () => {
     fleet = await spawnFleet(3, ['--relay-idle-seconds', '2']);
     browser = await launchBrowser();
-    await waitFor(
-      async () =>
-        (
-          await Promise.all(fleet.map((m) => metric(m.restUrl, 'streamfed_fleet_members', { state: 'up' })))
-        ).every((n) => n === 2),
-      'every member sees the other two up',
-    );
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -77,7 +56,7 @@ describe('publish on one member, play on any: the official Web SDK against a thr
     await publisher.stopPublishing();
     await publisher.waitPublishStatus('UNPUBLISHED');
     for (const player of players) await player.waitStatus('STOPPED');
-    await fleetIdle(fleet);
+    await waitFleetIdle(fleet);
   });
 
   it('fails players on other members within 5 s of the origin dying, and plays again once it is back', async () => {
@@ -94,7 +73,7 @@ describe('publish on one member, play on any: the official Web SDK against a thr
     await waitFor(async () => (await player.status()) === 'FAILED', 'player FAILED within 5 s', 5_000, 50);
     expect(Date.now() - killedAt).toBeLessThanOrEqual(5_000);
     m1.process = await m1.process.restart();
-    await fleetIdle([m2]);
+    await waitFleetIdle([m2]);
 
     const again = await TwoWayStreamingPage.open(browser, m1.restUrl, m1.wsUrl);
     await again.publish('fleet-kill');
@@ -104,6 +83,6 @@ describe('publish on one member, play on any: the official Web SDK against a thr
     await waitFor(async () => (await replay.framesDecoded()) > 10, 'frames after the origin came back');
     await again.stopPublishing();
     await replay.waitStatus('STOPPED');
-    await fleetIdle(fleet);
+    await waitFleetIdle(fleet);
   });
 });

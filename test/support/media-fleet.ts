@@ -1,4 +1,5 @@
 import { allocateMediaPorts, launchMedia, type MediaPorts, type MediaProcess } from './media-process.js';
+import { waitFor } from './media-server.js';
 
 export interface FleetMember {
   process: MediaProcess;
@@ -17,7 +18,7 @@ export const restUrlOf = (ports: MediaPorts): string => `http://127.0.0.1:${port
 export async function spawnFleet(count: number, extraArgs: string[] = []): Promise<FleetMember[]> {
   const ports: MediaPorts[] = [];
   for (let i = 0; i < count; i++) ports.push(await allocateMediaPorts());
-  return Promise.all(
+  const members = await Promise.all(
     ports.map(async (own, i) => {
       const peers = ports.filter((p) => p !== own).map(restUrlOf);
       const memberId = `m${i + 1}`;
@@ -31,6 +32,29 @@ export async function spawnFleet(count: number, extraArgs: string[] = []): Promi
       return { process, restUrl: process.restUrl, wsUrl: process.wsUrl, memberId, ports: own };
     }),
   );
+  await waitFor(
+    async () =>
+      (
+        await Promise.all(members.map((m) => metric(m.restUrl, 'streamfed_fleet_members', { state: 'up' })))
+      ).every((n) => n === count - 1),
+    'every member to see the others up',
+  );
+  return members;
+}
+
+/** Waits until no member has relays (fetched or served), pipe transports or WebRTC transports left. */
+export async function waitFleetIdle(members: FleetMember[]): Promise<void> {
+  for (const m of members) {
+    await waitFor(
+      async () =>
+        (await metric(m.restUrl, 'streamfed_fleet_relays')) === 0 &&
+        (await metric(m.restUrl, 'streamfed_fleet_relays_served')) === 0 &&
+        (await metric(m.restUrl, 'streamfed_mediasoup_objects', { type: 'transport' })) === 0 &&
+        (await metric(m.restUrl, 'streamfed_mediasoup_objects', { type: 'pipe_transport' })) === 0,
+      `relays and transports back to zero on ${m.memberId}`,
+      20_000,
+    );
+  }
 }
 
 /** One series' value (summed over label sets matching `labels`) from a /metrics page. */

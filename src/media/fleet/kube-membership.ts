@@ -58,17 +58,20 @@ export class KubeMembership extends EventEmitter<MembershipEvents> implements Me
     informer.on('update', update);
     informer.on('delete', (pod) => this.#remove(pod.metadata?.uid ?? ''));
     let restart: NodeJS.Timeout | undefined;
-    informer.on('error', (error: unknown) => {
+    // client-node's informer stops for good on any error but 410: start it again. An API server that cannot
+    // be reached leaves this server a fleet of one meanwhile; it never stops it serving its own streams.
+    const retry = (error: unknown): void => {
       if (this.#closed || (error as { name?: string }).name === 'AbortError') return;
-      // client-node's informer stops for good on any error but 410: start it again
       this.#log.warn({ err: error }, 'pod watch failed; restarting');
-      restart = setTimeout(() => void informer.start().catch(() => undefined), 1000);
-    });
+      clearTimeout(restart);
+      restart = setTimeout(() => void informer.start().catch(retry), 1000);
+    };
+    informer.on('error', retry);
     this.#stop = () => {
       clearTimeout(restart);
       void informer.stop();
     };
-    await informer.start();
+    await informer.start().catch(retry);
   }
 
   close(): void {
