@@ -48,6 +48,8 @@ export type OriginStream = Static<typeof OriginStream>;
 
 export const MemberInfo = Type.Object({
   memberId: Type.String({ minLength: 1 }),
+  /** Where the member's fleet pipes receive media: offers from it must name this address. */
+  mediaIp: Type.String(),
   /** The member's WCS signalling ports (ws, and wss when served): pushes to them stay in the fleet. */
   wsPorts: Type.Array(Type.Integer()),
   streams: Type.Array(OriginStream),

@@ -50,19 +50,17 @@ describe('fleet membership from the media pods, through a real kube-apiserver', 
     const config = new KubeConfig();
     config.loadFromFile(cluster.kubeconfigPath);
     core = config.makeApiClient(CoreV1Api);
-    origin = await spawnMedia(['--member-id', 'pod-0']);
-    member = await spawnMedia([
-      '--member-id',
-      'pod-1',
-      '--relay-idle-seconds',
-      '1',
+    // both find their members in the API: an origin serves only members it knows
+    const discovery = [
       '--fleet-kube-selector',
       selector,
       '--fleet-kube-namespace',
       namespace,
       '--fleet-kubeconfig',
       cluster.kubeconfigPath,
-    ]);
+    ];
+    origin = await spawnMedia(['--member-id', 'pod-0', ...discovery]);
+    member = await spawnMedia(['--member-id', 'pod-1', '--relay-idle-seconds', '1', ...discovery]);
   }, 90_000);
   afterAll(async () => {
     await Promise.all([origin?.stop(), member?.stop()]);

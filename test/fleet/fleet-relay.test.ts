@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rest, waitFor } from '../support/media-server.js';
 import { metric, spawnFleet, waitFleetIdle, type FleetMember } from '../support/media-fleet.js';
 import { NodePeer } from '../support/node-peer.js';
+import { WcsSocket } from '../support/wcs-socket.js';
 
 const get = async (url: string): Promise<{ status: number; body: unknown }> => {
   const response = await fetch(url);
@@ -47,7 +48,7 @@ describe('a fleet of three media servers joined by --peers (Node WebRTC peers)',
   });
 
   it('plays a stream published on member 1 from member 2, through one relay, closed when idle', async () => {
-    const [m1, m2] = fleet as [FleetMember, FleetMember, FleetMember];
+    const [m1, m2, m3] = fleet as [FleetMember, FleetMember, FleetMember];
     const publisher = await NodePeer.publish(m1.wsUrl, 'fleet-a');
     await publisher.waitStatus('PUBLISHING');
 
@@ -60,6 +61,16 @@ describe('a fleet of three media servers joined by --peers (Node WebRTC peers)',
 
     expect(await metric(m2.restUrl, 'streamfed_fleet_relays', { state: 'live' })).toBe(1);
     expect(await metric(m1.restUrl, 'streamfed_fleet_relays_served')).toBe(1);
+    // availableStream on a member without a relay yet: available, as on the origin
+    const { ws } = await WcsSocket.established(m3.wsUrl);
+    for (const [name, status] of [
+      ['fleet-a', 'true'],
+      ['nobody-has-this', 'false'],
+    ] as const) {
+      ws.send('availableStream', { name, mediaSessionId: `available-${name}` });
+      expect((await ws.next('availableStream')).data[0]).toMatchObject({ name, status });
+    }
+    ws.close();
     const found = await rest(m2.restUrl, '/rest-api/stream/find', { name: 'fleet-a', published: true });
     expect(found.body).toEqual([expect.objectContaining({ name: 'fleet-a', relayed: true, origin: 'm1' })]);
     const relays = await get(`${m2.restUrl}/rest-api/fleet/relays`);
@@ -136,31 +147,54 @@ describe('a fleet of three media servers joined by --peers (Node WebRTC peers)',
     }
   });
 
-  it('applies the claim order over the contract: an earlier claim wins, a later one loses', async () => {
+  it('applies the claim order over the contract, and only to claims and offers from members', async () => {
     const [m1] = fleet as [FleetMember, FleetMember, FleetMember];
     const publisher = await NodePeer.publish(m1.wsUrl, 'claimed');
     await publisher.waitStatus('PUBLISHING');
     const [own] = (await rest(m1.restUrl, '/rest-api/stream/find', { name: 'claimed' })).body as {
       createDate: number;
     }[];
-    const later = { name: 'claimed', memberId: 'm0', publishedAt: own!.createDate + 1 };
-    const claims = async (claim: object): Promise<unknown> =>
-      (
-        await fetch(`${m1.restUrl}/rest-api/fleet/claims`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(claim),
-        })
-      ).json();
-    expect(await claims(later)).toEqual({ name: 'claimed', memberId: 'm1', publishedAt: own!.createDate });
+    const post = async (path: string, body: object): Promise<{ status: number; body: unknown }> => {
+      const response = await fetch(`${m1.restUrl}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return { status: response.status, body: await response.json() };
+    };
+    const claim = (memberId: string, publishedAt: number): Promise<{ status: number; body: unknown }> =>
+      post('/rest-api/fleet/claims', { name: 'claimed', memberId, publishedAt });
+    const at = own!.createDate;
+    const ours = { name: 'claimed', memberId: 'm1', publishedAt: at };
+    // a later claim loses; on the same time the lower member id wins ('m1' < 'm2')
+    expect(await claim('m2', at + 1)).toEqual({ status: 200, body: ours });
+    expect(await claim('m2', at)).toEqual({ status: 200, body: ours });
     expect(publisher.lastStatus()).toBe('PUBLISHING');
-    // same time: the lower member id wins ('m1' < 'm2')
-    expect(await claims({ ...later, memberId: 'm2', publishedAt: own!.createDate })).toMatchObject({
-      memberId: 'm1',
+    // nobody outside the fleet can end a publisher by a claim, nor point the origin's media elsewhere
+    expect(await claim('intruder', at - 1000)).toMatchObject({
+      status: 403,
+      body: { code: 'FLEET_NOT_MEMBER' },
     });
+    const offer = {
+      name: 'claimed',
+      ip: '127.0.0.1',
+      port: 9,
+      srtpParameters: { cryptoSuite: 'AEAD_AES_256_GCM', keyBase64: 'a'.repeat(60) },
+    };
+    expect(await post('/rest-api/fleet/relay-offers', { ...offer, memberId: 'intruder' })).toMatchObject({
+      status: 403,
+      body: { code: 'FLEET_NOT_MEMBER' },
+    });
+    expect(
+      await post('/rest-api/fleet/relay-offers', { ...offer, memberId: 'm2', ip: '192.0.2.1' }),
+    ).toMatchObject({ status: 403, body: { code: 'FLEET_NOT_MEMBER' } });
+    expect(await mediasoupObjects(m1, 'pipe_transport')).toBe(0);
     expect(publisher.lastStatus()).toBe('PUBLISHING');
-    const earlier = { name: 'claimed', memberId: 'm9', publishedAt: own!.createDate - 1 };
-    expect(await claims(earlier)).toEqual(earlier);
+    // an earlier claim from a member wins: our publisher ends FAILED
+    expect(await claim('m3', at - 1)).toEqual({
+      status: 200,
+      body: { name: 'claimed', memberId: 'm3', publishedAt: at - 1 },
+    });
     await publisher.waitStatus('FAILED');
     await dropped(publisher);
   });

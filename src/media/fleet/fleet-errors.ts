@@ -10,6 +10,8 @@ export const FleetErrorCode = {
   RELAY_REFUSED: 'FLEET_RELAY_REFUSED',
   /** The relay's control channel went silent or broke: the origin is gone. */
   ORIGIN_LOST: 'FLEET_ORIGIN_LOST',
+  /** An offer or claim from a caller that is not a member of this fleet. */
+  NOT_MEMBER: 'FLEET_NOT_MEMBER',
   /** A push would bring a stream back into a fleet that already has it. */
   LOOP: 'FLEET_LOOP',
 } as const;
@@ -20,6 +22,7 @@ const statusOf: Record<FleetErrorCode, number> = {
   FLEET_NOT_ORIGIN: 404,
   FLEET_RELAY_REFUSED: 502,
   FLEET_ORIGIN_LOST: 502,
+  FLEET_NOT_MEMBER: 403,
   FLEET_LOOP: 409,
 };
 

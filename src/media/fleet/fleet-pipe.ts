@@ -14,18 +14,22 @@ export interface PipeListen {
  * two halves in two processes). Both ends make theirs with this, so they always agree on the options.
  */
 export async function createPipeHalf(router: ms.Router, listen: PipeListen): Promise<ms.PipeTransport> {
-  const ip = listen.listenIp === '0.0.0.0' ? (listen.announcedIp ?? '127.0.0.1') : listen.listenIp;
   return router.createPipeTransport({
     listenInfo: {
       protocol: 'udp',
       ip: listen.listenIp,
-      announcedAddress: listen.announcedIp ?? ip,
+      announcedAddress: pipeAddress(listen),
       portRange: { min: listen.rtcMinPort, max: listen.rtcMaxPort },
     },
     enableSctp: false,
     enableRtx: true,
     enableSrtp: true,
   });
+}
+
+/** The address other members send our pipes' media to (announced, else the listen address). */
+export function pipeAddress(listen: PipeListen): string {
+  return listen.announcedIp ?? (listen.listenIp === '0.0.0.0' ? '127.0.0.1' : listen.listenIp);
 }
 
 /** The address and SRTP key the other half connects to. */

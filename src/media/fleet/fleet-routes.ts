@@ -42,9 +42,10 @@ export function registerFleetRoutes(app: FastifyInstance, fleet: Fleet): void {
     FleetPaths.relayOffers,
     { schema: { body: RelayOffer } },
     async (request, reply) => {
-      const publisher = fleet.originOf(request.body.name);
-      if (!publisher) return sendError(reply, notOrigin(request.body.name));
       try {
+        await fleet.checkOffer(request.body);
+        const publisher = fleet.originOf(request.body.name);
+        if (!publisher) return sendError(reply, notOrigin(request.body.name));
         return await fleet.origin.serve(request.body, publisher);
       } catch (error) {
         if (error instanceof FleetError) return sendError(reply, error);
@@ -83,7 +84,16 @@ export function registerFleetRoutes(app: FastifyInstance, fleet: Fleet): void {
     },
   );
 
-  app.post<{ Body: NameClaim }>(FleetPaths.claims, { schema: { body: NameClaim } }, async (request) =>
-    fleet.settleClaim(request.body),
+  app.post<{ Body: NameClaim }>(
+    FleetPaths.claims,
+    { schema: { body: NameClaim } },
+    async (request, reply) => {
+      try {
+        return await fleet.settleClaim(request.body);
+      } catch (error) {
+        if (error instanceof FleetError) return sendError(reply, error);
+        throw error;
+      }
+    },
   );
 }

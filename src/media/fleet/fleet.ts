@@ -1,5 +1,11 @@
 import type * as ms from 'mediasoup/types';
-import { claimWins, type MemberInfo, type NameClaim, type OriginStream } from '../../contracts/fleet-api.js';
+import {
+  claimWins,
+  type MemberInfo,
+  type NameClaim,
+  type OriginStream,
+  type RelayOffer,
+} from '../../contracts/fleet-api.js';
 import type { Logger } from '../../log.js';
 import { ConflictError } from '../errors.js';
 import type { MediaMetrics } from '../metrics.js';
@@ -9,7 +15,7 @@ import type { Publisher } from '../streams/publisher.js';
 import { StreamInfo, StreamStatus } from '../streams/status.js';
 import type { RemoteStreams, StreamService } from '../streams/stream-service.js';
 import { FleetError, FleetErrorCode } from './fleet-errors.js';
-import type { PipeListen } from './fleet-pipe.js';
+import { pipeAddress, type PipeListen } from './fleet-pipe.js';
 import { FleetRelay } from './fleet-relay.js';
 import { LoopGuard } from './loop-guard.js';
 import { MemberClient } from './member-client.js';
@@ -152,7 +158,12 @@ export class Fleet implements RemoteStreams {
   // --- what other members ask of this one (fleet-routes.ts) ---
 
   info(): MemberInfo {
-    return { memberId: this.#config.memberId, wsPorts: this.#wsPorts, streams: this.#originated() };
+    return {
+      memberId: this.#config.memberId,
+      mediaIp: pipeAddress(this.#config),
+      wsPorts: this.#wsPorts,
+      streams: this.#originated(),
+    };
   }
 
   /** The stream if it is published here by a client of ours: relayed streams are never served on. */
@@ -166,7 +177,8 @@ export class Fleet implements RemoteStreams {
    * ours stays and the claim loses; otherwise ours ends FAILED. Answers the winning claim, which the other
    * member applies the same way.
    */
-  settleClaim(claim: NameClaim): NameClaim {
+  async settleClaim(claim: NameClaim): Promise<NameClaim> {
+    await this.#member(claim.memberId);
     const local = this.originOf(claim.name);
     if (!local) return claim;
     const ours = this.#claimOf(local);
@@ -365,6 +377,13 @@ export class Fleet implements RemoteStreams {
   }
 
   async #probe(member: Member): Promise<void> {
+    await this.#check(member);
+    if (this.#closed || this.#members.get(member.peer.key) !== member) return;
+    member.timer = setTimeout(() => void this.#probe(member), this.#config.probeIntervalMs);
+  }
+
+  /** One probe: is the member up, who is it, what does it originate. */
+  async #check(member: Member): Promise<void> {
     try {
       const info = await member.client.info();
       // a source may list this server itself (its own pod): it is not its own member
@@ -375,8 +394,30 @@ export class Fleet implements RemoteStreams {
       member.up = false;
     }
     this.#updateMembers();
-    if (this.#closed || this.#members.get(member.peer.key) !== member) return;
-    member.timer = setTimeout(() => void this.#probe(member), this.#config.probeIntervalMs);
+  }
+
+  /**
+   * The member a request claims to come from, if it is one (probing all members once more when it is not
+   * known yet: it may have just appeared). Offers and claims from anyone else are refused: an authenticated
+   * caller cannot point an origin's media at an address outside the fleet, nor end a publisher by a claim.
+   */
+  async #member(memberId: string): Promise<Member> {
+    const find = (): Member | undefined =>
+      [...this.#members.values()].find((m) => m.up && m.info?.memberId === memberId);
+    const known =
+      find() ?? (await Promise.all([...this.#members.values()].map((m) => this.#check(m))), find());
+    if (!known) throw new FleetError(FleetErrorCode.NOT_MEMBER, `${memberId} is not a member of this fleet`);
+    return known;
+  }
+
+  /** Refuses an offer from outside the fleet, or one whose media address is not the member's. */
+  async checkOffer(offer: RelayOffer): Promise<void> {
+    const member = await this.#member(offer.memberId);
+    if (member.info?.mediaIp !== offer.ip)
+      throw new FleetError(
+        FleetErrorCode.NOT_MEMBER,
+        `${offer.ip} is not the media address of ${offer.memberId}`,
+      );
   }
 
   #updateMembers(): void {
