@@ -67,7 +67,7 @@ describe('fleet membership from the media pods, through a real kube-apiserver', 
     await cluster?.stop();
   });
 
-  it('follows pods appearing and leaving: plays through a member that appeared, nothing hangs once it left', async () => {
+  it('follows pods appearing and leaving, across an API server restart: plays through a member that appeared, nothing hangs once it left', async () => {
     // its own pod is listed too: a server is never its own member
     await readyPod('media-1', member.restUrl);
     const publisher = await NodePeer.publish(origin.wsUrl, 'kube-stream');
@@ -104,6 +104,13 @@ describe('fleet membership from the media pods, through a real kube-apiserver', 
       async () => (await metric(member.restUrl, 'streamfed_fleet_relays')) === 0,
       'idle relay closed',
     );
+
+    // the API server going away and back: the watch starts again, and the member keeps serving meanwhile
+    await cluster!.stopApiserver();
+    const local = await NodePeer.publish(member.wsUrl, 'while-the-api-is-down');
+    await local.waitStatus('PUBLISHING');
+    await local.stop();
+    await cluster!.startApiserver();
 
     await core.deleteNamespacedPod({ name: 'media-0', namespace, gracePeriodSeconds: 0 });
     await waitFor(

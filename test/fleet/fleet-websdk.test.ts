@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../support/browser.js';
-import { spawnFleet, waitFleetIdle, type FleetMember } from '../support/media-fleet.js';
+import { metric, spawnFleet, waitFleetIdle, type FleetMember } from '../support/media-fleet.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
 
@@ -72,6 +72,9 @@ describe('publish on one member, play on any: the official Web SDK against a thr
     const killedAt = Date.now();
     await waitFor(async () => (await player.status()) === 'FAILED', 'player FAILED within 5 s', 5_000, 50);
     expect(Date.now() - killedAt).toBeLessThanOrEqual(5_000);
+    expect(
+      await metric(m2.restUrl, 'streamfed_fleet_relay_failures_total', { code: 'FLEET_ORIGIN_LOST' }),
+    ).toBe(1);
     m1.process = await m1.process.restart();
     await waitFleetIdle([m2]);
 
