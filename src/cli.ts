@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { helpText, readOptions, UsageError } from './config/options.js';
 import { createLogger } from './log.js';
-import { mediaOptionSpecs } from './media/media-options.js';
+import { mediaOptionSpecs, pushDeadlines } from './media/media-options.js';
 import { MediaServer, type MediaServerConfig } from './media/media-server.js';
 import { onShutdown } from './shutdown.js';
 
@@ -41,6 +41,7 @@ async function runMedia(argv: string[]): Promise<void> {
     restToken: o['rest-token'],
     pushAllow: o['push-allow'],
     pushInsecureTls: o['push-insecure-tls'],
+    pushDeadlines: pushDeadlines(o),
     pingIntervalMs: o['ping-interval-ms'],
     pingProbes: o['ping-probes'],
     fleet: {

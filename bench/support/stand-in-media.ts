@@ -80,12 +80,16 @@ export class StandInMedia {
           createDate: Date.now(),
           packets: 0,
           bytes: 0,
+          // what a healthy push reports once its remote acknowledges media
+          delivery: { status: this.publishAfterMs > 0 ? 'waiting' : 'delivering', packets: 0, lost: 0 },
         };
         this.pushes.set(push.localMediaSessionId, push);
         send(200, push);
         if (this.publishAfterMs > 0)
           setTimeout(() => {
-            if (push.status === 'PENDING') push.status = 'PUBLISHING';
+            if (push.status !== 'PENDING') return;
+            push.status = 'PUBLISHING';
+            push.delivery = { status: 'delivering', packets: 1, lost: 0, lastDeliveredAt: Date.now() };
           }, this.publishAfterMs).unref();
         return;
       }

@@ -1,5 +1,6 @@
 import os from 'node:os';
-import { logLevelOption, type OptionSpecs } from '../config/options.js';
+import { logLevelOption, readOptions, type OptionSpecs, type OptionValues } from '../config/options.js';
+import type { RelayDeadlines } from './push/relay.js';
 
 export const mediaOptionSpecs = {
   'listen-ip': {
@@ -82,6 +83,37 @@ export const mediaOptionSpecs = {
     description: 'accept any certificate from wss:// push targets (testing only)',
     default: false,
   },
+  'push-connect-timeout-ms': {
+    type: 'integer',
+    env: 'STREAMFED_PUSH_CONNECT_TIMEOUT_MS',
+    description: 'push/pull: deadline for the TCP/TLS connection and WebSocket upgrade to the remote',
+    default: 5000,
+  },
+  'push-handshake-timeout-ms': {
+    type: 'integer',
+    env: 'STREAMFED_PUSH_HANDSHAKE_TIMEOUT_MS',
+    description: "push/pull: deadline for the remote's getUserData answer to our connection message",
+    default: 5000,
+  },
+  'push-answer-timeout-ms': {
+    type: 'integer',
+    env: 'STREAMFED_PUSH_ANSWER_TIMEOUT_MS',
+    description: "push/pull: deadline for the remote's answer SDP to publishStream/playStream",
+    default: 10000,
+  },
+  'push-ice-timeout-ms': {
+    type: 'integer',
+    env: 'STREAMFED_PUSH_ICE_TIMEOUT_MS',
+    description: 'push/pull: deadline for ICE and DTLS to connect after the answer',
+    default: 10000,
+  },
+  'push-media-timeout-ms': {
+    type: 'integer',
+    env: 'STREAMFED_PUSH_MEDIA_TIMEOUT_MS',
+    description:
+      "push/pull: deadline for the remote's PUBLISHING/PLAYING, then for the first media delivered; also the stall window",
+    default: 10000,
+  },
   'ping-interval-ms': {
     type: 'integer',
     env: 'STREAMFED_PING_INTERVAL_MS',
@@ -129,3 +161,17 @@ export const mediaOptionSpecs = {
   },
   'log-level': logLevelOption,
 } satisfies OptionSpecs;
+
+/** The push/pull step deadlines from the option values. */
+export function pushDeadlines(o: OptionValues<typeof mediaOptionSpecs>): RelayDeadlines {
+  return {
+    connectMs: o['push-connect-timeout-ms'],
+    handshakeMs: o['push-handshake-timeout-ms'],
+    answerMs: o['push-answer-timeout-ms'],
+    iceMs: o['push-ice-timeout-ms'],
+    mediaMs: o['push-media-timeout-ms'],
+  };
+}
+
+/** The deadlines when no option sets them. */
+export const defaultPushDeadlines: RelayDeadlines = pushDeadlines(readOptions(mediaOptionSpecs, [], {}));

@@ -11,6 +11,8 @@ import { StreamService } from './streams/stream-service.js';
 import { StatsSampler } from './stats-sampler.js';
 import { PushManager } from './push/push-manager.js';
 import { TargetPolicy } from './push/target-policy.js';
+import type { RelayDeadlines } from './push/relay.js';
+import { defaultPushDeadlines } from './media-options.js';
 import { registerPullRoutes } from './rest/pull-routes.js';
 import { Fleet } from './fleet/fleet.js';
 import { registerFleetRoutes } from './fleet/fleet-routes.js';
@@ -35,6 +37,8 @@ export interface MediaServerConfig {
   restToken?: string | undefined;
   pushAllow: string[];
   pushInsecureTls: boolean;
+  /** Push/pull step deadlines (defaults: the options' defaults). */
+  pushDeadlines?: Partial<RelayDeadlines> | undefined;
   pingIntervalMs: number;
   pingProbes: number;
   /** Fleet membership and relays; without it the server is a fleet of one. */
@@ -98,14 +102,10 @@ export class MediaServer {
       metrics,
       log,
     );
-    const pushes = new PushManager(
-      streams,
-      engine,
-      new TargetPolicy(config.pushAllow),
-      metrics,
-      log,
-      config.pushInsecureTls,
-    );
+    const pushes = new PushManager(streams, engine, new TargetPolicy(config.pushAllow), metrics, log, {
+      insecureTls: config.pushInsecureTls,
+      deadlines: { ...defaultPushDeadlines, ...config.pushDeadlines },
+    });
     const sampler = new StatsSampler(streams, metrics);
     const fleetOptions = config.fleet ?? {
       memberId: `media-${process.pid}`,

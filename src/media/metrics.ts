@@ -1,14 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-
-/** The bounded set of `reason` labels of streamfed_push_failures_total. */
-export const pushFailureReasons = [
-  'unreachable',
-  'remote_disconnected',
-  'remote_rejected',
-  'webrtc',
-  'other',
-] as const;
-export type PushFailureReason = (typeof pushFailureReasons)[number];
+import { deliveryStatuses, pushFailureCodes } from '../contracts/pull-api.js';
 
 /**
  * Every metric the media server exports. The dashboard and alert rules in charts/ and deploy/ may only use
@@ -87,7 +78,7 @@ export class MediaMetrics {
   });
   readonly pushFailures = new Counter({
     name: 'streamfed_push_failures_total',
-    help: 'Pushes that ended FAILED, by reason',
+    help: 'Pushes and pulls that ended FAILED, by reason (the failure code, PUSH_ERR_*)',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
@@ -101,6 +92,18 @@ export class MediaMetrics {
     name: 'streamfed_push_bytes_total',
     help: 'RTP bytes forwarded to remote servers by pushes',
     labelNames: ['push'] as const,
+    registers: [this.registry],
+  });
+  readonly pushDelivered = new Counter({
+    name: 'streamfed_push_delivered_packets_total',
+    help: 'RTP packets the remote acknowledged in its RTCP receiver reports (push) or we received (pull)',
+    labelNames: ['push'] as const,
+    registers: [this.registry],
+  });
+  readonly pushDelivery = new Gauge({
+    name: 'streamfed_push_delivery',
+    help: 'PUBLISHING pushes and pulls by what is delivered (waiting, delivering, stalled)',
+    labelNames: ['status'] as const,
     registers: [this.registry],
   });
   readonly pushPackets = new Counter({
@@ -165,7 +168,8 @@ export class MediaMetrics {
       this.pushes.set({ status }, 0);
       this.pushTransitions.inc({ status }, 0);
     }
-    for (const reason of pushFailureReasons) this.pushFailures.inc({ reason }, 0);
+    for (const reason of pushFailureCodes) this.pushFailures.inc({ reason }, 0);
+    for (const status of deliveryStatuses) this.pushDelivery.set({ status }, 0);
     for (const state of ['up', 'down']) this.fleetMembers.set({ state }, 0);
     for (const state of ['connecting', 'live']) this.fleetRelays.set({ state }, 0);
     for (const direction of ['in', 'out']) this.fleetRelayedBytes.inc({ direction }, 0);

@@ -18,6 +18,8 @@ export interface StreamPushSpec {
   localStreamName: string;
   target: { uri?: string; service?: ServiceRef & { scheme?: 'ws' | 'wss' } };
   remoteStreamName?: string;
+  /** Passed to the target as the SDK's `custom` (its REST hooks see it). */
+  custom?: Record<string, unknown>;
   retry?: { initialDelaySeconds?: number; maxDelaySeconds?: number };
 }
 
@@ -41,6 +43,8 @@ export interface StreamPushStatus {
   sourceUrl?: string;
   targetUri?: string;
   pushStatus?: string;
+  /** What the target acknowledges receiving: waiting, delivering, stalled. */
+  delivery?: string;
   lastError?: string;
   attempts?: number;
   conditions?: Condition[];

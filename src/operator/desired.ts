@@ -3,6 +3,7 @@ import type { PushIdentity } from './media-api.js';
 
 export interface DesiredPush extends PushIdentity {
   sourceUrl: string;
+  custom?: Record<string, unknown> | undefined;
 }
 
 export class SpecError extends Error {
@@ -28,7 +29,13 @@ export function desiredPush(o: StreamPush, clusterDomain: string): DesiredPush {
     target.service,
     (s) => `${s.scheme ?? 'ws'}://${s.name}.${s.namespace ?? ns}.svc.${clusterDomain}:${s.port ?? 8080}`,
   );
-  return { sourceUrl, uri, localStreamName, remoteStreamName: o.spec.remoteStreamName ?? localStreamName };
+  return {
+    sourceUrl,
+    uri,
+    localStreamName,
+    remoteStreamName: o.spec.remoteStreamName ?? localStreamName,
+    ...(o.spec.custom ? { custom: o.spec.custom } : {}),
+  };
 }
 
 function exactlyOne<S>(

@@ -1,13 +1,11 @@
+import { pushTargetKey, type PushDescription, type PushRequestBody } from '../contracts/pull-api.js';
+
 /** A push as the media servers' /rest-api/pull/find_all reports it (the fields the operator reads). */
-export interface MediaPush {
-  localMediaSessionId: string;
-  remoteMediaSessionId: string;
-  localStreamName: string;
-  remoteStreamName: string;
-  uri: string;
-  status: string;
-  info?: string;
-}
+export type MediaPush = Pick<
+  PushDescription,
+  'localMediaSessionId' | 'remoteMediaSessionId' | 'localStreamName' | 'remoteStreamName' | 'uri' | 'status'
+> &
+  Partial<Pick<PushDescription, 'info' | 'code' | 'delivery'>>;
 
 export type MediaErrorReason =
   'SourceUnreachable' | 'StreamNotFound' | 'TargetNotAllowed' | 'PushConflict' | 'PushFailed' | 'BadRequest';
@@ -30,8 +28,11 @@ export interface PushIdentity {
   remoteStreamName: string;
 }
 
+/** One push target however its URI is spelled (the media server's rule, pushTargetKey). */
 export const sameIdentity = (a: PushIdentity, b: PushIdentity): boolean =>
-  a.uri === b.uri && a.localStreamName === b.localStreamName && a.remoteStreamName === b.remoteStreamName;
+  pushTargetKey(a.uri) === pushTargetKey(b.uri) &&
+  a.localStreamName === b.localStreamName &&
+  a.remoteStreamName === b.remoteStreamName;
 
 /** Client of a media server's /rest-api/pull/* (WCS's push API), with a bearer token when configured. */
 export class MediaApi {
@@ -48,19 +49,18 @@ export class MediaApi {
     private readonly token: string | undefined,
     private readonly timeoutMs = 10_000,
     private readonly listMaxAgeMs = 1000,
+    /** /pull/push answers once the push is PUBLISHING or failed: every remote step within its deadline. */
+    private readonly pushTimeoutMs = 60_000,
   ) {}
 
   async push(
     sourceUrl: string,
-    { uri, localStreamName, remoteStreamName }: PushIdentity,
+    { uri, localStreamName, remoteStreamName, custom }: PushIdentity & Pick<PushRequestBody, 'custom'>,
   ): Promise<MediaPush> {
     let pushed: MediaPush;
     try {
-      pushed = (await this.call(sourceUrl, '/rest-api/pull/push', {
-        uri,
-        localStreamName,
-        remoteStreamName,
-      })) as MediaPush;
+      const body: PushRequestBody = { uri, localStreamName, remoteStreamName, ...(custom ? { custom } : {}) };
+      pushed = (await this.call(sourceUrl, '/rest-api/pull/push', body, this.pushTimeoutMs)) as MediaPush;
     } catch (error) {
       this.lists.delete(sourceUrl);
       throw error;
@@ -125,7 +125,12 @@ export class MediaApi {
     if (entry) this.lists.set(sourceUrl, { at: entry.at, list: entry.list.then(edit) });
   }
 
-  private async call(base: string, path: string, body: unknown): Promise<unknown> {
+  private async call(
+    base: string,
+    path: string,
+    body: unknown,
+    timeoutMs = this.timeoutMs,
+  ): Promise<unknown> {
     let response: Response;
     try {
       response = await fetch(new URL(path, base), {
@@ -135,7 +140,7 @@ export class MediaApi {
           ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
         },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;

@@ -61,24 +61,45 @@ export class Reconciler {
     }
     try {
       const push = await this.ensurePush(o, desired);
-      const active = push.status === 'PUBLISHING';
+      const delivery = push.delivery?.status;
+      // a server without delivery reports (older) is taken at its status word
+      const active = push.status === 'PUBLISHING' && (delivery === undefined || delivery === 'delivering');
+      const fields = {
+        sourceUrl: desired.sourceUrl,
+        targetUri: desired.uri,
+        localMediaSessionId: push.localMediaSessionId,
+        remoteMediaSessionId: push.remoteMediaSessionId,
+        pushStatus: push.status,
+        delivery,
+      };
+      if (delivery === 'stalled') {
+        // PUBLISHING on paper, nothing reaching the target: a failed push, pushed again after backoff
+        const message = `push to ${desired.uri} is PUBLISHING but the target acknowledges nothing: pushing again`;
+        await this.media.terminate(desired.sourceUrl, { localMediaSessionId: push.localMediaSessionId });
+        await this.writeStatus(o, 'Failed', 'PushNotDelivering', message, {
+          ...fields,
+          lastError: message,
+          pushStatus: undefined,
+          delivery: undefined,
+          localMediaSessionId: undefined,
+          remoteMediaSessionId: undefined,
+        });
+        throw new ReconcileError('PushNotDelivering', message, true);
+      }
+      const waiting =
+        push.status === 'PUBLISHING'
+          ? ['AwaitingDelivery', `push is PUBLISHING, waiting for ${desired.uri} to acknowledge media`]
+          : ['PushPending', `push is ${push.status}, waiting for the remote to publish`];
       await this.writeStatus(
         o,
         active ? 'Active' : 'Pending',
-        active ? 'Publishing' : 'PushPending',
-        active
-          ? `pushing to ${desired.uri} as ${desired.remoteStreamName}`
-          : `push is ${push.status}, waiting for the remote to publish`,
-        {
-          sourceUrl: desired.sourceUrl,
-          targetUri: desired.uri,
-          localMediaSessionId: push.localMediaSessionId,
-          remoteMediaSessionId: push.remoteMediaSessionId,
-          pushStatus: push.status,
-        },
+        active ? 'Publishing' : waiting[0]!,
+        active ? `pushing to ${desired.uri} as ${desired.remoteStreamName}` : waiting[1]!,
+        fields,
       );
       return active ? { active } : { active, requeueAfterMs: this.options.pendingRecheckMs };
     } catch (error) {
+      if (error instanceof ReconcileError) throw error;
       const reason = error instanceof MediaApiError ? error.reason : 'ReconcileFailed';
       const message = (error as Error).message;
       await this.writeStatus(o, 'Failed', reason, message, {
@@ -86,6 +107,7 @@ export class Reconciler {
         targetUri: desired.uri,
         lastError: message,
         pushStatus: undefined,
+        delivery: undefined,
         localMediaSessionId: undefined,
         remoteMediaSessionId: undefined,
       });

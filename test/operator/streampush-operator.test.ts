@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { PushDescription } from '../../src/media/push/relay.js';
+import type { PushDescription } from '../../src/contracts/pull-api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import type { StreamPush } from '../../src/operator/api.js';
@@ -15,6 +15,7 @@ import {
   type OperatorProcess,
 } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
+import { FakeWcs } from '../support/fake-wcs.js';
 import { NodePeer } from '../support/node-peer.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 
@@ -50,7 +51,11 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
     const r = await rest(m.restUrl, '/rest-api/pull/find_all');
     return r.status === 200 ? (r.body as PushView[]) : [];
   };
-  const manifest = (name: string, remoteStreamName: string) => ({
+  const manifest = (
+    name: string,
+    remoteStreamName: string | undefined,
+    spec: Partial<StreamPush['spec']> = {},
+  ) => ({
     apiVersion: 'streamfed.io/v1alpha1',
     kind: 'StreamPush',
     metadata: { name, namespace: 'default' },
@@ -60,6 +65,7 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
       target: { uri: s2.wsUrl },
       remoteStreamName,
       retry: { initialDelaySeconds: 1, maxDelaySeconds: 2 },
+      ...spec,
     },
   });
   const startOperator = async (
@@ -272,6 +278,58 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
     expect(metrics).toMatch(/^streamfed_operator_reconciles_total\{result="success"\} [1-9]/m);
     expect(metrics).toMatch(/^streamfed_operator_orphan_pushes_terminated_total [1-9]/m);
     expect(metrics).toMatch(/^streamfed_operator_leader 1$/m);
+  });
+
+  it('a push its target never acknowledges is never Active, one whose delivery stalls is pushed again, and spec.custom reaches the target', async () => {
+    // its own source server, with a short media deadline (also the stall window)
+    const s3 = await spawnMedia(['--push-media-timeout-ms', '3000']);
+    const silent = await FakeWcs.start('media');
+    const stalling = await FakeWcs.start('stall-later', 1500);
+    const studio3 = await NodePeer.publish(s3.wsUrl, 'studio3');
+    const names = ['silent-target', 'stalling-target'];
+    try {
+      await studio3.waitStatus('PUBLISHING');
+      for (const [name, uri] of [
+        [names[0]!, silent.url],
+        [names[1]!, stalling.url],
+      ] as const) {
+        const m = manifest(name, undefined, {
+          source: { restUrl: s3.restUrl },
+          localStreamName: 'studio3',
+          target: { uri },
+          custom: { token: 'hook-token' },
+        });
+        const r = await apply(m);
+        expect(r.code, r.stderr).toBe(0);
+      }
+      const seen = new Set<string>();
+      await waitFor(
+        async () => {
+          const objects = await Promise.all(names.map((n) => get(n)));
+          objects.forEach((o, i) => {
+            const reason = o?.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
+            if (o?.status?.phase) seen.add(`${names[i]}:${o.status.phase}:${reason ?? ''}`);
+          });
+          return (
+            objects.every((o) => (o?.status?.attempts ?? 0) >= 2) &&
+            seen.has('stalling-target:Failed:PushNotDelivering')
+          );
+        },
+        'both pushed again',
+        60_000,
+        250,
+      );
+      // PUBLISHING on the source, but nothing acknowledged: never Active
+      expect([...seen].filter((s) => s.startsWith('silent-target:Active'))).toEqual([]);
+      expect(seen).toContain('silent-target:Pending:AwaitingDelivery');
+      expect(silent.received('connection')[0]).toMatchObject({ custom: { token: 'hook-token' } });
+      expect(stalling.received('publishStream')[0]).toMatchObject({ custom: { token: 'hook-token' } });
+    } finally {
+      for (const n of names) await k('delete', 'streampush', n, '--timeout=30s');
+      await studio3.stop();
+      await s3.kill();
+      await Promise.all([silent.close(), stalling.close()]);
+    }
   });
 
   it('pushes again when the target or the source media server restarts in place', async () => {

@@ -1,5 +1,5 @@
 import type { Browser } from 'playwright-core';
-import type { PushDescription } from '../../src/media/push/relay.js';
+import type { PushDescription } from '../../src/contracts/pull-api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../support/browser.js';
 import { spawnMedia, type MediaProcess } from '../support/media-process.js';
@@ -84,6 +84,17 @@ describe('server-to-server push over WebRTC between server processes', () => {
     const first = await waitFor(() => player.framesDecoded(), 'frames decoded on server 2');
     await waitFor(async () => (await player.framesDecoded()) > first + 10, 'frames to keep coming');
 
+    // what the remote acknowledges in its receiver reports, not only what we sent
+    const delivered = await waitFor(async () => {
+      const [p] = await pushes(s1.restUrl);
+      return p && p.delivery.status === 'delivering' && p.delivery.packets > 0 ? p : undefined;
+    }, 'remote receiver reports acknowledging the push');
+    expect(delivered.delivery.packets).toBeLessThanOrEqual(delivered.packets);
+    expect(delivered.delivery.lastDeliveredAt).toBeGreaterThan(push.createDate);
+    expect(
+      await metric(s1.restUrl, /^streamfed_push_delivered_packets_total\{push="[^"]+"\} (\d+)$/m),
+    ).toBeGreaterThan(0);
+    expect(await metric(s1.restUrl, /^streamfed_push_delivery\{status="delivering"\} (\d+)$/m)).toBe(1);
     const all = await pushes(s1.restUrl);
     expect(all).toHaveLength(1);
     expect(all[0]).toMatchObject({ status: 'PUBLISHING', localMediaSessionId: push.localMediaSessionId });
@@ -98,6 +109,39 @@ describe('server-to-server push over WebRTC between server processes', () => {
     expect((await rest(s1.restUrl, '/rest-api/pull/find_all')).status).toBe(404);
     expect((await rest(s2.restUrl, '/rest-api/stream/find', { name: 'cam-fed' })).status).toBe(404);
     // only the browser publisher's transport is left on server 1
+    await waitFor(async () => (await transports(s1.restUrl)) === 1, 'push transports released');
+  });
+
+  it('one target however its uri is spelled (trailing /, /websocket); a #fragment is a 400 that leaves nothing', async () => {
+    const first = await rest(s1.restUrl, '/rest-api/pull/push', {
+      uri: `${s2.wsUrl}/`,
+      localStreamName: 'cam',
+      remoteStreamName: 'spelled',
+    });
+    expect(first.status).toBe(200);
+    for (const uri of [s2.wsUrl, `${s2.wsUrl}/websocket`, `${s2.wsUrl}/websocket/`]) {
+      const again = await rest(s1.restUrl, '/rest-api/pull/push', {
+        uri,
+        localStreamName: 'cam',
+        remoteStreamName: 'spelled',
+      });
+      expect({ uri, status: again.status }).toEqual({ uri, status: 409 });
+    }
+    const fragment = await rest(s1.restUrl, '/rest-api/pull/push', {
+      uri: `${s2.wsUrl}/#x`,
+      localStreamName: 'cam',
+      remoteStreamName: 'frag',
+    });
+    expect(fragment.status).toBe(400);
+    expect((fragment.body as { message: string }).message).toMatch(/fragment/);
+    expect(await pushes(s1.restUrl)).toHaveLength(1);
+    const terminated = await rest(s1.restUrl, '/rest-api/pull/terminate', {
+      uri: `${s2.wsUrl}/websocket`,
+      localStreamName: 'cam',
+      remoteStreamName: 'spelled',
+    });
+    expect(terminated.status).toBe(200);
+    expect((await rest(s1.restUrl, '/rest-api/pull/find_all')).status).toBe(404);
     await waitFor(async () => (await transports(s1.restUrl)) === 1, 'push transports released');
   });
 
@@ -201,6 +245,9 @@ describe('server-to-server push over WebRTC between server processes', () => {
     const player = await PlayerPage.open(browser, s3.restUrl, s3.wsUrl, 'pulled');
     await player.waitStatus('PLAYING');
     await waitFor(async () => (await player.framesDecoded()) > 10, 'frames decoded from the pulled stream');
+    const [pulled] = await pushes(s3.restUrl);
+    expect(pulled).toMatchObject({ status: 'PUBLISHING', delivery: { status: 'delivering' } });
+    expect(pulled!.delivery.packets).toBeGreaterThan(0);
 
     const id = (r.body as PushView).localMediaSessionId;
     expect((await rest(s3.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: id })).status).toBe(
@@ -244,12 +291,19 @@ describe('server-to-server push over WebRTC between server processes', () => {
       localStreamName: 'cam',
     });
     expect(r.status).toBe(500);
-    expect((r.body as { message: string }).message).toMatch(/cannot connect/);
+    expect(r.body).toMatchObject({
+      code: 'PUSH_ERR_UNREACHABLE',
+      message: expect.stringMatching(/cannot connect/),
+    });
     const [failed] = await pushes(s1.restUrl);
-    expect(failed).toMatchObject({ status: 'FAILED', info: expect.stringMatching(/cannot connect/) });
+    expect(failed).toMatchObject({
+      status: 'FAILED',
+      code: 'PUSH_ERR_UNREACHABLE',
+      info: expect.stringMatching(/cannot connect/),
+    });
     expect(await transports(s1.restUrl)).toBe(1);
     expect(
-      await metric(s1.restUrl, /^streamfed_push_failures_total\{reason="unreachable"\} (\d+)$/m),
+      await metric(s1.restUrl, /^streamfed_push_failures_total\{reason="PUSH_ERR_UNREACHABLE"\} (\d+)$/m),
     ).toBeGreaterThanOrEqual(1);
     expect(
       (
@@ -271,7 +325,10 @@ describe('server-to-server push over WebRTC between server processes', () => {
       const killedAt = Date.now();
       await waitFor(async () => (await pushes(s1.restUrl))[0]?.status === 'FAILED', 'push FAILED', 5_000);
       expect(Date.now() - killedAt).toBeLessThan(5_000);
-      expect((await pushes(s1.restUrl))[0]?.info).toMatch(/remote session ended/);
+      expect((await pushes(s1.restUrl))[0]).toMatchObject({
+        code: 'PUSH_ERR_REMOTE_DISCONNECTED',
+        info: expect.stringMatching(/remote session ended/),
+      });
       expect(await transports(s1.restUrl)).toBe(1);
       expect(
         (await rest(s1.restUrl, '/rest-api/pull/terminate', { uri: s4.wsUrl, localStreamName: 'cam' }))

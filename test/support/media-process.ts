@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../../src/paths.js';
 import { waitFor } from './media-server.js';
 
@@ -29,6 +30,8 @@ export interface MediaProcess {
   kill(): Promise<void>;
   /** Like a pod restarted in place: SIGKILL, then a new process with the same arguments and addresses. */
   restart(): Promise<MediaProcess>;
+  /** Asks the resource probe (started with NodeOptions.probe) for handles and heap after GC. */
+  probe(): Promise<ProbeReport>;
 }
 
 let nextRtcPort = 46000;
@@ -48,6 +51,19 @@ export interface NodeOptions {
   nodeArgs?: string[];
   /** The CLI script; dist/cli.js by default. */
   cli?: string;
+  /**
+   * Load the test-only resource probe (test/support/resource-probe.mjs) over an IPC channel, with
+   * --expose-gc: MediaProcess.probe() then reports the process's active handles and heap after GC.
+   */
+  probe?: boolean;
+}
+
+/** What a media process reports of itself through the resource probe. */
+export interface ProbeReport {
+  /** process.getActiveResourcesInfo(): one entry per active handle or request, by type. */
+  resources: string[];
+  /** Heap used after two full GCs, in bytes. */
+  heapUsed: number;
 }
 
 export interface MediaPorts {
@@ -88,6 +104,13 @@ export async function launchMedia(
   node: NodeOptions,
 ): Promise<MediaProcess> {
   const args = [
+    ...(node.probe
+      ? [
+          '--expose-gc',
+          '--import',
+          pathToFileURL(path.join(packageRoot, 'test/support/resource-probe.mjs')).href,
+        ]
+      : []),
     ...(node.nodeArgs ?? []),
     node.cli ?? path.join(packageRoot, 'dist/cli.js'),
     'media',
@@ -113,7 +136,7 @@ export async function launchMedia(
   ];
   const child = spawn(process.execPath, args, {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: node.probe ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -148,7 +171,30 @@ export async function launchMedia(
       await kill();
       return launchMedia(ports, extraArgs, env, node);
     },
+    probe: () => probe(child),
   };
+}
+
+let probeIds = 0;
+
+function probe(child: ChildProcess): Promise<ProbeReport> {
+  if (!child.send) return Promise.reject(new Error('started without the resource probe'));
+  const id = ++probeIds;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.off('message', listener);
+      reject(new Error('resource probe did not answer'));
+    }, 10_000);
+    const listener = (message: unknown): void => {
+      const m = message as ProbeReport & { probe?: string; id?: number };
+      if (m?.probe !== 'resources' || m.id !== id) return;
+      clearTimeout(timer);
+      child.off('message', listener);
+      resolve({ resources: m.resources, heapUsed: m.heapUsed });
+    };
+    child.on('message', listener);
+    child.send!({ probe: 'resources', id });
+  });
 }
 
 export interface OperatorProcess {

@@ -1,15 +1,16 @@
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import type * as ms from 'mediasoup/types';
-import type { MediaStreamTrack, RTCRtpTransceiver } from 'werift';
+import type { MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
+import { PushFailureCode } from '../../contracts/pull-api.js';
 import type { MediaEngine } from '../rtc/media-engine.js';
 import type { MediaKind } from '../rtc/sdp-offer.js';
 import { Publisher } from '../streams/publisher.js';
 import { StreamInfo, StreamStatus } from '../streams/status.js';
 import type { StreamService } from '../streams/stream-service.js';
-import { Relay } from './relay.js';
+import { Relay, type PushTarget } from './relay.js';
 import { createPeer, weriftCodec } from './rtc-peer.js';
-import type { StreamStatusEvent } from './wcs-client.js';
+import type { OfferOptions, StreamStatusEvent } from './wcs-client.js';
 
 interface Leg {
   kind: MediaKind;
@@ -30,47 +31,68 @@ export class Pull extends Relay {
   private publisher: Publisher | undefined;
   private readonly legs: Leg[] = [];
 
-  async start(streams: StreamService, engine: MediaEngine): Promise<void> {
-    try {
-      const caps = engine.rtpCapabilities.codecs ?? [];
-      const codecs = (kind: MediaKind): ReturnType<typeof weriftCodec>[] =>
-        caps
-          .filter((c) => c.kind === kind && !c.mimeType.toLowerCase().endsWith('/rtx'))
-          .map((c) => weriftCodec(c, kind));
-      const peer = createPeer(this.target.url.hostname.replace(/^\[|\]$/g, ''), {
-        audio: codecs('audio'),
-        video: codecs('video'),
-      });
-      for (const kind of ['audio', 'video'] as const) {
-        const transceiver = peer.addTransceiver(kind, { direction: 'recvonly' });
-        this.legs.push({
-          kind,
-          transceiver,
-          payloadType: kind === 'audio' ? 100 : 101,
-          ssrc: randomInt(1, 2 ** 31),
-        });
-      }
-      peer.onTrack.subscribe((track) => this.onTrack(track));
-      await this.negotiate(peer);
+  constructor(
+    target: PushTarget,
+    private readonly streams: StreamService,
+    private readonly engine: MediaEngine,
+  ) {
+    super(target);
+  }
 
-      const { session } = await streams.publishWith(
-        {
-          appKey: 'pull',
-          sessionId: `pull:${this.target.uri}`,
-          mediaSessionId: this.localMediaSessionId,
-          name: this.target.localStreamName,
-        },
-        async () => ({ session: await this.createPublisher(engine) }),
-      );
-      this.publisher = session;
-      session.on('status', (status) => {
-        if (session.ended && !this.terminated) this.fail(`local stream ${status}`);
+  protected async prepare(): Promise<void> {
+    // the local publisher is made once the remote answered: its codecs are what was negotiated
+  }
+
+  protected createPeer(): { peer: RTCPeerConnection; offer: OfferOptions } {
+    const caps = this.engine.rtpCapabilities.codecs ?? [];
+    const codecs = (kind: MediaKind): ReturnType<typeof weriftCodec>[] =>
+      caps
+        .filter((c) => c.kind === kind && !c.mimeType.toLowerCase().endsWith('/rtx'))
+        .map((c) => weriftCodec(c, kind));
+    const peer = createPeer(this.target.url.hostname.replace(/^\[|\]$/g, ''), {
+      audio: codecs('audio'),
+      video: codecs('video'),
+    });
+    for (const kind of ['audio', 'video'] as const) {
+      const transceiver = peer.addTransceiver(kind, { direction: 'recvonly' });
+      this.legs.push({
+        kind,
+        transceiver,
+        payloadType: kind === 'audio' ? 100 : 101,
+        ssrc: randomInt(1, 2 ** 31),
       });
-      if (this.status === 'PUBLISHING') session.connected();
-    } catch (error) {
-      this.fail((error as Error).message);
-      throw error;
     }
+    peer.onTrack.subscribe((track) => this.onTrack(track));
+    return { peer, offer: { hasAudio: true, hasVideo: true } };
+  }
+
+  protected async onAnswered(): Promise<void> {
+    const { session } = await this.streams.publishWith(
+      {
+        appKey: 'pull',
+        sessionId: `pull:${this.target.uri}`,
+        mediaSessionId: this.localMediaSessionId,
+        name: this.target.localStreamName,
+      },
+      async () => ({ session: await this.createPublisher(this.engine) }),
+    );
+    if (this.terminated || this.status === 'FAILED') {
+      session.end(StreamStatus.UNPUBLISHED, StreamInfo.STOPPED_BY_PUBLISHER_STOP);
+      return;
+    }
+    this.publisher = session;
+    session.on('status', (status) => {
+      if (session.ended && !this.terminated) this.fail(PushFailureCode.LOCAL_ENDED, `local stream ${status}`);
+    });
+  }
+
+  protected onPublishing(): void {
+    this.publisher?.connected();
+    this.requestKeyFrame();
+  }
+
+  protected sentSoFar(): undefined {
+    return undefined;
   }
 
   /** The local publisher: one producer per negotiated kind on a loopback plain transport we send into. */
@@ -154,6 +176,7 @@ export class Pull extends Relay {
       packet[1] = (packet[1]! & 0x80) | leg.payloadType;
       packet.writeUInt32BE(leg.ssrc, 8);
       this.counted(packet.length);
+      this.delivery.update(this.forwardedPackets, 0);
       this.socket.send(packet);
     });
   }
@@ -165,13 +188,12 @@ export class Pull extends Relay {
   }
 
   protected onRemoteStatus(event: StreamStatusEvent): void {
-    if (event.status === StreamStatus.PLAYING) {
-      this.setStatus('PUBLISHING');
-      this.publisher?.connected();
-      this.requestKeyFrame();
-    } else if (event.status === StreamStatus.FAILED || event.status === StreamStatus.STOPPED) {
-      this.fail(`remote stream ${event.status}${event.info ? `: ${event.info}` : ''}`);
-    }
+    if (event.status === StreamStatus.PLAYING) this.remoteUp();
+    else if (event.status === StreamStatus.FAILED || event.status === StreamStatus.STOPPED)
+      this.fail(
+        PushFailureCode.REMOTE_REJECTED,
+        `remote stream ${event.status}${event.info ? `: ${event.info}` : ''}`,
+      );
   }
 
   protected releaseMedia(): void {

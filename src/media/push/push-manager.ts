@@ -1,11 +1,19 @@
+import {
+  PushFailureCode,
+  deliveryStatuses,
+  pushTargetKey,
+  type PushDescription,
+  type PushStatus,
+} from '../../contracts/pull-api.js';
 import type { Logger } from '../../log.js';
 import { ConflictError, NotFoundError, StreamfedError } from '../errors.js';
-import type { MediaMetrics, PushFailureReason } from '../metrics.js';
+import type { MediaMetrics } from '../metrics.js';
 import type { MediaEngine } from '../rtc/media-engine.js';
 import type { StreamService } from '../streams/stream-service.js';
 import { Pull } from './pull.js';
 import { Push } from './push.js';
-import type { PushDescription, PushStatus, PushTarget } from './relay.js';
+import type { PushTarget, RelayDeadlines } from './relay.js';
+import { codeOf } from './relay-error.js';
 import type { TargetPolicy } from './target-policy.js';
 
 /** A push (local stream → remote server) or a pull (remote stream → published here). */
@@ -15,6 +23,7 @@ export interface PushRequest {
   uri: string;
   localStreamName: string;
   remoteStreamName?: string | undefined;
+  custom?: Record<string, unknown> | undefined;
 }
 
 export type PushQuery =
@@ -25,10 +34,16 @@ export type PushQuery =
 export class PushFailedError extends StreamfedError {
   constructor(
     message: string,
+    readonly code: PushFailureCode,
     readonly push: PushDescription,
   ) {
     super(message);
   }
+}
+
+export interface PushManagerOptions {
+  insecureTls: boolean;
+  deadlines: RelayDeadlines;
 }
 
 const statuses: PushStatus[] = ['NEW', 'PENDING', 'PUBLISHING', 'FAILED'];
@@ -39,7 +54,7 @@ const statuses: PushStatus[] = ['NEW', 'PENDING', 'PUBLISHING', 'FAILED'];
  */
 export class PushManager {
   private readonly pushes = new Map<string, Relay>();
-  private readonly sampled = new WeakMap<Relay, { packets: number; bytes: number }>();
+  private readonly sampled = new WeakMap<Relay, { packets: number; bytes: number; delivered: number }>();
   private loopGuard: ((target: PushTarget) => Promise<void>) | undefined;
 
   constructor(
@@ -48,7 +63,7 @@ export class PushManager {
     private readonly policy: TargetPolicy,
     private readonly metrics: MediaMetrics,
     private readonly log: Logger,
-    private readonly insecureTls: boolean,
+    private readonly options: PushManagerOptions,
   ) {
     streams.on('unpublished', (publisher) => {
       for (const push of this.pushes.values()) {
@@ -69,8 +84,7 @@ export class PushManager {
     const source = this.streams.publisher(request.localStreamName);
     if (!source) throw new NotFoundError(`local stream ${request.localStreamName} not found`);
     this.replaceFailed('push', target);
-    const push = new Push(target);
-    return this.run(push, () => push.start(source));
+    return this.run(new Push(target, source));
   }
 
   /** WCS's /pull/pull: play `remoteStreamName` from the server at `uri` and publish it here as `localStreamName`. */
@@ -80,17 +94,19 @@ export class PushManager {
       throw new ConflictError(`stream ${request.localStreamName} is already published here`);
     }
     this.replaceFailed('pull', target);
-    const pull = new Pull(target);
-    return this.run(pull, () => pull.start(this.streams, this.engine));
+    return this.run(new Pull(target, this.streams, this.engine));
   }
 
   private async targetOf(request: PushRequest): Promise<PushTarget> {
     return {
       uri: request.uri,
+      key: pushTargetKey(request.uri),
       url: await this.policy.check(request.uri),
       localStreamName: request.localStreamName,
       remoteStreamName: request.remoteStreamName ?? request.localStreamName,
-      insecureTls: this.insecureTls,
+      insecureTls: this.options.insecureTls,
+      custom: request.custom,
+      deadlines: this.options.deadlines,
     };
   }
 
@@ -109,21 +125,21 @@ export class PushManager {
   }
 
   /** Registers a push or pull, counts and logs its transitions, and starts it. */
-  private async run(relay: Relay, start: () => Promise<void>): Promise<PushDescription> {
+  private async run(relay: Relay): Promise<PushDescription> {
     this.pushes.set(relay.localMediaSessionId, relay);
     const startedAt = process.hrtime.bigint();
     const { uri, localStreamName } = relay.target;
     const type = relay.describe().type;
     const log = this.log.child({ push: relay.localMediaSessionId, type, uri, stream: localStreamName });
-    relay.on('status', (status, info) => {
+    relay.on('status', (status, info, code) => {
       this.metrics.pushTransitions.inc({ status });
       if (status === 'PUBLISHING') {
         this.metrics.pushSetupSeconds.observe(Number(process.hrtime.bigint() - startedAt) / 1e9);
       }
       if (status === 'FAILED') {
-        this.metrics.pushFailures.inc({ reason: failureReason(info) });
+        this.metrics.pushFailures.inc({ reason: code ?? PushFailureCode.INTERNAL });
         this.metrics.errors.inc({ kind: 'push' });
-        log.warn({ status, info }, `${type} failed`);
+        log.warn({ status, code, info }, `${type} failed`);
       } else {
         log.info({ status }, `${type} status`);
       }
@@ -131,9 +147,13 @@ export class PushManager {
     });
     this.updateGauge();
     try {
-      await start();
+      await relay.start();
     } catch (error) {
-      throw new PushFailedError(`${type} with ${uri} failed: ${(error as Error).message}`, relay.describe());
+      throw new PushFailedError(
+        `${type} with ${uri} failed: ${(error as Error).message}`,
+        codeOf(error),
+        relay.describe(),
+      );
     }
     return relay.describe();
   }
@@ -144,7 +164,15 @@ export class PushManager {
 
   /** Adds what each push forwarded since the last call to the per-push counters (called at scrape). */
   sampleMetrics(): void {
-    for (const push of this.pushes.values()) this.sample(push);
+    const delivery = new Map(deliveryStatuses.map((s) => [s, 0]));
+    for (const push of this.pushes.values()) {
+      this.sample(push);
+      if (push.status === 'PUBLISHING') {
+        const { status } = push.describe().delivery;
+        delivery.set(status, (delivery.get(status) ?? 0) + 1);
+      }
+    }
+    for (const [status, n] of delivery) this.metrics.pushDelivery.set({ status }, n);
   }
 
   /** Stops the pushes matching the query; 404 when none does. */
@@ -162,12 +190,13 @@ export class PushManager {
     for (const push of [...this.pushes.values()]) this.end(push, 'server shutdown');
   }
 
-  private match(query: PushQuery): Relay[] {
+  private match(query: PushQuery | PushTarget): Relay[] {
+    const key = 'uri' in query ? pushTargetKey(query.uri) : undefined;
     return [...this.pushes.values()].filter((p) => {
       if ('localMediaSessionId' in query) return p.localMediaSessionId === query.localMediaSessionId;
       const t = p.target;
       return (
-        t.uri === query.uri &&
+        t.key === key &&
         t.localStreamName === query.localStreamName &&
         (query.remoteStreamName === undefined || t.remoteStreamName === query.remoteStreamName)
       );
@@ -178,6 +207,7 @@ export class PushManager {
     const d = push.describe();
     this.metrics.pushBytes.remove({ push: d.localMediaSessionId });
     this.metrics.pushPackets.remove({ push: d.localMediaSessionId });
+    this.metrics.pushDelivered.remove({ push: d.localMediaSessionId });
     this.sampled.delete(push);
     push.terminate();
     this.pushes.delete(push.localMediaSessionId);
@@ -186,11 +216,12 @@ export class PushManager {
   }
 
   private sample(push: Relay): void {
-    const { localMediaSessionId: id, packets, bytes } = push.describe();
-    const last = this.sampled.get(push) ?? { packets: 0, bytes: 0 };
+    const { localMediaSessionId: id, packets, bytes, delivery } = push.describe();
+    const last = this.sampled.get(push) ?? { packets: 0, bytes: 0, delivered: 0 };
     this.metrics.pushPackets.inc({ push: id }, packets - last.packets);
     this.metrics.pushBytes.inc({ push: id }, bytes - last.bytes);
-    this.sampled.set(push, { packets, bytes });
+    this.metrics.pushDelivered.inc({ push: id }, Math.max(0, delivery.packets - last.delivered));
+    this.sampled.set(push, { packets, bytes, delivered: Math.max(last.delivered, delivery.packets) });
   }
 
   private updateGauge(): void {
@@ -198,16 +229,4 @@ export class PushManager {
     for (const p of this.pushes.values()) counts.set(p.status, (counts.get(p.status) ?? 0) + 1);
     for (const [status, n] of counts) this.metrics.pushes.set({ status }, n);
   }
-}
-
-/** A bounded label for the failures metric, from the free-text reason. */
-function failureReason(info: string | undefined): PushFailureReason {
-  const text = (info ?? '').toLowerCase();
-  if (text.includes('cannot connect') || text.includes('econnrefused') || text.includes('enotfound'))
-    return 'unreachable';
-  if (text.includes('remote session ended') || text.includes('connection closed'))
-    return 'remote_disconnected';
-  if (text.includes('remote stream')) return 'remote_rejected';
-  if (text.includes('webrtc')) return 'webrtc';
-  return 'other';
 }

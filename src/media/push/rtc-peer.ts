@@ -39,6 +39,12 @@ export function weriftCodec(
 /**
  * A werift peer connection for talking to the media server at `host`. A loopback target needs a loopback
  * host candidate, which werift leaves out unless told.
+ *
+ * `max-bundle`: one ICE/DTLS transport for all media from the start. Under werift's default
+ * (`max-compat`) every transceiver gathers its own transport for the offer, and when the answer bundles
+ * them werift re-points the transceivers at the first one and never closes the others: their UDP sockets
+ * outlived every push and pull (two per relay, see test/media/os-leak.test.ts). No STUN server: a media
+ * server's host candidates are what it reaches (werift's default is a public Google STUN server).
  */
 export function createPeer(
   host: string,
@@ -48,6 +54,8 @@ export function createPeer(
   const loopback = host === 'localhost' || host.startsWith('127.') || host === '::1';
   const v4 = isIP(host) !== 6;
   return new RTCPeerConnection({
+    bundlePolicy: 'max-bundle',
+    iceServers: [],
     codecs,
     headerExtensions: {
       audio: [],

@@ -36,6 +36,8 @@ export class TargetPolicy {
       throw new BadRequestError(`uri must be ws:// or wss://, got ${url.protocol}//`);
     }
     if (url.username || url.password) throw new BadRequestError('uri must not carry credentials');
+    if (uri.includes('#'))
+      throw new BadRequestError('uri must not have a #fragment (a WebSocket URL has none)');
     const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
     if (this.names.has(host) || this.suffixes.some((s) => host.endsWith(s))) return url;
     const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await resolve(host);

@@ -1,13 +1,28 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
+import { PushFailureCode } from '../../contracts/pull-api.js';
 import { StreamStatus, isFinal } from '../streams/status.js';
+import { RelayError, withDeadline } from './relay-error.js';
 
 export interface WcsClientOptions {
   /** Accept any TLS certificate on wss:// (testing only). */
   insecureTls?: boolean;
-  /** Handshake timeout. */
-  timeoutMs?: number;
+  /** Deadline for the TCP/TLS connection and the WebSocket upgrade. */
+  connectTimeoutMs?: number;
+  /** Deadline for the server's getUserData answer to our `connection`. */
+  handshakeTimeoutMs?: number;
+  /** The SDK's `custom` object, sent in `connection` (the remote's REST hooks see it). */
+  custom?: Record<string, unknown> | undefined;
+  /** Aborts the connect (the socket is dropped, the promise rejects). */
+  signal?: AbortSignal;
+}
+
+/** What a stream offer says about itself, as the SDK says it in publishStream/playStream. */
+export interface OfferOptions {
+  hasAudio?: boolean;
+  hasVideo?: boolean;
+  custom?: Record<string, unknown> | undefined;
 }
 
 export interface StreamStatusEvent {
@@ -26,10 +41,6 @@ export interface WcsClientEvents {
 export interface StreamAnswer {
   mediaSessionId: string;
   answer: string;
-}
-
-export class WcsClientError extends Error {
-  override readonly name = 'WcsClientError';
 }
 
 /**
@@ -53,23 +64,45 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
     socket.on('error', (error) => this.onClosed(`connection error: ${error.message}`));
   }
 
+  /**
+   * Connects and completes WCS's handshake, each step within its deadline; rejects with a RelayError whose
+   * code names the step (UNREACHABLE, CONNECT_TIMEOUT, HANDSHAKE_TIMEOUT) and frees the socket.
+   */
   static async connect(url: string, options: WcsClientOptions = {}): Promise<WcsClient> {
-    const socket = new WebSocket(url, {
-      rejectUnauthorized: !options.insecureTls,
-      handshakeTimeout: options.timeoutMs ?? 5000,
-      maxPayload: 1024 * 1024,
-    });
-    const client = await new Promise<WcsClient>((resolve, reject) => {
-      const fail = (error: Error): void =>
-        reject(new WcsClientError(`cannot connect to ${url}: ${error.message}`));
-      socket.once('error', fail);
-      socket.once('open', () => {
-        socket.off('error', fail);
-        resolve(new WcsClient(socket));
+    const connectMs = options.connectTimeoutMs ?? 5000;
+    const socket = new WebSocket(url, { rejectUnauthorized: !options.insecureTls, maxPayload: 1024 * 1024 });
+    const abort = (): void => socket.terminate();
+    options.signal?.addEventListener('abort', abort, { once: true });
+    try {
+      const opened = new Promise<WcsClient>((resolve, reject) => {
+        const fail = (error: Error): void =>
+          reject(new RelayError(PushFailureCode.UNREACHABLE, `cannot connect to ${url}: ${error.message}`));
+        socket.once('error', fail);
+        socket.once('close', () =>
+          fail(new Error(options.signal?.aborted ? 'aborted' : 'connection closed')),
+        );
+        socket.once('open', () => {
+          socket.removeAllListeners('error').removeAllListeners('close');
+          resolve(new WcsClient(socket));
+        });
       });
-    });
-    await client.handshake(options.timeoutMs ?? 5000);
-    return client;
+      // a connection that fails after the deadline must not surface as an unhandled rejection
+      opened.catch(() => undefined);
+      const client = await withDeadline(
+        opened,
+        connectMs,
+        PushFailureCode.CONNECT_TIMEOUT,
+        `no WebSocket connection to ${url}`,
+        () => socket.terminate(),
+      );
+      await client.handshake(url, options.handshakeTimeoutMs ?? 5000, options.custom);
+      return client;
+    } catch (error) {
+      socket.terminate();
+      throw error;
+    } finally {
+      options.signal?.removeEventListener('abort', abort);
+    }
   }
 
   get closed(): boolean {
@@ -77,13 +110,23 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
   }
 
   /** Sends publishStream with our offer; resolves with the server's answer SDP. */
-  publish(name: string, sdp: string, mediaSessionId: string = randomUUID()): Promise<StreamAnswer> {
-    return this.offer(true, name, sdp, mediaSessionId);
+  publish(
+    name: string,
+    sdp: string,
+    mediaSessionId: string = randomUUID(),
+    options: OfferOptions = {},
+  ): Promise<StreamAnswer> {
+    return this.offer(true, name, sdp, mediaSessionId, options);
   }
 
   /** Sends playStream with our (receive-only) offer; resolves with the server's answer SDP. */
-  play(name: string, sdp: string, mediaSessionId: string = randomUUID()): Promise<StreamAnswer> {
-    return this.offer(false, name, sdp, mediaSessionId);
+  play(
+    name: string,
+    sdp: string,
+    mediaSessionId: string = randomUUID(),
+    options: OfferOptions = {},
+  ): Promise<StreamAnswer> {
+    return this.offer(false, name, sdp, mediaSessionId, options);
   }
 
   private offer(
@@ -91,8 +134,29 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
     name: string,
     sdp: string,
     mediaSessionId: string,
+    options: OfferOptions,
   ): Promise<StreamAnswer> {
-    const body = { mediaSessionId, name, sdp, published, hasAudio: true, hasVideo: true };
+    const hasAudio = options.hasAudio ?? true;
+    const hasVideo = options.hasVideo ?? true;
+    // the fields the Web SDK sends (flashphoner-core.js publishStream/playStream), with its defaults
+    const body = {
+      mediaSessionId,
+      name,
+      published,
+      hasVideo,
+      hasAudio,
+      status: 'PENDING',
+      record: false,
+      mediaProvider: 'WebRTC',
+      sdp,
+      ...(options.custom ? { custom: options.custom } : {}),
+      bitrate: 0,
+      minBitrate: 0,
+      maxBitrate: 0,
+      constraints: { audio: hasAudio, video: hasVideo },
+      cvoExtension: false,
+      ...(published ? { rtmpUrl: '' } : { width: 0, height: 0, quality: 0 }),
+    };
     return this.request(published ? 'publishStream' : 'playStream', body);
   }
 
@@ -105,29 +169,40 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
     this.socket.close(1000);
   }
 
-  private handshake(timeoutMs: number): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.close();
-        reject(new WcsClientError('no getUserData from the server'));
-      }, timeoutMs);
-      this.pendingHandshake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-      this.once('closed', (reason) => {
-        clearTimeout(timer);
-        reject(new WcsClientError(reason));
-      });
-      this.send('connection', {
-        appKey: 'defaultApp',
-        mediaProviders: ['WebRTC'],
-        clientVersion: '2.0',
-        clientOSVersion: 'streamfed',
-        clientBrowserVersion: 'streamfed',
-        msePacketizationVersion: 2,
-      });
+  private async handshake(
+    url: string,
+    timeoutMs: number,
+    custom: Record<string, unknown> | undefined,
+  ): Promise<void> {
+    let onClosed: ((reason: string) => void) | undefined;
+    const answered = new Promise<void>((resolve, reject) => {
+      this.pendingHandshake = resolve;
+      onClosed = (reason) =>
+        reject(new RelayError(PushFailureCode.REMOTE_DISCONNECTED, `${url}: ${reason} during the handshake`));
+      this.once('closed', onClosed);
     });
+    answered.catch(() => undefined);
+    this.send('connection', {
+      appKey: 'defaultApp',
+      mediaProviders: ['WebRTC'],
+      keepAlive: true,
+      clientVersion: '2.0',
+      clientOSVersion: 'streamfed',
+      clientBrowserVersion: 'streamfed',
+      msePacketizationVersion: 2,
+      ...(custom ? { custom } : {}),
+    });
+    try {
+      await withDeadline(
+        answered,
+        timeoutMs,
+        PushFailureCode.HANDSHAKE_TIMEOUT,
+        `no getUserData from ${url}`,
+      );
+    } finally {
+      this.pendingHandshake = undefined;
+      if (onClosed) this.off('closed', onClosed);
+    }
   }
 
   private pendingHandshake: (() => void) | undefined;
@@ -136,7 +211,8 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
     message: string,
     body: { mediaSessionId: string; name: string } & Record<string, unknown>,
   ): Promise<StreamAnswer> {
-    if (this.closedReason) return Promise.reject(new WcsClientError(this.closedReason));
+    if (this.closedReason)
+      return Promise.reject(new RelayError(PushFailureCode.REMOTE_DISCONNECTED, this.closedReason));
     const { mediaSessionId } = body;
     return new Promise((resolve, reject) => {
       this.answers.set(mediaSessionId, { resolve: (answer) => resolve({ mediaSessionId, answer }), reject });
@@ -177,13 +253,26 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
             ...(typeof first['name'] === 'string' ? { name: first['name'] } : {}),
             ...(typeof first['info'] === 'string' ? { info: first['info'] } : {}),
           };
-          if (isFinal(event.status)) this.rejectAnswer(event.mediaSessionId, event.info ?? event.status);
+          if (isFinal(event.status))
+            this.rejectAnswer(
+              event.mediaSessionId,
+              new RelayError(
+                PushFailureCode.REMOTE_REJECTED,
+                `remote stream ${event.status}${event.info ? `: ${event.info}` : ''}`,
+              ),
+            );
           this.emit('status', event);
         }
         return;
       case 'fail':
         if (first && typeof first['id'] === 'string') {
-          this.rejectAnswer(first['id'], String(first['info'] ?? 'failed'));
+          this.rejectAnswer(
+            first['id'],
+            new RelayError(
+              PushFailureCode.REMOTE_REJECTED,
+              `remote refused: ${String(first['info'] ?? 'failed')}`,
+            ),
+          );
           this.emit('status', {
             mediaSessionId: first['id'],
             status: StreamStatus.FAILED,
@@ -194,17 +283,26 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
     }
   }
 
-  private rejectAnswer(mediaSessionId: string, info: string): void {
+  private rejectAnswer(mediaSessionId: string, error: RelayError): void {
     const pending = this.answers.get(mediaSessionId);
     if (!pending) return;
     this.answers.delete(mediaSessionId);
-    pending.reject(new WcsClientError(info));
+    pending.reject(error);
+  }
+
+  /** Forgets a request (its answer deadline passed): a late answer is ignored. */
+  cancel(mediaSessionId: string): void {
+    this.answers.delete(mediaSessionId);
   }
 
   private onClosed(reason: string): void {
     if (this.closedReason) return;
     this.closedReason = reason;
-    for (const [id] of this.answers) this.rejectAnswer(id, reason);
+    for (const [id] of this.answers)
+      this.rejectAnswer(
+        id,
+        new RelayError(PushFailureCode.REMOTE_DISCONNECTED, `remote session ended: ${reason}`),
+      );
     this.emit('closed', reason);
   }
 

@@ -2,13 +2,19 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NotFoundError } from '../errors.js';
 import { PushFailedError, type PushManager } from '../push/push-manager.js';
-import type { PushDescription } from '../push/relay.js';
+import type { PushDescription, PushFailureBody } from '../../contracts/pull-api.js';
 
 const Name = Type.String({ minLength: 1, maxLength: 256, pattern: '^[^\\s]+$' });
 const Uri = Type.String({ minLength: 1, maxLength: 2048 });
 
 const PushBody = Type.Object(
-  { uri: Uri, localStreamName: Name, remoteStreamName: Type.Optional(Name) },
+  {
+    uri: Uri,
+    localStreamName: Name,
+    remoteStreamName: Type.Optional(Name),
+    // passed to the remote as the SDK's `custom` (its REST hooks see it, e.g. an auth token)
+    custom: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
   { additionalProperties: false },
 );
 type PushBody = Static<typeof PushBody>;
@@ -37,8 +43,9 @@ export function registerPullRoutes(app: FastifyInstance, pushes: PushManager): v
         return await start(request.body);
       } catch (error) {
         if (!(error instanceof PushFailedError)) throw error;
-        const body = {
+        const body: PushFailureBody = {
           statusCode: 500,
+          code: error.code,
           error: 'Internal Server Error',
           message: error.message,
           push: error.push,

@@ -1,0 +1,116 @@
+/**
+ * The media server's `/rest-api/pull/*` contract (WCS's push/pull API, with our additions) as both sides
+ * read it: the media server's routes answer with these shapes and the operator's client reads them. Only
+ * what crosses the wire lives here.
+ */
+
+export type PushStatus = 'NEW' | 'PENDING' | 'PUBLISHING' | 'FAILED';
+
+/**
+ * Why a push or pull ended FAILED: a stable code (fastify's `FST_ERR_*` is the model), carried on the
+ * relay, in find_all entries and REST error bodies (`code`), and as the `reason` label of
+ * `streamfed_push_failures_total`. Never parsed back out of the human-readable `info`.
+ */
+export const PushFailureCode = {
+  /** The TCP/TLS connection or the WebSocket upgrade was refused (or the host did not resolve). */
+  UNREACHABLE: 'PUSH_ERR_UNREACHABLE',
+  /** No WebSocket connection within the connect deadline. */
+  CONNECT_TIMEOUT: 'PUSH_ERR_CONNECT_TIMEOUT',
+  /** Connected, but no `getUserData` answer to `connection` within the handshake deadline. */
+  HANDSHAKE_TIMEOUT: 'PUSH_ERR_HANDSHAKE_TIMEOUT',
+  /** No `setRemoteSDP` answer to publishStream/playStream within the answer deadline. */
+  ANSWER_TIMEOUT: 'PUSH_ERR_ANSWER_TIMEOUT',
+  /** ICE/DTLS did not connect within the ICE deadline. */
+  ICE_TIMEOUT: 'PUSH_ERR_ICE_TIMEOUT',
+  /** ICE/DTLS gave up before connecting (e.g. the answer's candidates point at a dead address). */
+  ICE_FAILED: 'PUSH_ERR_ICE_FAILED',
+  /** The remote did not report PUBLISHING (push) / PLAYING (pull) within the media deadline. */
+  STATUS_TIMEOUT: 'PUSH_ERR_STATUS_TIMEOUT',
+  /** No media delivered (push: no receiver report acknowledging our RTP; pull: no RTP) within the media deadline. */
+  NO_MEDIA: 'PUSH_ERR_NO_MEDIA',
+  /** The remote refused the stream or ended it (FAILED, UNPUBLISHED, STOPPED, `fail`). */
+  REMOTE_REJECTED: 'PUSH_ERR_REMOTE_REJECTED',
+  /** The remote's WebSocket session ended. */
+  REMOTE_DISCONNECTED: 'PUSH_ERR_REMOTE_DISCONNECTED',
+  /** The WebRTC connection failed after it was up, or the remote's SDP could not be used. */
+  WEBRTC: 'PUSH_ERR_WEBRTC',
+  /** The local side ended (pull: the local stream was stopped here). */
+  LOCAL_ENDED: 'PUSH_ERR_LOCAL_ENDED',
+  /** Anything else (a bug): the info says what. */
+  INTERNAL: 'PUSH_ERR_INTERNAL',
+} as const;
+export type PushFailureCode = (typeof PushFailureCode)[keyof typeof PushFailureCode];
+export const pushFailureCodes = Object.values(PushFailureCode);
+
+/**
+ * What the remote actually gets: for a push, what its RTCP receiver reports acknowledge; for a pull, the RTP
+ * we receive. `waiting`: nothing delivered yet; `delivering`: delivery moved within the stall window;
+ * `stalled`: we kept sending (push) or expecting (pull) but nothing arrived within the stall window.
+ */
+export type DeliveryStatus = 'waiting' | 'delivering' | 'stalled';
+export const deliveryStatuses: readonly DeliveryStatus[] = ['waiting', 'delivering', 'stalled'];
+
+export interface PushDelivery {
+  status: DeliveryStatus;
+  /** Packets the remote reported receiving (push), or packets received from it (pull). */
+  packets: number;
+  /** Packets the remote reported lost (push; cumulative, from its receiver reports). */
+  lost: number;
+  /** When delivery last moved (ms since the epoch), absent while waiting. */
+  lastDeliveredAt?: number;
+}
+
+/** A push or pull as /rest-api/pull/find_all lists it and /pull/push, /pull/pull, /pull/terminate answer. */
+export interface PushDescription {
+  localMediaSessionId: string;
+  remoteMediaSessionId: string;
+  localStreamName: string;
+  remoteStreamName: string;
+  uri: string;
+  type: 'push' | 'pull';
+  status: PushStatus;
+  info?: string;
+  /** Set when status is FAILED. */
+  code?: PushFailureCode;
+  createDate: number;
+  /** RTP packets and bytes forwarded so far (push: sent towards the remote; pull: received from it). */
+  packets: number;
+  bytes: number;
+  delivery: PushDelivery;
+}
+
+/** The body of /pull/push and /pull/pull (the fields both sides use). */
+export interface PushRequestBody {
+  uri: string;
+  localStreamName: string;
+  remoteStreamName?: string;
+  /** Passed to the remote as the SDK passes it (`custom` of connection and publishStream/playStream). */
+  custom?: Record<string, unknown>;
+}
+
+/** A /pull/push or /pull/pull that failed on the remote side answers 500 with this body. */
+export interface PushFailureBody {
+  statusCode: 500;
+  code: PushFailureCode;
+  error: string;
+  message: string;
+  push: PushDescription;
+}
+
+/**
+ * The identity of a push target: WCS accepts its WebSocket URL with or without a trailing `/` and with or
+ * without its `/websocket` path, so these spell one target. A fragment is meaningless in a WebSocket URL and
+ * is refused (`uriProblem`). Both the media server (one push per target) and the operator (is this push
+ * mine?) compare targets through this function.
+ */
+export function pushTargetKey(uri: string): string {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return uri;
+  }
+  url.hash = '';
+  const path = url.pathname.replace(/\/+$/, '').replace(/\/websocket$/i, '');
+  return `${url.protocol}//${url.host}${path}${url.search}`;
+}

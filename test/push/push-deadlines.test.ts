@@ -1,0 +1,277 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PushDescription, PushFailureBody } from '../../src/contracts/pull-api.js';
+import { FakeWcs, type Stall } from '../support/fake-wcs.js';
+import { spawnMedia, type MediaProcess } from '../support/media-process.js';
+import { rest, waitFor } from '../support/media-server.js';
+import { NodePeer } from '../support/node-peer.js';
+import { osResources, type OsResources } from '../support/os-resources.js';
+
+/** Short deadlines for the test: each step's own, so a reason can only come from its step. */
+const deadlines = { connect: 1500, handshake: 1500, answer: 1500, ice: 2000, media: 3000 };
+/** What a loaded machine may add to a deadline before the REST call answers. */
+const SLACK_MS = 5000;
+
+async function pushes(url: string): Promise<PushDescription[]> {
+  const r = await rest(url, '/rest-api/pull/find_all');
+  return r.status === 200 ? (r.body as PushDescription[]) : [];
+}
+
+async function metric(restUrl: string, line: RegExp): Promise<number | undefined> {
+  const m = (await (await fetch(`${restUrl}/metrics`)).text()).match(line);
+  return m ? Number(m[1]) : undefined;
+}
+
+describe('every remote step of a push has a deadline, a true reason and a stable code', () => {
+  let s1: MediaProcess;
+  let publisher: NodePeer;
+  let videoOnly: NodePeer;
+  const fakes: FakeWcs[] = [];
+  let baseline: OsResources;
+  const restPort = (): number => Number(new URL(s1.restUrl).port);
+
+  beforeAll(async () => {
+    s1 = await spawnMedia([
+      '--push-connect-timeout-ms',
+      String(deadlines.connect),
+      '--push-handshake-timeout-ms',
+      String(deadlines.handshake),
+      '--push-answer-timeout-ms',
+      String(deadlines.answer),
+      '--push-ice-timeout-ms',
+      String(deadlines.ice),
+      '--push-media-timeout-ms',
+      String(deadlines.media),
+    ]);
+    publisher = await NodePeer.publish(s1.wsUrl, 'src');
+    await publisher.waitStatus('PUBLISHING');
+    videoOnly = await NodePeer.publish(s1.wsUrl, 'vonly', { videoBitrate: 200_000 });
+    await videoOnly.waitStatus('PUBLISHING');
+    baseline = osResources(s1.child.pid!, [restPort()]);
+  });
+
+  afterAll(async () => {
+    await publisher?.stop();
+    await videoOnly?.stop();
+    await Promise.all(fakes.map((f) => f.close()));
+    await s1?.kill();
+  });
+
+  const fake = async (stall: Stall): Promise<FakeWcs> => {
+    const f = await FakeWcs.start(stall);
+    fakes.push(f);
+    return f;
+  };
+
+  /** Pushes `src` to the fake; returns the answer and how long it took. */
+  const push = async (
+    uri: string,
+    remoteStreamName = 'x',
+    extra: Record<string, unknown> = {},
+  ): Promise<{ status: number; body: unknown; ms: number }> => {
+    const t0 = Date.now();
+    const r = await rest(s1.restUrl, '/rest-api/pull/push', {
+      uri,
+      localStreamName: 'src',
+      remoteStreamName,
+      ...extra,
+    });
+    return { ...r, ms: Date.now() - t0 };
+  };
+
+  const expectFailed = async (
+    r: { status: number; body: unknown; ms: number },
+    code: string,
+    info: RegExp,
+    withinMs: number,
+  ): Promise<void> => {
+    expect(r.status).toBe(500);
+    const body = r.body as PushFailureBody;
+    expect(body).toMatchObject({ code, message: expect.stringMatching(info) });
+    expect(body.message).not.toMatch(/closed by us/);
+    expect(body.push).toMatchObject({ status: 'FAILED', code });
+    expect(r.ms).toBeLessThan(withinMs + SLACK_MS);
+    const listed = (await pushes(s1.restUrl)).find(
+      (p) => p.localMediaSessionId === body.push.localMediaSessionId,
+    );
+    expect(listed).toMatchObject({ status: 'FAILED', code, info: expect.stringMatching(info) });
+    expect(
+      await metric(
+        s1.restUrl,
+        new RegExp(`^streamfed_push_failures_total\\{reason="${code}"\\} (\\d+)$`, 'm'),
+      ),
+    ).toBeGreaterThanOrEqual(1);
+  };
+
+  it('a remote that accepts TCP but never upgrades: PUSH_ERR_CONNECT_TIMEOUT', async () => {
+    const f = await fake('upgrade');
+    await expectFailed(
+      await push(f.url),
+      'PUSH_ERR_CONNECT_TIMEOUT',
+      /no WebSocket connection/,
+      deadlines.connect,
+    );
+  });
+
+  it('a remote that upgrades but never sends getUserData: PUSH_ERR_HANDSHAKE_TIMEOUT, not "closed by us"', async () => {
+    const f = await fake('handshake');
+    await expectFailed(
+      await push(f.url),
+      'PUSH_ERR_HANDSHAKE_TIMEOUT',
+      /no getUserData/,
+      deadlines.connect + deadlines.handshake,
+    );
+  });
+
+  it('a remote that never answers publishStream: PUSH_ERR_ANSWER_TIMEOUT, and a second push does not wait behind the first', async () => {
+    const f = await fake('answer');
+    const [a, b] = await Promise.all([push(f.url, 'one'), push(f.url, 'two')]);
+    const within = deadlines.connect + deadlines.handshake + deadlines.answer;
+    await expectFailed(a, 'PUSH_ERR_ANSWER_TIMEOUT', /no answer SDP/, within);
+    await expectFailed(b, 'PUSH_ERR_ANSWER_TIMEOUT', /no answer SDP/, within);
+  });
+
+  it('speaks what a WCS expects of a publisher: SDK fields, mediaProvider, hasAudio/hasVideo by kind, custom passed on', async () => {
+    const f = await fake('answer');
+    const custom = { token: 'hook-token-1', tenant: 'a' };
+    await push(f.url, 'av', { custom });
+    const r = await rest(s1.restUrl, '/rest-api/pull/push', {
+      uri: f.url,
+      localStreamName: 'vonly',
+      remoteStreamName: 'v',
+    });
+    expect(r.status).toBe(500);
+    const [connection] = f.received('connection');
+    expect(connection).toMatchObject({ appKey: 'defaultApp', mediaProviders: ['WebRTC'], custom });
+    const [av, v] = f.received('publishStream');
+    for (const field of [
+      'mediaSessionId',
+      'name',
+      'published',
+      'sdp',
+      'status',
+      'record',
+      'bitrate',
+      'constraints',
+    ])
+      expect(av).toHaveProperty(field);
+    expect(av).toMatchObject({
+      name: 'av',
+      published: true,
+      mediaProvider: 'WebRTC',
+      hasAudio: true,
+      hasVideo: true,
+      custom,
+    });
+    expect(v).toMatchObject({ name: 'v', mediaProvider: 'WebRTC', hasAudio: false, hasVideo: true });
+    expect(v).not.toHaveProperty('custom');
+    // the token is the caller's business: not in the push's listing
+    expect(JSON.stringify(await pushes(s1.restUrl))).not.toContain('hook-token-1');
+  });
+
+  it('a pull has the same deadlines: a remote that never answers playStream, PUSH_ERR_ANSWER_TIMEOUT, nothing published here', async () => {
+    const f = await fake('answer');
+    const t0 = Date.now();
+    const r = await rest(s1.restUrl, '/rest-api/pull/pull', {
+      uri: f.url,
+      localStreamName: 'pulled-here',
+      remoteStreamName: 'there',
+    });
+    await expectFailed(
+      { ...r, ms: Date.now() - t0 },
+      'PUSH_ERR_ANSWER_TIMEOUT',
+      /no answer SDP .* to playStream/,
+      deadlines.connect + deadlines.handshake + deadlines.answer,
+    );
+    expect(f.received('playStream')[0]).toMatchObject({
+      name: 'there',
+      published: false,
+      mediaProvider: 'WebRTC',
+      hasAudio: true,
+      hasVideo: true,
+    });
+    expect((await rest(s1.restUrl, '/rest-api/stream/find', { name: 'pulled-here' })).status).toBe(404);
+  });
+
+  it('an answer whose ICE candidate never replies: PUSH_ERR_ICE_TIMEOUT even though the remote says PUBLISHING', async () => {
+    const f = await fake('ice');
+    await expectFailed(
+      await push(f.url),
+      'PUSH_ERR_ICE_TIMEOUT',
+      /ICE\/DTLS .* did not connect/,
+      deadlines.connect + deadlines.handshake + deadlines.answer + deadlines.ice,
+    );
+  });
+
+  it('a remote that reports PUBLISHING but acknowledges no media: never looks healthy, then PUSH_ERR_NO_MEDIA', async () => {
+    const f = await fake('media');
+    const r = await push(f.url);
+    expect(r.status).toBe(200);
+    const started = r.body as PushDescription;
+    expect(started).toMatchObject({ status: 'PUBLISHING', delivery: { status: 'waiting', packets: 0 } });
+    const failed = await waitFor(
+      async () =>
+        (await pushes(s1.restUrl)).find(
+          (p) => p.localMediaSessionId === started.localMediaSessionId && p.status === 'FAILED',
+        ),
+      'push FAILED for lack of delivery',
+      deadlines.media + SLACK_MS,
+    );
+    expect(failed).toMatchObject({
+      code: 'PUSH_ERR_NO_MEDIA',
+      info: expect.stringMatching(/no media delivered .* receiver reports acknowledge none/),
+      delivery: { status: 'waiting', packets: 0 },
+    });
+    // we did send: the remote just never said it got anything
+    expect(failed.packets).toBeGreaterThan(0);
+  });
+
+  it('a remote whose receiver reports stop: the push is shown stalled, in find_all and in metrics', async () => {
+    const f = await fake('stall-later');
+    const r = await push(f.url, 'later');
+    expect(r.status).toBe(200);
+    const id = (r.body as PushDescription).localMediaSessionId;
+    const mine = async (): Promise<PushDescription | undefined> =>
+      (await pushes(s1.restUrl)).find((p) => p.localMediaSessionId === id);
+    await waitFor(async () => (await mine())?.delivery.status === 'delivering', 'delivering');
+    const stalled = await waitFor(
+      async () => {
+        const p = await mine();
+        return p?.delivery.status === 'stalled' ? p : undefined;
+      },
+      'delivery stalled',
+      deadlines.media + 2000 + SLACK_MS,
+    );
+    expect(stalled).toMatchObject({ status: 'PUBLISHING' });
+    expect(stalled.delivery.packets).toBeGreaterThan(0);
+    expect(stalled.packets).toBeGreaterThan(stalled.delivery.packets);
+    expect(await metric(s1.restUrl, /^streamfed_push_delivery\{status="stalled"\} (\d+)$/m)).toBe(1);
+    expect((await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: id })).status).toBe(
+      200,
+    );
+  });
+
+  it('leaves nothing behind: every failed push terminated, fds and transports back to the baseline', async () => {
+    for (const p of await pushes(s1.restUrl)) {
+      expect(p.status, p.remoteStreamName).toBe('FAILED');
+      expect(
+        (await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: p.localMediaSessionId }))
+          .status,
+      ).toBe(200);
+    }
+    await Promise.all(fakes.splice(0).map((f) => f.close()));
+    await waitFor(
+      async () =>
+        (await metric(s1.restUrl, /^streamfed_mediasoup_objects\{type="transport"\} (\d+)$/m)) === 2,
+      "only the two publishers' transports",
+    );
+    // the listening REST socket stays; connections accepted on it are the test's own keep-alive client
+    await waitFor(() => {
+      const now = osResources(s1.child.pid!, [restPort()]);
+      return now.fds <= baseline.fds && (now.sockets['udp'] ?? 0) <= (baseline.sockets['udp'] ?? 0);
+    }, 'fds and UDP sockets back to the baseline').catch((error: Error) => {
+      throw new Error(
+        `${error.message}: ${JSON.stringify({ baseline, now: osResources(s1.child.pid!, [restPort()]) })}`,
+      );
+    });
+  });
+});
