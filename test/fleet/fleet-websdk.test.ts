@@ -66,12 +66,13 @@ describe('publish on one member, play on any: the official Web SDK against a thr
     await publisher.waitPublishStatus('PUBLISHING');
     const player = await PlayerPage.open(browser, m2.restUrl, m2.wsUrl, 'fleet-kill');
     await player.waitStatus('PLAYING');
-    await publisher.page.close();
 
+    // the publisher's page stays open: closing it first would unpublish, and players would end STOPPED
     await m1.process.kill();
     const killedAt = Date.now();
     await waitFor(async () => (await player.status()) === 'FAILED', 'player FAILED within 5 s', 5_000, 50);
     expect(Date.now() - killedAt).toBeLessThanOrEqual(5_000);
+    await publisher.page.close();
     expect(
       await metric(m2.restUrl, 'streamfed_fleet_relay_failures_total', { code: 'FLEET_ORIGIN_LOST' }),
     ).toBe(1);
