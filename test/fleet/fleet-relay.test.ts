@@ -77,6 +77,13 @@ describe('a fleet of three media servers joined by --peers (Node WebRTC peers)',
     expect(relays.body).toMatchObject({
       fetched: [{ name: 'fleet-a', state: 'live', origin: 'm1', players: 2 }],
     });
+    // the origin serves m2's players and m3 (whose availableStream fetched the stream); m2's players'
+    // key-frame requests came back over the hop to the origin's side of the relay
+    const { served } = (await get(`${m1.restUrl}/rest-api/fleet/relays`)).body as {
+      served: { name: string; memberId: string; keyFrameRequests: number }[];
+    };
+    expect(served.map((r) => `${r.name}→${r.memberId}`).sort()).toEqual(['fleet-a→m2', 'fleet-a→m3']);
+    expect(served.find((r) => r.memberId === 'm2')!.keyFrameRequests).toBeGreaterThanOrEqual(1);
 
     await player.stop();
     await second.stop();

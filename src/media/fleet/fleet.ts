@@ -20,7 +20,7 @@ import { FleetRelay } from './fleet-relay.js';
 import { LoopGuard } from './loop-guard.js';
 import { MemberClient } from './member-client.js';
 import type { Membership, Peer } from './membership.js';
-import { OriginRelays } from './origin-relays.js';
+import { OriginRelays, type ServedRelay } from './origin-relays.js';
 import { RelayedPublisher } from './relayed-publisher.js';
 
 export interface FleetConfig extends PipeListen {
@@ -196,7 +196,7 @@ export class Fleet implements RemoteStreams {
     }));
   }
 
-  relays(): { fetched: RelayDescription[]; served: ReturnType<OriginRelays['list']> } {
+  async relays(): Promise<{ fetched: RelayDescription[]; served: ServedRelay[] }> {
     return {
       fetched: [...this.#relays.values()].map((r) => ({
         name: r.name,
@@ -205,7 +205,7 @@ export class Fleet implements RemoteStreams {
         players: this.#players(r.name).length,
         createDate: r.createdAt,
       })),
-      served: this.#origin.list(),
+      served: await this.#origin.describe(),
     };
   }
 

@@ -11,6 +11,14 @@ import type { Publisher } from '../streams/publisher.js';
 import { FleetError, FleetErrorCode } from './fleet-errors.js';
 import { createPipeHalf, pipeEndpoint, type PipeListen } from './fleet-pipe.js';
 
+export interface ServedRelay {
+  relayId: string;
+  name: string;
+  /** The member the stream is relayed to. */
+  memberId: string;
+  keyFrameRequests: number;
+}
+
 /** How long the origin keeps a half whose member never opened the control channel. */
 const CONTROL_OPEN_TIMEOUT_MS = 10_000;
 
@@ -127,6 +135,21 @@ export class OriginRelays {
     const half = this.#halves.get(relayId);
     half?.close('closed');
     return half !== undefined;
+  }
+
+  /** The served relays with the key-frame requests (PLI, FIR) that came back over each hop from its players. */
+  async describe(): Promise<ServedRelay[]> {
+    return Promise.all(
+      [...this.#halves.values()].map(async (h) => {
+        let keyFrameRequests = 0;
+        for (const consumer of h.consumers) {
+          for (const s of await consumer.getStats().catch(() => [])) {
+            if (s.type === 'outbound-rtp') keyFrameRequests += s.pliCount + s.firCount;
+          }
+        }
+        return { relayId: h.id, name: h.name, memberId: h.memberId, keyFrameRequests };
+      }),
+    );
   }
 
   list(): { relayId: string; name: string; memberId: string }[] {
