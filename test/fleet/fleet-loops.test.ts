@@ -12,7 +12,7 @@ const publishersOf = async (restUrl: string, name: string): Promise<{ relayed?: 
   return all.filter((d) => d.name === name && d.published);
 };
 
-describe('pushes that would loop are refused', () => {
+describe('pushes meet the fleet: loops are refused, a push into one member plays on every member', () => {
   let fleet: FleetMember[];
   let outsider: MediaProcess;
   let publisher: NodePeer;
@@ -73,5 +73,22 @@ describe('pushes that would loop are refused', () => {
     expect(origin[0]).not.toHaveProperty('relayed');
     expect(await publishersOf(m2.restUrl, 'looped')).toEqual([]);
     expect(publisher.lastStatus()).toBe('PUBLISHING');
+  });
+
+  it('plays a stream pushed into one member on the other member too', async () => {
+    const [m1, m2] = fleet as [FleetMember, FleetMember];
+    // the outsider has 'looped' from the first hop; it pushes it into m2 under a name the fleet lacks
+    const pushed = await rest(outsider.restUrl, '/rest-api/pull/push', {
+      uri: m2.wsUrl,
+      localStreamName: 'looped',
+      remoteStreamName: 'imported',
+    });
+    expect(pushed.status).toBe(200);
+    const player = await NodePeer.play(m1.wsUrl, 'imported', { kinds: ['video'] });
+    await player.waitStatus('PLAYING');
+    await waitFor(() => player.received > 20, 'media pushed into m2, played on m1');
+    const onM1 = await publishersOf(m1.restUrl, 'imported');
+    expect(onM1).toEqual([expect.objectContaining({ relayed: true, origin: 'm2' })]);
+    await player.stop();
   });
 });
