@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
@@ -108,7 +109,7 @@ export class MediaServer {
     });
     const sampler = new StatsSampler(streams, metrics);
     const fleetOptions = config.fleet ?? {
-      memberId: `media-${process.pid}`,
+      memberId: `media-${randomUUID()}`,
       peers: [],
       relayIdleMs: 30_000,
       probeIntervalMs: 1000,
