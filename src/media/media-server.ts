@@ -123,6 +123,9 @@ export class MediaServer {
       log,
     );
     pushes.useLoopGuard((target) => fleet.loopGuard.check(target));
+    fleet.useOtherUsers(
+      (name) => pushes.list().filter((p) => p.type === 'push' && p.localStreamName === name).length,
+    );
     const server = new MediaServer(config, log, metrics, engine, streams, signalling, pushes, fleet, sampler);
     started.server = server;
     try {

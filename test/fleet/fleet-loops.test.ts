@@ -18,7 +18,7 @@ describe('pushes meet the fleet: loops are refused, a push into one member plays
   let publisher: NodePeer;
 
   beforeAll(async () => {
-    fleet = await spawnFleet(2);
+    fleet = await spawnFleet(2, ['--relay-idle-seconds', '2']);
     outsider = await spawnMedia();
     const [m1] = fleet as [FleetMember, FleetMember];
     publisher = await NodePeer.publish(m1.wsUrl, 'looped');
@@ -90,5 +90,25 @@ describe('pushes meet the fleet: loops are refused, a push into one member plays
     const onM1 = await publishersOf(m1.restUrl, 'imported');
     expect(onM1).toEqual([expect.objectContaining({ relayed: true, origin: 'm2' })]);
     await player.stop();
+  });
+
+  it('pushes a stream published on another member out of any member, and keeps its relay while it pushes', async () => {
+    const [m1, m2] = fleet as [FleetMember, FleetMember];
+    // m2 does not publish 'looped' (m1 does): a push from m2, as a Service in front of the fleet may land
+    const pushed = await rest(m2.restUrl, '/rest-api/pull/push', {
+      uri: outsider.wsUrl,
+      localStreamName: 'looped',
+      remoteStreamName: 'via-m2',
+    });
+    expect(pushed.status).toBe(200);
+    const player = await NodePeer.play(outsider.wsUrl, 'via-m2', { kinds: ['video'] });
+    await player.waitStatus('PLAYING');
+    const before = player.received;
+    // past the relay idle time (2 s here): the push is a user of the relay, which stays
+    await new Promise((r) => setTimeout(r, 3500));
+    expect(player.received).toBeGreaterThan(before + 20);
+    expect(await publishersOf(m2.restUrl, 'looped')).toEqual([expect.objectContaining({ origin: 'm1' })]);
+    await player.stop();
+    await rest(m2.restUrl, '/rest-api/pull/terminate', { uri: outsider.wsUrl, localStreamName: 'looped' });
   });
 });

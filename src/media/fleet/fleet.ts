@@ -78,6 +78,7 @@ export class Fleet implements RemoteStreams {
   readonly #sweeper: NodeJS.Timeout;
   readonly #sampled = { in: 0, out: 0, lost: 0 };
   #wsPorts: number[] = [];
+  #otherUsers: (name: string) => number = () => 0;
   readonly loopGuard: LoopGuard;
   #nextRouter = 0;
   #closed = false;
@@ -345,9 +346,15 @@ export class Fleet implements RemoteStreams {
     return router;
   }
 
+  /** Besides players, what else uses a relayed stream here (pushes of it to other servers). */
+  useOtherUsers(count: (name: string) => number): void {
+    this.#otherUsers = count;
+  }
+
   #sweep(): void {
     for (const relay of [...this.#relays.values()]) {
-      if (relay.idle(this.#players(relay.name).length, this.#config.relayIdleMs)) {
+      const users = this.#players(relay.name).length + this.#otherUsers(relay.name);
+      if (relay.idle(users, this.#config.relayIdleMs)) {
         this.#log.info({ stream: relay.name }, 'relay idle: closing');
         relay.close();
       }

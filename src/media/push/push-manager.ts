@@ -81,7 +81,8 @@ export class PushManager {
   async push(request: PushRequest): Promise<PushDescription> {
     const target = await this.targetOf(request);
     await this.loopGuard?.(target);
-    const source = this.streams.publisher(request.localStreamName);
+    // a stream published on another member of the fleet is relayed here first (a Service may land anywhere)
+    const source = await this.streams.resolve(request.localStreamName);
     if (!source) throw new NotFoundError(`local stream ${request.localStreamName} not found`);
     this.replaceFailed('push', target);
     return this.run(new Push(target, source));
