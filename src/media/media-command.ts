@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { helpText, readOptions, UsageError } from '../config/options.js';
 import { createLogger } from '../log.js';
 import { onShutdown } from '../shutdown.js';
@@ -54,7 +55,29 @@ export async function runMedia(argv: string[]): Promise<void> {
     pushDeadlines: pushDeadlines(o),
     pingIntervalMs: o['ping-interval-ms'],
     pingProbes: o['ping-probes'],
+    fleet: {
+      memberId: o['member-id'] ?? `${hostname()}:${ports.rest}`,
+      peers: o.peers,
+      kube: o['fleet-kube-selector']
+        ? {
+            labelSelector: o['fleet-kube-selector'],
+            namespace: o['fleet-kube-namespace'] ?? podNamespace(),
+            kubeconfig: o['fleet-kubeconfig'],
+          }
+        : undefined,
+      relayIdleMs: o['relay-idle-seconds'] * 1000,
+      probeIntervalMs: 1000,
+    },
   };
   const { server } = await MediaServer.start(config, log);
   onShutdown(() => server.stop());
+}
+
+/** The namespace a pod runs in, from its service account (or `default` out of cluster). */
+function podNamespace(): string {
+  try {
+    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim();
+  } catch {
+    return process.env['POD_NAMESPACE'] ?? 'default';
+  }
 }

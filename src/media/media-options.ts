@@ -183,6 +183,39 @@ export const mediaOptionSpecs = {
     env: 'POD_NAME',
     description: 'this pod (a StatefulSet pod ends with -<ordinal>), for --ordinal-port-stride',
   },
+  peers: {
+    type: 'list',
+    env: 'STREAMFED_PEERS',
+    description: 'REST base URLs of the other members of this fleet (out of cluster)',
+    default: [],
+  },
+  'member-id': {
+    type: 'string',
+    env: 'STREAMFED_MEMBER_ID',
+    description:
+      "this server's id in its fleet (default: <host name>:<rest port>; the pod name in a cluster)",
+  },
+  'fleet-kube-selector': {
+    type: 'string',
+    env: 'STREAMFED_FLEET_KUBE_SELECTOR',
+    description: 'label selector of the media pods: discover fleet members through the Kubernetes API',
+  },
+  'fleet-kube-namespace': {
+    type: 'string',
+    env: 'STREAMFED_FLEET_KUBE_NAMESPACE',
+    description: "namespace of the media pods (default: the pod's own)",
+  },
+  'fleet-kubeconfig': {
+    type: 'string',
+    env: 'STREAMFED_FLEET_KUBECONFIG',
+    description: "kubeconfig for member discovery (default: the pod's service account)",
+  },
+  'relay-idle-seconds': {
+    type: 'integer',
+    env: 'STREAMFED_RELAY_IDLE_SECONDS',
+    description: 'a relay from another member without players is closed after this long',
+    default: 30,
+  },
   'log-level': logLevelOption,
 } satisfies OptionSpecs;
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.js';
@@ -15,6 +16,9 @@ import { TargetPolicy } from './push/target-policy.js';
 import type { RelayDeadlines } from './push/relay.js';
 import { defaultPushDeadlines } from './media-options.js';
 import { registerPullRoutes } from './rest/pull-routes.js';
+import { Fleet } from './fleet/fleet.js';
+import { registerFleetRoutes } from './fleet/fleet-routes.js';
+import { membershipOf, type FleetOptions } from './fleet/fleet-options.js';
 
 export interface TlsFiles {
   cert: Buffer;
@@ -47,6 +51,8 @@ export interface MediaServerConfig {
   pushDeadlines?: Partial<RelayDeadlines> | undefined;
   pingIntervalMs: number;
   pingProbes: number;
+  /** Fleet membership and relays; without it the server is a fleet of one. */
+  fleet?: FleetOptions | undefined;
 }
 
 export interface MediaServerAddresses {
@@ -69,6 +75,7 @@ export class MediaServer {
     readonly streams: StreamService,
     readonly signalling: SignallingServer,
     readonly pushes: PushManager,
+    readonly fleet: Fleet,
     private readonly sampler: StatsSampler,
     private readonly hooks: RestHooks | undefined,
   ) {}
@@ -113,13 +120,43 @@ export class MediaServer {
       deadlines: { ...defaultPushDeadlines, ...config.pushDeadlines },
     });
     const sampler = new StatsSampler(streams, metrics);
-    const server = new MediaServer(config, log, metrics, engine, streams, signalling, pushes, sampler, hooks);
+    const fleetOptions = config.fleet ?? {
+      memberId: `media-${randomUUID()}`,
+      peers: [],
+      relayIdleMs: 30_000,
+      probeIntervalMs: 1000,
+    };
+    const fleet = new Fleet(
+      { ...fleetOptions, ...config, restToken: config.restToken },
+      membershipOf(fleetOptions, log),
+      streams,
+      engine,
+      metrics,
+      log,
+    );
+    pushes.useLoopGuard((target) => fleet.loopGuard.check(target));
+    fleet.useOtherUsers(
+      (name) => pushes.list().filter((p) => p.type === 'push' && p.localStreamName === name).length,
+    );
+    const server = new MediaServer(
+      config,
+      log,
+      metrics,
+      engine,
+      streams,
+      signalling,
+      pushes,
+      fleet,
+      sampler,
+      hooks,
+    );
     started.server = server;
     try {
       const ws = await signalling.listen();
       const restPort = await server.serveRest(config.restPort, undefined);
       const addresses: MediaServerAddresses = { ...ws, restPort };
       if (config.tls) addresses.restTlsPort = await server.serveRest(config.restTlsPort, config.tls);
+      await fleet.start([ws.wsPort, ...(ws.wssPort ? [ws.wssPort] : [])]);
       log.info({ ...addresses }, 'media server listening');
       return { server, addresses };
     } catch (error) {
@@ -132,6 +169,7 @@ export class MediaServer {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.pushes.terminateAll();
+      this.fleet.close();
       this.streams.endAll(StreamInfo.SERVER_SHUTDOWN);
       await this.signalling.close(StreamInfo.SERVER_SHUTDOWN);
       await this.hooks?.drain(1000); // the last status events, so the backend hears of the shutdown
@@ -159,9 +197,11 @@ export class MediaServer {
     );
     registerStreamRoutes(app, this.streams, this.signalling);
     registerPullRoutes(app, this.pushes);
+    registerFleetRoutes(app, this.fleet);
     app.get('/metrics', async (_request, reply) => {
       await this.sampler.sample();
       this.pushes.sampleMetrics();
+      await this.fleet.sampleMetrics();
       return reply.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics());
     });
     app.get('/healthz', async () => ({ status: 'ok' }));

@@ -120,6 +120,46 @@ export class MediaMetrics {
     labelNames: ['hook', 'result'] as const,
     registers: [this.registry],
   });
+  readonly fleetMembers = new Gauge({
+    name: 'streamfed_fleet_members',
+    help: "Other members of this server's fleet, by state (up = answered the last probe)",
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+  readonly fleetRelays = new Gauge({
+    name: 'streamfed_fleet_relays',
+    help: 'Relays of streams fetched from their origin member, by state (connecting, live)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+  readonly fleetRelaysServed = new Gauge({
+    name: 'streamfed_fleet_relays_served',
+    help: 'Relays this server serves as the origin of the stream',
+    registers: [this.registry],
+  });
+  readonly fleetRelayFailures = new Counter({
+    name: 'streamfed_fleet_relay_failures_total',
+    help: 'Relays that failed to set up or lost their origin, by code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  readonly fleetRelaySetupSeconds = new Histogram({
+    name: 'streamfed_fleet_relay_setup_seconds',
+    help: 'Time from a play of a stream published on another member to its relay being live',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+    registers: [this.registry],
+  });
+  readonly fleetRelayedBytes = new Counter({
+    name: 'streamfed_fleet_relayed_bytes_total',
+    help: 'Bytes over fleet pipes: in = received from origins, out = sent to members',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+  });
+  readonly fleetRelayedPacketsLost = new Counter({
+    name: 'streamfed_fleet_relayed_packets_lost_total',
+    help: 'RTP packets lost on fleet pipes from origins to this server',
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -139,5 +179,9 @@ export class MediaMetrics {
     for (const status of deliveryStatuses) this.pushDelivery.set({ status }, 0);
     for (const hook of [...authorizingHooks, ...eventHooks])
       for (const result of hookResults) this.hookRequests.inc({ hook, result }, 0);
+    for (const state of ['up', 'down']) this.fleetMembers.set({ state }, 0);
+    for (const state of ['connecting', 'live']) this.fleetRelays.set({ state }, 0);
+    for (const direction of ['in', 'out']) this.fleetRelayedBytes.inc({ direction }, 0);
+    this.fleetRelayedPacketsLost.inc(0);
   }
 }

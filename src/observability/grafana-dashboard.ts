@@ -137,5 +137,32 @@ export const dashboard: Dashboard = {
       ],
       { x: 12, y: 32 },
     ),
+    timeseries(
+      11,
+      'Fleet: members up, relays by state',
+      [
+        ['sum by (instance) (streamfed_fleet_members{state="up"})', 'members up seen by {{instance}}'],
+        ['sum by (state) (streamfed_fleet_relays)', 'relays {{state}}'],
+        ['sum(streamfed_fleet_relays_served)', 'relays served by origins'],
+        ['sum by (code) (rate(streamfed_fleet_relay_failures_total[5m]))', 'failed: {{code}}'],
+      ],
+      { x: 0, y: 40 },
+    ),
+    timeseries(
+      12,
+      'Fleet relay setup time (play on a member to relay live)',
+      quantiles('streamfed_fleet_relay_setup_seconds'),
+      { x: 12, y: 40 },
+      's',
+    ),
+    timeseries(
+      13,
+      'Fleet relayed throughput and packets lost',
+      [
+        ['sum by (direction) (rate(streamfed_fleet_relayed_bytes_total[1m])) * 8', '{{direction}} (bps)'],
+        ['sum(rate(streamfed_fleet_relayed_packets_lost_total[5m]))', 'packets lost/s'],
+      ],
+      { x: 0, y: 48 },
+    ),
   ],
 };

@@ -185,6 +185,10 @@ describe('Helm chart and plain manifests', () => {
         'PodDisruptionBudget',
         'Role',
         'RoleBinding',
+        // the media pods' fleet membership: read their own pods
+        'Role',
+        'RoleBinding',
+        'ServiceAccount',
         'Service',
         'Service',
         'Service',
@@ -216,9 +220,19 @@ describe('Helm chart and plain manifests', () => {
     expect(installed.code, installed.stderr).toBe(0);
     const manifest = await helmHere('get', 'manifest', 'streamfed');
     expect(manifest.code, manifest.stderr).toBe(0);
+    /** What a service account may do, asked as kubectl auth can-i asks. */
+    const expectRights = async (
+      who: string,
+      table: readonly (readonly [string, string])[],
+    ): Promise<void> => {
+      for (const [question, allowed] of table) {
+        const r = await k('auth', 'can-i', `--as=${who}`, ...question.split(' '));
+        expect(`${question}: ${r.stdout.trim()}`).toBe(`${question}: ${allowed}`);
+      }
+    };
     const sa = 'system:serviceaccount:streamfed:streamfed-operator';
     // least privilege: its own kind, Events, its Lease in its own namespace; nothing else
-    for (const [question, allowed] of [
+    await expectRights(sa, [
       ['watch streampushes.streamfed.io -A', 'yes'],
       ['patch streampushes.streamfed.io -A', 'yes'],
       ['patch streampushes.streamfed.io --subresource=status -A', 'yes'],
@@ -228,10 +242,16 @@ describe('Helm chart and plain manifests', () => {
       ['delete streampushes.streamfed.io -A', 'no'],
       ['get secrets -A', 'no'],
       ['list pods -A', 'no'],
-    ] as const) {
-      const r = await k('auth', 'can-i', `--as=${sa}`, ...question.split(' '));
-      expect(`${question}: ${r.stdout.trim()}`).toBe(`${question}: ${allowed}`);
-    }
+    ]);
+    // the media pods read their own pods to find the other members of their fleet; nothing else
+    await expectRights('system:serviceaccount:streamfed:streamfed-media', [
+      ['watch pods -n=streamfed', 'yes'],
+      ['list pods -n=streamfed', 'yes'],
+      ['list pods -n=default', 'no'],
+      ['patch pods -n=streamfed', 'no'],
+      ['list endpoints -n=streamfed', 'no'],
+      ['get secrets -n=streamfed', 'no'],
+    ]);
 
     // the operator with that service account's token (what a pod mounts) and the Deployment's settings
     const token = await k('create', 'token', 'streamfed-operator', '-n', 'streamfed');

@@ -161,20 +161,21 @@ describe('server-to-server push over WebRTC between server processes', () => {
       (await rest(s1.restUrl, '/rest-api/pull/terminate', { uri: s2.wssUrl, localStreamName: 'cam' })).status,
     ).toBe(200);
 
-    // s3 does not trust the test CA... it has no wss either, so push s2's stream? Instead: s2 pushing to itself over wss.
-    const s2Publisher = await TwoWayStreamingPage.open(browser, s2.restUrl, s2.wsUrl);
-    await s2Publisher.publish('local2');
-    await s2Publisher.waitPublishStatus('PUBLISHING');
-    const refused = await rest(s2.restUrl, '/rest-api/pull/push', {
+    // s3 does not trust the test CA: its push to s2's wss:// is refused on the certificate (a push of s2 to
+    // itself would be refused earlier, as a loop)
+    const s3Publisher = await TwoWayStreamingPage.open(browser, s3.restUrl, s3.wsUrl);
+    await s3Publisher.publish('local3');
+    await s3Publisher.waitPublishStatus('PUBLISHING');
+    const refused = await rest(s3.restUrl, '/rest-api/pull/push', {
       uri: s2.wssUrl,
-      localStreamName: 'local2',
+      localStreamName: 'local3',
       remoteStreamName: 'x',
     });
     expect(refused.status).toBe(500);
     expect((refused.body as { message: string }).message).toMatch(/certificate/i);
-    await s2Publisher.stopPublishing();
-    await waitFor(async () => (await transports(s2.restUrl)) === 0, 'server 2 transports released');
-    await rest(s2.restUrl, '/rest-api/pull/terminate', { uri: s2.wssUrl, localStreamName: 'local2' });
+    await s3Publisher.stopPublishing();
+    await waitFor(async () => (await transports(s3.restUrl)) === 0, 'server 3 transports released');
+    await rest(s3.restUrl, '/rest-api/pull/terminate', { uri: s2.wssUrl, localStreamName: 'local3' });
   });
 
   it('chains 1 → 2 → 3 and plays on server 3', async () => {

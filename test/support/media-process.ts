@@ -66,7 +66,7 @@ export interface ProbeReport {
   heapUsed: number;
 }
 
-interface MediaPorts {
+export interface MediaPorts {
   ws: number;
   rest: number;
   wss: number;
@@ -80,6 +80,11 @@ export async function spawnMedia(
   env: NodeJS.ProcessEnv = {},
   node: NodeOptions = {},
 ): Promise<MediaProcess> {
+  return launchMedia(await allocateMediaPorts(), extraArgs, env, node);
+}
+
+/** Free ports for one media process (to know its addresses before it starts, e.g. for --peers). */
+export async function allocateMediaPorts(): Promise<MediaPorts> {
   const ports: MediaPorts = {
     ws: await freePort(),
     rest: await freePort(),
@@ -88,11 +93,11 @@ export async function spawnMedia(
     rtcMin: nextRtcPort,
   };
   nextRtcPort += 400;
-  return launchMedia(ports, extraArgs, env, node);
+  return ports;
 }
 
 /** One media process on the given ports (a restart launches another on the same ones). */
-async function launchMedia(
+export async function launchMedia(
   ports: MediaPorts,
   extraArgs: string[],
   env: NodeJS.ProcessEnv,

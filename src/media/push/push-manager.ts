@@ -55,6 +55,7 @@ const statuses: PushStatus[] = ['NEW', 'PENDING', 'PUBLISHING', 'FAILED'];
 export class PushManager {
   private readonly pushes = new Map<string, Relay>();
   private readonly sampled = new WeakMap<Relay, { packets: number; bytes: number; delivered: number }>();
+  private loopGuard: ((target: PushTarget) => Promise<void>) | undefined;
 
   constructor(
     private readonly streams: StreamService,
@@ -72,9 +73,16 @@ export class PushManager {
     });
   }
 
+  /** The fleet's check (media/fleet/loop-guard.ts): refuses pushes to this server or back into its fleet. */
+  useLoopGuard(guard: (target: PushTarget) => Promise<void>): void {
+    this.loopGuard = guard;
+  }
+
   async push(request: PushRequest): Promise<PushDescription> {
     const target = await this.targetOf(request);
-    const source = this.streams.publisher(request.localStreamName);
+    await this.loopGuard?.(target);
+    // a stream published on another member of the fleet is relayed here first (a Service may land anywhere)
+    const source = await this.streams.resolve(request.localStreamName);
     if (!source) throw new NotFoundError(`local stream ${request.localStreamName} not found`);
     this.replaceFailed('push', target);
     return this.run(new Push(target, source));

@@ -99,6 +99,8 @@ export function registerStreamRoutes(
 
   route('/stream/find', FindQuery, async (request) => {
     const query = request.body as FindQuery;
+    // a name published on another member of the fleet is relayed here, then found like a local one
+    if (query.name !== undefined) await streams.resolve(query.name);
     const matches = found(streams.find(pick(query, streamKeys)), 'stream');
     if (!query.display?.includes('metrics')) return matches;
     return Promise.all(matches.map((d) => withMetrics(streams, d)));

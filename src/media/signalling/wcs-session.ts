@@ -257,7 +257,7 @@ export class WcsSession {
   }
 
   /** availableStream: the SDK's stream.available() resolves on status "true", rejects with the info. */
-  private onAvailable(body: unknown): void {
+  private async onAvailable(body: unknown): Promise<void> {
     const id = idOf(body);
     const name = (body as { name?: unknown } | null)?.name;
     const answer = (available: boolean, info: string): void =>
@@ -272,7 +272,7 @@ export class WcsSession {
       return id === undefined ? this.reject('availableStream', nameProblem) : answer(false, nameProblem);
     const request = checkAvailable(body);
     if (typeof request === 'string') return this.reject('availableStream', request, id);
-    const available = this.streams.publisher(request.name) !== undefined;
+    const available = (await this.streams.resolve(request.name)) !== undefined;
     answer(available, available ? 'Available' : StreamInfo.STREAM_NOT_FOUND);
   }
 

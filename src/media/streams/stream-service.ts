@@ -14,6 +14,14 @@ export interface StreamServiceEvents {
   unpublished: [publisher: Publisher];
 }
 
+/** What the stream service asks of the fleet this server is in (media/fleet/fleet.ts), when there is one. */
+export interface RemoteStreams {
+  /** A local publisher for a name published on another member (a relay from it), if any member has it. */
+  source(name: string): Promise<Publisher | undefined>;
+  /** Throws a ConflictError when another member already publishes the name. */
+  checkName(name: string): Promise<void>;
+}
+
 /** WCS's stream filters (/stream/find, /stream/terminate): every given field must match. */
 export interface StreamFilter {
   name?: string | undefined;
@@ -48,6 +56,7 @@ function matches(d: StreamDescription, f: StreamFilter): boolean {
 export class StreamService extends EventEmitter<StreamServiceEvents> {
   private readonly byName = new Map<string, Publisher | 'reserved'>();
   private readonly byId = new Map<string, MediaSession | 'reserved'>();
+  private remote: RemoteStreams | undefined;
 
   constructor(
     private readonly engine: MediaEngine,
@@ -55,6 +64,16 @@ export class StreamService extends EventEmitter<StreamServiceEvents> {
     private readonly log: Logger,
   ) {
     super();
+  }
+
+  /** Joins a fleet: names not published here are looked up on the other members. */
+  useRemote(remote: RemoteStreams): void {
+    this.remote = remote;
+  }
+
+  /** The publisher of a name here, or else on another member of the fleet (relayed here on first use). */
+  async resolve(name: string): Promise<Publisher | undefined> {
+    return this.publisher(name) ?? (await this.remote?.source(name));
   }
 
   /** A publisher from a browser's (or any WCS client's) offer. */
@@ -72,18 +91,22 @@ export class StreamService extends EventEmitter<StreamServiceEvents> {
   async publishWith<T extends { session: Publisher }>(
     init: MediaSessionInit,
     create: () => Promise<T>,
+    options: { fleetCheck: boolean } = { fleetCheck: true },
   ): Promise<T> {
-    return this.admit(init, create);
+    return this.admit(init, create, options.fleetCheck);
   }
 
   private async admit<T extends { session: Publisher }>(
     init: MediaSessionInit,
     create: () => Promise<T>,
+    fleetCheck = true,
   ): Promise<T> {
     if (this.byName.has(init.name)) throw new ConflictError(StreamInfo.STREAM_NAME_ALREADY_IN_USE);
     this.reserveId(init.mediaSessionId);
     this.byName.set(init.name, 'reserved');
     try {
+      // one publisher per name across the fleet (the relay of a stream published elsewhere skips this)
+      if (fleetCheck) await this.remote?.checkName(init.name);
       const created = await create();
       const publisher = created.session;
       this.byName.set(init.name, publisher);
@@ -104,7 +127,7 @@ export class StreamService extends EventEmitter<StreamServiceEvents> {
   }
 
   async play(init: MediaSessionInit, sdp: unknown): Promise<{ session: Player; answer: string }> {
-    const source = this.publisher(init.name);
+    const source = await this.resolve(init.name);
     if (!source) throw new NotFoundError(StreamInfo.STREAM_NOT_FOUND);
     this.reserveId(init.mediaSessionId);
     try {

@@ -1,0 +1,126 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { StreamName } from './stream-name.js';
+
+/**
+ * The member-to-member REST contract of a fleet of media servers: paths, request and response shapes. The
+ * serving routes (media/fleet/fleet-routes.ts) and the calling client (media/fleet/member-client.ts) both
+ * use this module, so the two sides cannot drift. All paths sit under /rest-api/, so the REST token guards
+ * them like any other API call.
+ */
+export const FleetPaths = {
+  /** GET: who this member is and the streams it originates (the health probe). */
+  member: '/rest-api/fleet/member',
+  /** GET: the members this server knows, up or down (for people and dashboards). */
+  members: '/rest-api/fleet/members',
+  /** GET: the relays this server runs (fetched from an origin) and serves (to other members). */
+  relays: '/rest-api/fleet/relays',
+  /** GET: does this member originate the stream? 200 {@link OriginStream} or 404. */
+  origin: (name: string): string => `/rest-api/fleet/origin/${encodeURIComponent(name)}`,
+  originRoute: '/rest-api/fleet/origin/:name',
+  /** POST {@link RelayOffer}: set up the origin's half of a relay, answers {@link RelayAnswer}. */
+  relayOffers: '/rest-api/fleet/relay-offers',
+  /** GET: the relay's control channel, NDJSON {@link ControlEvent} lines; DELETE: close the origin's half. */
+  relay: (id: string): string => `/rest-api/fleet/relay-offers/${encodeURIComponent(id)}`,
+  relayRoute: '/rest-api/fleet/relay-offers/:id',
+  /** POST {@link NameClaim}: "I accepted a publisher of this name"; answers the winning claim. */
+  claims: '/rest-api/fleet/claims',
+} as const;
+
+/** Opaque mediasoup parameters: the contract carries them, mediasoup checks them. */
+const Opaque = <T>(): TSchema & { static: T } =>
+  Type.Unsafe<T>(Type.Object({}, { additionalProperties: true }));
+
+export interface SrtpParameters {
+  cryptoSuite: string;
+  keyBase64: string;
+}
+export const SrtpParametersSchema = Type.Object(
+  { cryptoSuite: Type.String({ minLength: 1 }), keyBase64: Type.String({ minLength: 1 }) },
+  { additionalProperties: false },
+);
+
+export const OriginStream = Type.Object({
+  name: StreamName,
+  /** When the origin accepted the publisher (ms since the epoch): the first half of the name-claim order. */
+  publishedAt: Type.Number(),
+});
+export type OriginStream = Static<typeof OriginStream>;
+
+export const MemberInfo = Type.Object({
+  memberId: Type.String({ minLength: 1 }),
+  /** Where the member's fleet pipes receive media: offers from it must name this address. */
+  mediaIp: Type.String(),
+  /** The member's WCS signalling ports (ws, and wss when served): pushes to them stay in the fleet. */
+  wsPorts: Type.Array(Type.Integer()),
+  streams: Type.Array(OriginStream),
+});
+export type MemberInfo = Static<typeof MemberInfo>;
+
+export const RelayOffer = Type.Object(
+  {
+    name: StreamName,
+    /** The asking member, for the origin's relay listing. */
+    memberId: Type.String({ minLength: 1, maxLength: 256 }),
+    /** The asking member's PipeTransport. */
+    ip: Type.String({ minLength: 1, maxLength: 64 }),
+    port: Type.Integer({ minimum: 1, maximum: 65535 }),
+    srtpParameters: SrtpParametersSchema,
+  },
+  { additionalProperties: false },
+);
+export type RelayOffer = Static<typeof RelayOffer>;
+
+export const RelayedProducer = Type.Object({
+  kind: Type.Union([Type.Literal('audio'), Type.Literal('video')]),
+  /** The origin's pipe consumer's parameters: the asking member produces with them. */
+  rtpParameters: Opaque<import('mediasoup/types').RtpParameters>(),
+  paused: Type.Boolean(),
+});
+export type RelayedProducer = Static<typeof RelayedProducer>;
+
+export const RelayAnswer = Type.Object({
+  relayId: Type.String(),
+  originMemberId: Type.String(),
+  publishedAt: Type.Number(),
+  ip: Type.String(),
+  port: Type.Integer(),
+  srtpParameters: SrtpParametersSchema,
+  producers: Type.Array(RelayedProducer),
+});
+export type RelayAnswer = Static<typeof RelayAnswer>;
+
+/** One line of a relay's control channel. */
+export type ControlEvent =
+  | { event: 'heartbeat' }
+  /** The origin's stream ended normally: players end STOPPED, as local players do. */
+  | { event: 'ended'; reason: 'unpublished' | 'closed' };
+
+/** How often the origin writes a heartbeat on a control channel. */
+export const CONTROL_HEARTBEAT_MS = 1000;
+
+export const NameClaim = Type.Object(
+  {
+    name: StreamName,
+    memberId: Type.String({ minLength: 1, maxLength: 256 }),
+    publishedAt: Type.Number(),
+  },
+  { additionalProperties: false },
+);
+export type NameClaim = Static<typeof NameClaim>;
+
+/**
+ * The one order that settles two members accepting the same name at once: the earlier publish wins, a tie
+ * goes to the lower member id. Both members apply it to the same two claims, so both pick the same winner.
+ */
+export function claimWins(a: NameClaim, b: NameClaim): boolean {
+  if (a.publishedAt !== b.publishedAt) return a.publishedAt < b.publishedAt;
+  return a.memberId < b.memberId;
+}
+
+export const ErrorBody = Type.Object({
+  statusCode: Type.Integer(),
+  error: Type.String(),
+  message: Type.String(),
+  code: Type.Optional(Type.String()),
+});
+export type ErrorBody = Static<typeof ErrorBody>;

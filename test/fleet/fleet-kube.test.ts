@@ -1,0 +1,125 @@
+import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REST_URL_ANNOTATION } from '../../src/media/fleet/kube-membership.js';
+import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.js';
+import { metric } from '../support/media-fleet.js';
+import { spawnMedia, type MediaProcess } from '../support/media-process.js';
+import { rest, waitFor } from '../support/media-server.js';
+import { NodePeer } from '../support/node-peer.js';
+
+const namespace = 'default';
+const selector = 'app.kubernetes.io/name=streamfed,app.kubernetes.io/component=media';
+
+/** A media pod as the StatefulSet would make it, pointing at a media process of this test. */
+function pod(name: string, restUrl: string): V1Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name,
+      labels: { 'app.kubernetes.io/name': 'streamfed', 'app.kubernetes.io/component': 'media' },
+      annotations: { [REST_URL_ANNOTATION]: restUrl },
+    },
+    spec: {
+      containers: [{ name: 'media', image: 'streamfed:dev', ports: [{ name: 'rest', containerPort: 8081 }] }],
+    },
+  };
+}
+
+describe('fleet membership from the media pods, through a real kube-apiserver', () => {
+  let cluster: KubeCluster | undefined;
+  let core: CoreV1Api;
+  let origin: MediaProcess;
+  let member: MediaProcess;
+
+  /** Creates the pod and marks it Ready, as kubelet would. */
+  async function readyPod(name: string, restUrl: string): Promise<void> {
+    const created = await core.createNamespacedPod({ namespace, body: pod(name, restUrl) });
+    await core.replaceNamespacedPodStatus({
+      name,
+      namespace,
+      body: {
+        ...created,
+        status: { phase: 'Running', podIP: '127.0.0.1', conditions: [{ type: 'Ready', status: 'True' }] },
+      },
+    });
+  }
+
+  beforeAll(async () => {
+    cluster = await startKubeCluster();
+    const config = new KubeConfig();
+    config.loadFromFile(cluster.kubeconfigPath);
+    core = config.makeApiClient(CoreV1Api);
+    // both find their members in the API: an origin serves only members it knows
+    const discovery = [
+      '--fleet-kube-selector',
+      selector,
+      '--fleet-kube-namespace',
+      namespace,
+      '--fleet-kubeconfig',
+      cluster.kubeconfigPath,
+    ];
+    origin = await spawnMedia(['--member-id', 'pod-0', ...discovery]);
+    member = await spawnMedia(['--member-id', 'pod-1', '--relay-idle-seconds', '1', ...discovery]);
+  }, 90_000);
+  afterAll(async () => {
+    await Promise.all([origin?.stop(), member?.stop()]);
+    await cluster?.stop();
+  });
+
+  it('follows pods appearing and leaving, across an API server restart: plays through a member that appeared, nothing hangs once it left', async () => {
+    // its own pod is listed too: a server is never its own member
+    await readyPod('media-1', member.restUrl);
+    const publisher = await NodePeer.publish(origin.wsUrl, 'kube-stream');
+    await publisher.waitStatus('PUBLISHING');
+    expect(await metric(member.restUrl, 'streamfed_fleet_members', { state: 'up' })).toBe(0);
+    const alone = await rest(member.restUrl, '/rest-api/stream/find', { name: 'kube-stream' });
+    expect(alone.status).toBe(404);
+
+    // a pod that is not Ready is no member yet
+    await core.createNamespacedPod({ namespace, body: pod('media-0', origin.restUrl) });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await metric(member.restUrl, 'streamfed_fleet_members')).toBe(0);
+    await core.deleteNamespacedPod({ name: 'media-0', namespace, gracePeriodSeconds: 0 });
+    await waitFor(async () => {
+      try {
+        await core.readNamespacedPod({ name: 'media-0', namespace });
+        return false;
+      } catch {
+        return true;
+      }
+    }, 'pod deleted');
+
+    await readyPod('media-0', origin.restUrl);
+    await waitFor(
+      async () => (await metric(member.restUrl, 'streamfed_fleet_members', { state: 'up' })) === 1,
+      'the origin pod is a member',
+    );
+    const player = await NodePeer.play(member.wsUrl, 'kube-stream');
+    await player.waitStatus('PLAYING');
+    await waitFor(() => player.received > 20, 'relayed RTP');
+    await player.stop();
+    // the relay follows its origin, not the pod list: it closes when idle
+    await waitFor(
+      async () => (await metric(member.restUrl, 'streamfed_fleet_relays')) === 0,
+      'idle relay closed',
+    );
+
+    // the API server going away and back: the watch starts again, and the member keeps serving meanwhile
+    await cluster!.stopApiserver();
+    const local = await NodePeer.publish(member.wsUrl, 'while-the-api-is-down');
+    await local.waitStatus('PUBLISHING');
+    await local.stop();
+    await cluster!.startApiserver();
+
+    await core.deleteNamespacedPod({ name: 'media-0', namespace, gracePeriodSeconds: 0 });
+    await waitFor(
+      async () => (await metric(member.restUrl, 'streamfed_fleet_members')) === 0,
+      'the member is gone',
+    );
+    const gone = await rest(member.restUrl, '/rest-api/stream/find', { name: 'kube-stream' });
+    expect(gone.status).toBe(404);
+    await expect(NodePeer.play(member.wsUrl, 'kube-stream')).rejects.toThrow('Stream not found');
+    await publisher.stop();
+  });
+});

@@ -1,0 +1,76 @@
+import { allocateMediaPorts, launchMedia, type MediaPorts, type MediaProcess } from './media-process.js';
+import { waitFor } from './media-server.js';
+
+export interface FleetMember {
+  process: MediaProcess;
+  restUrl: string;
+  wsUrl: string;
+  memberId: string;
+  ports: MediaPorts;
+}
+
+export const restUrlOf = (ports: MediaPorts): string => `http://127.0.0.1:${ports.rest}`;
+
+/**
+ * `count` media processes joined into one fleet by `--peers` (each lists the others), with member ids
+ * m1, m2, ... `extraArgs` go to every member.
+ */
+export async function spawnFleet(count: number, extraArgs: string[] = []): Promise<FleetMember[]> {
+  const ports: MediaPorts[] = [];
+  for (let i = 0; i < count; i++) ports.push(await allocateMediaPorts());
+  const members = await Promise.all(
+    ports.map(async (own, i) => {
+      const peers = ports.filter((p) => p !== own).map(restUrlOf);
+      const memberId = `m${i + 1}`;
+      const args = [
+        '--member-id',
+        memberId,
+        ...(peers.length ? ['--peers', peers.join(',')] : []),
+        ...extraArgs,
+      ];
+      const process = await launchMedia(own, args, {}, {});
+      return { process, restUrl: process.restUrl, wsUrl: process.wsUrl, memberId, ports: own };
+    }),
+  );
+  await waitFor(
+    async () =>
+      (
+        await Promise.all(members.map((m) => metric(m.restUrl, 'streamfed_fleet_members', { state: 'up' })))
+      ).every((n) => n === count - 1),
+    'every member to see the others up',
+  );
+  return members;
+}
+
+/** Waits until no member has relays (fetched or served), pipe transports or WebRTC transports left. */
+export async function waitFleetIdle(members: FleetMember[]): Promise<void> {
+  for (const m of members) {
+    await waitFor(
+      async () =>
+        (await metric(m.restUrl, 'streamfed_fleet_relays')) === 0 &&
+        (await metric(m.restUrl, 'streamfed_fleet_relays_served')) === 0 &&
+        (await metric(m.restUrl, 'streamfed_mediasoup_objects', { type: 'transport' })) === 0 &&
+        (await metric(m.restUrl, 'streamfed_mediasoup_objects', { type: 'pipe_transport' })) === 0,
+      `relays and transports back to zero on ${m.memberId}`,
+      20_000,
+    );
+  }
+}
+
+/** One series' value (summed over label sets matching `labels`) from a /metrics page. */
+export async function metric(
+  restUrl: string,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number> {
+  const text = await (await fetch(`${restUrl}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(\{([^}]*)\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const set = Object.fromEntries([...(m[3] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => set[k] === v)) sum += Number(m[4]);
+  }
+  return sum;
+}
