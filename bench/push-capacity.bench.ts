@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, it } from 'vitest';
 import { startMedia, type RunningMedia } from '../test/support/media-server.js';
 import { NodePeer } from '../test/support/node-peer.js';
-import { record } from './report.js';
+import { pct, record } from './report.js';
+import { inBatches } from './support/batches.js';
 import { MediaHost } from './support/media-host-process.js';
 import { childPids, cpuSeconds } from './support/proc.js';
 import { pipeStream } from './support/pipe-baseline.js';
@@ -94,13 +95,6 @@ async function measure(source: NodePeer, names: string[]): Promise<Window> {
   };
 }
 
-async function inBatches<T>(n: number, make: (i: number) => Promise<T>): Promise<T[]> {
-  const out: T[] = [];
-  for (let i = 0; i < n; i += 8)
-    out.push(...(await Promise.all(Array.from({ length: Math.min(8, n - i) }, (_, j) => make(i + j)))));
-  return out;
-}
-
 async function step(source: NodePeer, n: number): Promise<{ push: Window; pipe: Window }> {
   const names = (kind: string): string[] =>
     Array.from({ length: n }, (_, i) => `${kind}-${source.name}-${n}-${i}`);
@@ -119,8 +113,6 @@ async function step(source: NodePeer, n: number): Promise<{ push: Window; pipe: 
   await Promise.all(pipes.map((p) => p.close()));
   return { push, pipe };
 }
-
-const pct = (x: number): string => `${(x * 100).toFixed(2)} %`;
 
 it('concurrent pushes per core at 1 and 2.5 Mbps vs mediasoup-only forwarding', async () => {
   const results: Record<string, unknown>[] = [];

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, it } from 'vitest';
 import { startMedia, type RunningMedia } from '../test/support/media-server.js';
-import { NodePeer, TAG_OFFSET } from '../test/support/node-peer.js';
-import { ms, record, stats, type Stats } from './report.js';
+import { latencyLine as line, ms, record, stats, type Stats } from './report.js';
 import { MediaHost } from './support/media-host-process.js';
+import { TaggedSource } from './support/one-way.js';
 import { pipeStream } from './support/pipe-baseline.js';
 import { pushUntilPublishing, terminatePush } from './support/pushes.js';
 
@@ -21,20 +21,12 @@ const BITRATE = 1_000_000;
  */
 let host: MediaHost;
 let s2: RunningMedia;
-let source: NodePeer;
-const sentAt = new Map<number, number>();
+let source: TaggedSource;
 
 beforeAll(async () => {
   host = await MediaHost.start();
   s2 = await startMedia({ workers: 1 });
-  source = await NodePeer.publish(host.wsUrl, 'lat', {
-    videoBitrate: BITRATE,
-    onSend: (tag) => {
-      sentAt.set(tag, performance.now());
-      sentAt.delete(tag - 5000);
-    },
-  });
-  await source.waitStatus('PUBLISHING');
+  source = await TaggedSource.publish(host.wsUrl, 'lat', BITRATE);
 });
 afterAll(async () => {
   await source?.stop();
@@ -42,35 +34,13 @@ afterAll(async () => {
   await host?.stop();
 });
 
-/** Plays `name` on `wsUrl` for SECONDS after a warm-up; returns each tagged packet's one-way time. */
-async function measure(wsUrl: string, name: string): Promise<number[]> {
-  const samples: number[] = [];
-  let on = false;
-  const player = await NodePeer.play(wsUrl, name, {
-    kinds: ['video'],
-    onRtp: (rtp) => {
-      if (!on || rtp.payload.length < TAG_OFFSET + 4) return;
-      const t = sentAt.get(rtp.payload.readUInt32BE(TAG_OFFSET));
-      if (t !== undefined) samples.push(performance.now() - t);
-    },
-  });
-  await player.waitStatus('PLAYING');
-  await new Promise((r) => setTimeout(r, 2000));
-  on = true;
-  await new Promise((r) => setTimeout(r, SECONDS * 1000));
-  on = false;
-  await player.stop();
-  if (samples.length === 0) throw new Error(`no packets measured on ${name}`);
-  return samples;
-}
-
 it('added latency per push hop vs a mediasoup PipeTransport', async () => {
   const samples = { push: [] as number[], pipe: [] as number[], direct: [] as number[] };
   for (let round = 0; round < ROUNDS; round++) {
-    samples.direct.push(...(await measure(host.wsUrl, 'lat')));
+    samples.direct.push(...(await source.oneWay(host.wsUrl, 'lat', SECONDS)));
 
     const pipe = await pipeStream(host, 'lat', s2.server, `pipe${round}`);
-    samples.pipe.push(...(await measure(s2.wsUrl, `pipe${round}`)));
+    samples.pipe.push(...(await source.oneWay(s2.wsUrl, `pipe${round}`, SECONDS)));
     await pipe.close();
 
     const id = await pushUntilPublishing(host.restUrl, {
@@ -78,13 +48,11 @@ it('added latency per push hop vs a mediasoup PipeTransport', async () => {
       localStreamName: 'lat',
       remoteStreamName: `push${round}`,
     });
-    samples.push.push(...(await measure(s2.wsUrl, `push${round}`)));
+    samples.push.push(...(await source.oneWay(s2.wsUrl, `push${round}`, SECONDS)));
     await terminatePush(host.restUrl, id);
   }
   const [push, pipe, direct] = [stats(samples.push), stats(samples.pipe), stats(samples.direct)];
   const added = (q: keyof Stats): number => push[q] - pipe[q];
-  const line = (what: string, s: Stats): string =>
-    `${what}: p50 ${ms(s.p50)}, p95 ${ms(s.p95)}, p99 ${ms(s.p99)} (${s.n} packets)`;
   record(
     'push-latency',
     {

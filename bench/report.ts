@@ -64,3 +64,10 @@ export function record(name: string, result: Record<string, unknown>, summary: s
 }
 
 export const ms = (x: number): string => `${x.toFixed(1)} ms`;
+
+/** One line of one-way latency percentiles over received packets. */
+export const latencyLine = (what: string, s: Stats): string =>
+  `${what}: p50 ${ms(s.p50)}, p95 ${ms(s.p95)}, p99 ${ms(s.p99)} (${s.n} packets)`;
+
+/** A fraction as a percentage with two decimals. */
+export const pct = (x: number): string => `${(x * 100).toFixed(2)} %`;

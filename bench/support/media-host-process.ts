@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { packageRoot } from '../../src/paths.js';
 import type { HostMessage, HostRequest, PipedProducer } from './media-host.js';
-import { childPids, cpuSeconds } from './proc.js';
+import { serverCpu } from './proc.js';
 
 type Reply = Extract<HostMessage, { type: 'reply' }>;
 type Request = HostRequest extends infer R ? (R extends HostRequest ? Omit<R, 'id'> : never) : never;
@@ -53,7 +53,8 @@ export class MediaHost {
 
   /** CPU seconds of the server: its Node process and its mediasoup worker(s). */
   cpuSeconds(): number {
-    return [this.pid, ...childPids(this.pid)].reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+    const cpu = serverCpu(this.pid);
+    return cpu.node + cpu.workers;
   }
 
   /** Pipes the producers of `name` to a PipeTransport listening on 127.0.0.1:`port`. */

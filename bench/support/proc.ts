@@ -36,3 +36,30 @@ export function childPids(pid: number): number[] {
     return [];
   }
 }
+
+/** CPU seconds of a server process split into its own (Node) and its children's (the mediasoup workers). */
+export function serverCpu(pid: number): { node: number; workers: number } {
+  return {
+    node: cpuSeconds(pid),
+    workers: childPids(pid).reduce((sum, child) => sum + cpuSeconds(child), 0),
+  };
+}
+
+/**
+ * Rates over a window: takes `snapshot()` of cumulative counters (CPU seconds, packets, bytes), waits
+ * `seconds`, takes it again and returns each counter's increase per second (CPU seconds per second = cores).
+ */
+export async function perSecond<K extends string>(
+  seconds: number,
+  snapshot: () => Record<K, number> | Promise<Record<K, number>>,
+): Promise<Record<K, number>> {
+  const a = await snapshot();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const b = await snapshot();
+  const elapsed = (performance.now() - t0) / 1000;
+  return Object.fromEntries(Object.keys(a).map((k) => [k, (b[k as K] - a[k as K]) / elapsed])) as Record<
+    K,
+    number
+  >;
+}
