@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../../log.js';
+import { ordinalPort, podOrdinal } from '../ordinal-ports.js';
 import type { Membership, MembershipEvents, Peer } from './membership.js';
 
 export interface KubeMembershipOptions {
@@ -11,6 +12,17 @@ export interface KubeMembershipOptions {
   kubeconfig?: string | undefined;
   /** The container port whose number is the REST port (default `rest`). */
   portName?: string;
+  /**
+   * The pods were started with --ordinal-port-stride: pod `<set>-N` listens on `restPort + N × stride` and
+   * declares no container ports, so its REST port is derived from its name the way it derives its own.
+   */
+  ordinalPorts?: OrdinalRestPort | undefined;
+}
+
+/** The REST port every pod of the StatefulSet is configured with, and the stride their ordinals move it by. */
+export interface OrdinalRestPort {
+  restPort: number;
+  stride: number;
 }
 
 /** The annotation that overrides a pod's REST base URL (for set-ups where pod IP and port do not say it). */
@@ -20,8 +32,8 @@ export const REST_URL_ANNOTATION = 'streamfed.io/rest-url';
  * The members of a fleet in Kubernetes: the pods of the media StatefulSet, watched (list + watch informer)
  * through the API. Pods, not Endpoints: the API refuses loopback addresses in Endpoints, and hostNetwork test
  * clusters have nothing else. A pod is a member while it is Ready, has an IP and is not being deleted; its
- * REST URL is `http://<podIP>:<port named rest>`, or the `streamfed.io/rest-url` annotation. RBAC: get, list
- * and watch pods in one namespace.
+ * REST URL is `http://<podIP>:<port named rest>` (with ordinal ports, `<rest port + ordinal × stride>`), or
+ * the `streamfed.io/rest-url` annotation. RBAC: get, list and watch pods in one namespace.
  */
 export class KubeMembership extends EventEmitter<MembershipEvents> implements Membership {
   readonly #options: KubeMembershipOptions;
@@ -82,7 +94,7 @@ export class KubeMembership extends EventEmitter<MembershipEvents> implements Me
 
   #update(pod: V1Pod): void {
     const key = pod.metadata?.uid ?? '';
-    const restUrl = restUrlOf(pod, this.#options.portName ?? 'rest');
+    const restUrl = restUrlOf(pod, this.#options.portName ?? 'rest', this.#options.ordinalPorts);
     const current = this.#peers.get(key);
     if (current && current.restUrl === restUrl) return;
     if (current) this.#remove(key);
@@ -103,16 +115,23 @@ export class KubeMembership extends EventEmitter<MembershipEvents> implements Me
 }
 
 /** The REST base URL of a pod that is a live member, else undefined. */
-export function restUrlOf(pod: V1Pod, portName: string): string | undefined {
+export function restUrlOf(pod: V1Pod, portName: string, ordinalPorts?: OrdinalRestPort): string | undefined {
   if (pod.metadata?.deletionTimestamp) return undefined;
   const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
   if (!ready) return undefined;
   const annotated = pod.metadata?.annotations?.[REST_URL_ANNOTATION];
   if (annotated) return annotated.replace(/\/+$/, '');
   const ip = pod.status?.podIP;
-  const port = pod.spec?.containers
-    .flatMap((c) => c.ports ?? [])
-    .find((p) => p.name === portName)?.containerPort;
+  const port = ordinalPorts ? ordinalRestPortOf(pod, ordinalPorts) : declaredPort(pod, portName);
   if (!ip || !port) return undefined;
   return `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
+}
+
+function declaredPort(pod: V1Pod, portName: string): number | undefined {
+  return pod.spec?.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === portName)?.containerPort;
+}
+
+function ordinalRestPortOf(pod: V1Pod, { restPort, stride }: OrdinalRestPort): number | undefined {
+  const ordinal = podOrdinal(pod.metadata?.name ?? '');
+  return ordinal === undefined ? undefined : ordinalPort(restPort, ordinal, stride);
 }
