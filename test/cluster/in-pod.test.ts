@@ -17,6 +17,7 @@ import {
   releaseNamespace,
   type LocalCluster,
 } from '../support/local-cluster.js';
+import { fleetMembers } from '../support/media-fleet.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { run } from '../support/tools.js';
 import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
@@ -217,15 +218,13 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
   it(
     "one fleet: each pod lists the other; published on pod A, the Player on pod B plays it through the fleet (no StreamPush); pod A's container killed → the player FAILED, and once A is back and republished B plays again",
     async () => {
-      type Members = { memberId?: string; restUrl: string; up: boolean }[];
       for (const [own, other] of [
         [podA, podB],
         [podB, podA],
       ] as const) {
         const members = await waitFor(
           async () => {
-            const r = await rest(own.restUrl, '/rest-api/fleet/members');
-            const list = r.status === 200 ? (r.body as Members) : [];
+            const list = await fleetMembers(own.restUrl);
             return list.some((m) => m.memberId === other.name && m.up) ? list : undefined;
           },
           `${own.name} lists ${other.name} up`,
