@@ -134,6 +134,25 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
     const r = await rest(podA.restUrl, '/rest-api/pull/find_all');
     return r.status === 200 ? (r.body as unknown[]) : [];
   };
+  /** docker kill of a pod's container (kubelet will restart it). */
+  const killContainer = async (name: string): Promise<void> => {
+    const pod = (await pods()).find((p) => p.metadata.name === name);
+    const containerId = pod?.status.containerStatuses?.[0]?.containerID?.replace(/^docker:\/\//, '');
+    expect(containerId).toMatch(/^[0-9a-f]{64}$/);
+    const killed = await docker('kill', containerId as string);
+    expect(killed.code, killed.stderr).toBe(0);
+  };
+  /** Resolves once kubelet restarted the pod's container and the pod is Ready again. */
+  const restarted = (name: string): Promise<unknown> =>
+    waitFor(
+      async () => {
+        const pod = (await pods()).find((p) => p.metadata.name === name);
+        return (pod?.status.containerStatuses?.[0]?.restartCount ?? 0) >= 1 && ready(pod);
+      },
+      `${name} restarted by kubelet and Ready again`,
+      3 * MINUTE,
+      1000,
+    );
   /** Plays a stream from pod B in the official Player page until frames keep decoding, then stops. */
   const playsFromB = async (name = PUSHED): Promise<void> => {
     const player = await PlayerPage.open(browser, podB.restUrl, podB.wsUrl, name);
@@ -252,26 +271,16 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       const onB = await rest(podB.restUrl, '/rest-api/stream/find', { name: FLEET_STREAM, published: true });
       expect(onB.body).toEqual([expect.objectContaining({ relayed: true, origin: podA.name })]);
 
-      const before = (await pods()).find((p) => p.metadata.name === podA.name);
-      const containerId = before?.status.containerStatuses?.[0]?.containerID?.replace(/^docker:\/\//, '');
-      expect(containerId).toMatch(/^[0-9a-f]{64}$/);
-      const killed = await docker('kill', containerId as string);
-      expect(killed.code, killed.stderr).toBe(0);
-      // the origin's control channel to B closed with its process: B's player FAILED (5 s promised; the
-      // deadline here is generous for a loaded machine)
+      await killContainer(podA.name);
+      const killedAt = Date.now();
+      // the origin's control channel to B closed with its process: B's player FAILED (5 s promised and
+      // proven in test/fleet/fleet-websdk.test.ts; the deadline here is generous for a loaded node)
       await player.waitStatus('FAILED', 20_000);
+      console.log(`pod A killed → the player on pod B FAILED after ${Date.now() - killedAt} ms`);
       await player.page.close();
       await first.page.close();
 
-      await waitFor(
-        async () => {
-          const pod = (await pods()).find((p) => p.metadata.name === podA.name);
-          return (pod?.status.containerStatuses?.[0]?.restartCount ?? 0) >= 1 && ready(pod);
-        },
-        'pod A restarted by kubelet and Ready again',
-        3 * MINUTE,
-        1000,
-      );
+      await restarted(podA.name);
       const again = await TwoWayStreamingPage.open(browser, podA.restUrl, podA.wsUrl);
       await again.publish(FLEET_STREAM);
       await again.waitPublishStatus('PUBLISHING', MINUTE);
@@ -321,21 +330,8 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       const first = await applyPush('survives-b');
       await playsFromB();
 
-      const before = (await pods()).find((p) => p.metadata.name === podB.name);
-      const containerId = before?.status.containerStatuses?.[0]?.containerID?.replace(/^docker:\/\//, '');
-      expect(containerId).toMatch(/^[0-9a-f]{64}$/);
-      const killed = await docker('kill', containerId as string);
-      expect(killed.code, killed.stderr).toBe(0);
-
-      await waitFor(
-        async () => {
-          const pod = (await pods()).find((p) => p.metadata.name === podB.name);
-          return (pod?.status.containerStatuses?.[0]?.restartCount ?? 0) >= 1 && ready(pod);
-        },
-        'pod B restarted by kubelet and Ready again',
-        3 * MINUTE,
-        1000,
-      );
+      await killContainer(podB.name);
+      await restarted(podB.name);
       const again = await waitActive(
         'survives-b',
         'pushed again after pod B restarted',
