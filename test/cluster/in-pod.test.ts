@@ -271,12 +271,12 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       const onB = await rest(podB.restUrl, '/rest-api/stream/find', { name: FLEET_STREAM, published: true });
       expect(onB.body).toEqual([expect.objectContaining({ relayed: true, origin: podA.name })]);
 
-      await killContainer(podA.name);
       const killedAt = Date.now();
+      await killContainer(podA.name);
       // the origin's control channel to B closed with its process: B's player FAILED (5 s promised and
       // proven in test/fleet/fleet-websdk.test.ts; the deadline here is generous for a loaded node)
       await player.waitStatus('FAILED', 20_000);
-      console.log(`pod A killed → the player on pod B FAILED after ${Date.now() - killedAt} ms`);
+      console.log(`docker kill of pod A → the player on pod B FAILED after ${Date.now() - killedAt} ms`);
       await player.page.close();
       await first.page.close();
 
