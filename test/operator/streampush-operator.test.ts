@@ -193,7 +193,7 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
     expect(status.lastError).toMatch(/unreachable/);
     expect(status.sourceUrl).toBe('http://media.examples.svc.cluster.local:8081');
     const columns = await k('get', '-n', 'examples', 'spush');
-    expect(columns.stdout).toMatch(/NAME\s+SOURCE\s+TARGET\s+PHASE\s+AGE/);
+    expect(columns.stdout).toMatch(/NAME\s+SOURCE\s+SOURCE POD\s+TARGET\s+PHASE\s+AGE/);
     expect((await k('delete', 'namespace', 'examples', '--wait=false')).code).toBe(0);
   });
 
