@@ -52,17 +52,17 @@ export class FleetEndpoints {
    */
   async resolve(desired: DesiredPush, previous: StreamPushStatus | undefined): Promise<DesiredPush> {
     const resolved: DesiredPush = { ...desired };
-    if (desired.targetService) {
-      const members = await this.targetMembers(desired.targetService);
-      const member = members?.find((m) => m.pod === previous?.targetPod) ?? members?.[0];
-      if (member) Object.assign(resolved, { uri: member.url, targetPod: member.pod });
-    }
     if (desired.sourceService) {
       const members = await this.sourceMembers(desired.sourceService);
       if (members) {
         const origin = await this.#origin(desired.sourceService, members, desired.localStreamName);
         Object.assign(resolved, { sourceUrl: origin.url, sourcePod: origin.pod });
       }
+    }
+    if (desired.targetService) {
+      const members = await this.targetMembers(desired.targetService);
+      const member = members?.find((m) => m.pod === previous?.targetPod) ?? members?.[0];
+      if (member) Object.assign(resolved, { uri: member.url, targetPod: member.pod });
     }
     return resolved;
   }

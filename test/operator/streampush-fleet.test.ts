@@ -6,9 +6,11 @@ import { createLogger } from '../../src/log.js';
 import type { StreamPush } from '../../src/operator/api.js';
 import { Operator } from '../../src/operator/operator.js';
 import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.js';
+import { createReadyPod, setPodReady } from '../support/kube-pods.js';
 import { applyStreamPushCrd, kubectl } from '../support/kubectl.js';
 import { spawnFleet, type FleetMember } from '../support/media-fleet.js';
 import { spawnMedia, type MediaProcess } from '../support/media-process.js';
+import { testOperatorConfig } from '../support/operator-config.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';
 
@@ -61,6 +63,11 @@ describe('StreamPush over a media fleet (source.service, target.service)', () =>
     metadata: { name, namespace },
     spec: { retry: { initialDelaySeconds: 1, maxDelaySeconds: 2 }, ...spec },
   });
+  /** Applies a StreamPush (kubectl apply). */
+  const create = async (name: string, spec: Partial<StreamPush['spec']>): Promise<void> => {
+    const r = await apply(streamPush(name, spec));
+    expect(r.code, r.stderr).toBe(0);
+  };
   const remove = async (name: string): Promise<void> => {
     const r = await k('delete', 'streampush', name, '--timeout=30s');
     expect(r.code, r.stderr).toBe(0);
@@ -105,15 +112,7 @@ describe('StreamPush over a media fleet (source.service, target.service)', () =>
         ],
       },
     };
-    const created = await core.createNamespacedPod({ namespace, body });
-    await core.replaceNamespacedPodStatus({
-      name,
-      namespace,
-      body: {
-        ...created,
-        status: { phase: 'Running', podIP: '127.0.0.1', conditions: [{ type: 'Ready', status: 'True' }] },
-      },
-    });
+    await createReadyPod(core, namespace, body);
   };
 
   beforeAll(async () => {
@@ -145,23 +144,7 @@ describe('StreamPush over a media fleet (source.service, target.service)', () =>
       body: { metadata: { name: 'no-selector' }, spec: { ports } },
     });
     operator = new Operator(
-      {
-        kubeconfig: cluster.kubeconfigPath,
-        namespace: undefined,
-        mediaToken: token,
-        resyncMs: 1000,
-        workers: 2,
-        clusterDomain: 'cluster.local',
-        defaultRetry: { initialMs: 500, maxMs: 2000 },
-        metricsHost: '127.0.0.1',
-        metricsPort: 0,
-        leaderElection: false,
-        leaseNamespace: namespace,
-        leaseName: 'unused',
-        identity: 'fleet-test',
-        leaseDurationSeconds: 15,
-        pendingRecheckMs: 500,
-      },
+      testOperatorConfig(cluster.kubeconfigPath, { mediaToken: token, identity: 'fleet-test' }),
       createLogger('warn', 'test-operator'),
     );
     await operator.start();
@@ -176,18 +159,12 @@ describe('StreamPush over a media fleet (source.service, target.service)', () =>
 
   it('source.service pushes from the member that publishes the stream, and follows it when it is republished on another', async () => {
     let publisher = await publish(a2.wsUrl, 'moving');
-    expect(
-      (
-        await apply(
-          streamPush('follow', {
-            source: { service: { name: 'fleet-a' } },
-            localStreamName: 'moving',
-            target: { uri: b.wsUrl },
-            remoteStreamName: 'from-fleet',
-          }),
-        )
-      ).code,
-    ).toBe(0);
+    await create('follow', {
+      source: { service: { name: 'fleet-a' } },
+      localStreamName: 'moving',
+      target: { uri: b.wsUrl },
+      remoteStreamName: 'from-fleet',
+    });
     const first = await waitStatus(
       'follow',
       'pushed from the pod that publishes the stream',
@@ -249,18 +226,12 @@ describe('StreamPush over a media fleet (source.service, target.service)', () =>
 
   it('target.service pushes into one member of the fleet, and the stream plays on every member', async () => {
     const publisher = await publish(b.wsUrl, 'outside');
-    expect(
-      (
-        await apply(
-          streamPush('into-fleet', {
-            source: { restUrl: b.restUrl },
-            localStreamName: 'outside',
-            target: { service: { name: 'fleet-a' } },
-            remoteStreamName: 'inside',
-          }),
-        )
-      ).code,
-    ).toBe(0);
+    await create('into-fleet', {
+      source: { restUrl: b.restUrl },
+      localStreamName: 'outside',
+      target: { service: { name: 'fleet-a' } },
+      remoteStreamName: 'inside',
+    });
     const active = await waitStatus(
       'into-fleet',
       'pushed into the fleet',
@@ -282,23 +253,44 @@ describe('StreamPush over a media fleet (source.service, target.service)', () =>
     expect((await pushesOn(b.restUrl)).map((p) => p.localMediaSessionId)).toEqual([
       active.status?.localMediaSessionId,
     ]);
+
+    // the target pod stops being Ready: the push moves to the other member, still once
+    await setPodReady(core, namespace, 'fleet-a-0', false);
+    try {
+      const moved = await waitStatus(
+        'into-fleet',
+        'pushed into the other member',
+        (o) => o.status?.phase === 'Active' && o.status.targetPod === 'fleet-a-1',
+      );
+      expect(moved.status?.targetUri).toBe(a2.wsUrl);
+      await waitFor(async () => {
+        const now = await pushesOn(b.restUrl);
+        return now.length === 1 && now[0]?.uri === a2.wsUrl;
+      }, 'one push, into the other member');
+      await expectPlays(a2.wsUrl, 'inside');
+      expect(await eventReasons('into-fleet')).toContainEqual(
+        'TargetMoved: target pod fleet-a-0 is no longer Ready: pushing into fleet-a-1',
+      );
+    } finally {
+      await setPodReady(core, namespace, 'fleet-a-0', true);
+    }
+    // Ready again, the first pod does not take the push back: the target stays where it is while Ready
+    await new Promise((r) => setTimeout(r, 2500));
+    expect((await get('into-fleet'))?.status?.targetPod).toBe('fleet-a-1');
+    expect((await pushesOn(b.restUrl)).map((p) => p.uri)).toEqual([a2.wsUrl]);
+    await expectPlays(a1.wsUrl, 'inside');
+
     await remove('into-fleet');
     expect(await pushesOn(b.restUrl)).toEqual([]);
     await publisher.stop();
   });
 
   it('no member publishes the stream: not Active, the reason says so, nothing is pushed', async () => {
-    expect(
-      (
-        await apply(
-          streamPush('nobody', {
-            source: { service: { name: 'fleet-a' } },
-            localStreamName: 'nobody-has-it',
-            target: { uri: b.wsUrl },
-          }),
-        )
-      ).code,
-    ).toBe(0);
+    await create('nobody', {
+      source: { service: { name: 'fleet-a' } },
+      localStreamName: 'nobody-has-it',
+      target: { uri: b.wsUrl },
+    });
     const failed = await waitStatus(
       'nobody',
       'StreamNotFound',
@@ -317,17 +309,11 @@ describe('StreamPush over a media fleet (source.service, target.service)', () =>
   });
 
   it('a Service without a selector: the cluster DNS name, as before', async () => {
-    expect(
-      (
-        await apply(
-          streamPush('dns', {
-            source: { service: { name: 'no-selector' } },
-            localStreamName: 'x',
-            target: { service: { name: 'no-selector' } },
-          }),
-        )
-      ).code,
-    ).toBe(0);
+    await create('dns', {
+      source: { service: { name: 'no-selector' } },
+      localStreamName: 'x',
+      target: { service: { name: 'no-selector' } },
+    });
     const failed = await waitStatus('dns', 'the DNS name tried', (o) => o.status?.phase === 'Failed');
     expect(failed.status).toMatchObject({
       sourceUrl: 'http://no-selector.default.svc.cluster.local:8081',
