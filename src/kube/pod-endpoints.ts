@@ -13,15 +13,17 @@ export function isServingPod(pod: V1Pod): boolean {
 
 /**
  * One URL of a serving pod: the annotation when set, else `<scheme>://<podIP>:<port>`, the port a number
- * or the name of a container port. Undefined when the pod does not serve or nothing says its URL.
+ * or the name of a container port. Undefined when the pod does not serve or nothing says its URL. An
+ * annotation that is no absolute URL of one of `schemes` (with a host, without credentials) makes the pod
+ * give no URL at all (rather than fall back to its IP): a mistyped annotation is noticed, not guessed around.
  */
 export function podUrlOf(
   pod: V1Pod,
-  how: { annotation: string; scheme: string; port: string | number },
+  how: { annotation: string; scheme: string; schemes: readonly string[]; port: string | number },
 ): string | undefined {
   if (!isServingPod(pod)) return undefined;
   const annotated = pod.metadata?.annotations?.[how.annotation];
-  if (annotated) return annotated.replace(/\/+$/, '');
+  if (annotated !== undefined) return validUrl(annotated.trim().replace(/\/+$/, ''), how.schemes);
   const ip = pod.status?.podIP;
   const port =
     typeof how.port === 'number'
@@ -33,8 +35,20 @@ export function podUrlOf(
 
 /** The REST base URL of a pod that is a live media server: `http://<podIP>:<port>` or its annotation. */
 export const restUrlOf = (pod: V1Pod, port: string | number = 'rest'): string | undefined =>
-  podUrlOf(pod, { annotation: REST_URL_ANNOTATION, scheme: 'http', port });
+  podUrlOf(pod, { annotation: REST_URL_ANNOTATION, scheme: 'http', schemes: ['http', 'https'], port });
 
 /** The WCS WebSocket URL of a pod that is a live media server: `<scheme>://<podIP>:<port>` or its annotation. */
 export const wsUrlOf = (pod: V1Pod, port: string | number = 'ws', scheme = 'ws'): string | undefined =>
-  podUrlOf(pod, { annotation: WS_URL_ANNOTATION, scheme, port });
+  podUrlOf(pod, { annotation: WS_URL_ANNOTATION, scheme, schemes: ['ws', 'wss'], port });
+
+function validUrl(text: string, schemes: readonly string[]): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return undefined;
+  }
+  const ok =
+    schemes.includes(url.protocol.slice(0, -1)) && url.hostname !== '' && !url.username && !url.password;
+  return ok ? text : undefined;
+}

@@ -92,12 +92,12 @@ describe('StreamPush over a media fleet (source.service, target.service)', () =>
     );
 
   /** A media pod of fleet A as its StatefulSet would make it, pointing at a process of this test. */
-  const readyPod = async (name: string, member: FleetMember): Promise<void> => {
+  const readyPod = async (name: string, urls: { restUrl: string; wsUrl: string }): Promise<void> => {
     const body: V1Pod = {
       metadata: {
         name,
         labels: { app: 'fleet-a' },
-        annotations: { [REST_URL_ANNOTATION]: member.restUrl, [WS_URL_ANNOTATION]: member.wsUrl },
+        annotations: { [REST_URL_ANNOTATION]: urls.restUrl, [WS_URL_ANNOTATION]: urls.wsUrl },
       },
       spec: {
         containers: [
@@ -130,6 +130,8 @@ describe('StreamPush over a media fleet (source.service, target.service)', () =>
     await applyStreamPushCrd(cluster.kubeconfigPath);
     await readyPod('fleet-a-0', a1);
     await readyPod('fleet-a-1', a2);
+    // Ready, selected, but its annotations are no URLs of the right kind: it is never asked, never pushed into
+    await readyPod('fleet-a-2', { restUrl: 'file:///etc/passwd', wsUrl: 'http://127.0.0.1:1' });
     const ports = [
       { name: 'ws', port: 8080, targetPort: 'ws' },
       { name: 'rest', port: 8081, targetPort: 'rest' },
