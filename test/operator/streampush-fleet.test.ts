@@ -213,10 +213,13 @@ describe('StreamPush over a media fleet (source.service, target.service)', () =>
       auth,
     );
     expect(stray.status, JSON.stringify(stray.body)).toBe(200);
+    const orphans = async () => (await operator.metrics.orphansTerminated.get()).values[0]?.value ?? 0;
+    const orphansBefore = await orphans();
     await waitFor(
       async () => (await pushesOn(a2.restUrl)).length === 0,
       'the stray push on a fleet member terminated',
     );
+    expect(await orphans()).toBe(orphansBefore + 1);
     expect((await pushesOn(a1.restUrl)).map((p) => p.localMediaSessionId)).toEqual([
       moved.status?.localMediaSessionId,
     ]);
