@@ -2,6 +2,7 @@ import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REST_URL_ANNOTATION } from '../../src/media/fleet/kube-membership.js';
 import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.js';
+import { createReadyPod } from '../support/kube-pods.js';
 import { metric } from '../support/media-fleet.js';
 import { spawnMedia, type MediaProcess } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
@@ -32,18 +33,8 @@ describe('fleet membership from the media pods, through a real kube-apiserver', 
   let origin: MediaProcess;
   let member: MediaProcess;
 
-  /** Creates the pod and marks it Ready, as kubelet would. */
-  async function readyPod(name: string, restUrl: string): Promise<void> {
-    const created = await core.createNamespacedPod({ namespace, body: pod(name, restUrl) });
-    await core.replaceNamespacedPodStatus({
-      name,
-      namespace,
-      body: {
-        ...created,
-        status: { phase: 'Running', podIP: '127.0.0.1', conditions: [{ type: 'Ready', status: 'True' }] },
-      },
-    });
-  }
+  const readyPod = (name: string, restUrl: string): Promise<void> =>
+    createReadyPod(core, namespace, pod(name, restUrl));
 
   beforeAll(async () => {
     cluster = await startKubeCluster();

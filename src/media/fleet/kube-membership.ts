@@ -1,7 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { V1Pod } from '@kubernetes/client-node';
+import { SupervisedInformer } from '../../kube/informer.js';
+import { restUrlOf } from '../../kube/pod-endpoints.js';
 import type { Logger } from '../../log.js';
 import type { Membership, MembershipEvents, Peer } from './membership.js';
+
+export { REST_URL_ANNOTATION } from '../../kube/pod-endpoints.js';
 
 export interface KubeMembershipOptions {
   namespace: string;
@@ -12,9 +16,6 @@ export interface KubeMembershipOptions {
   /** The container port whose number is the REST port (default `rest`). */
   portName?: string;
 }
-
-/** The annotation that overrides a pod's REST base URL (for set-ups where pod IP and port do not say it). */
-export const REST_URL_ANNOTATION = 'streamfed.io/rest-url';
 
 /**
  * The members of a fleet in Kubernetes: the pods of the media StatefulSet, watched (list + watch informer)
@@ -42,6 +43,7 @@ export class KubeMembership extends EventEmitter<MembershipEvents> implements Me
 
   async start(): Promise<void> {
     const k8s = await import('@kubernetes/client-node');
+    if (this.#closed) return;
     const config = new k8s.KubeConfig();
     if (this.#options.kubeconfig) config.loadFromFile(this.#options.kubeconfig);
     else config.loadFromCluster();
@@ -57,21 +59,11 @@ export class KubeMembership extends EventEmitter<MembershipEvents> implements Me
     informer.on('add', update);
     informer.on('update', update);
     informer.on('delete', (pod) => this.#remove(pod.metadata?.uid ?? ''));
-    let restart: NodeJS.Timeout | undefined;
-    // client-node's informer stops for good on any error but 410: start it again. An API server that cannot
-    // be reached leaves this server a fleet of one meanwhile; it never stops it serving its own streams.
-    const retry = (error: unknown): void => {
-      if (this.#closed || (error as { name?: string }).name === 'AbortError') return;
-      this.#log.warn({ err: error }, 'pod watch failed; restarting');
-      clearTimeout(restart);
-      restart = setTimeout(() => void informer.start().catch(retry), 1000);
-    };
-    informer.on('error', retry);
-    this.#stop = () => {
-      clearTimeout(restart);
-      void informer.stop();
-    };
-    await informer.start().catch(retry);
+    // An API server that cannot be reached leaves this server a fleet of one meanwhile (the watch is started
+    // again until it works); it never stops it serving its own streams.
+    const supervised = new SupervisedInformer(informer, { what: 'pod watch', log: this.#log });
+    this.#stop = () => void supervised.stop();
+    await supervised.start({ retry: true });
   }
 
   close(): void {
@@ -100,19 +92,4 @@ export class KubeMembership extends EventEmitter<MembershipEvents> implements Me
     this.#log.info({ restUrl: peer.restUrl }, 'fleet member left');
     this.emit('removed', peer);
   }
-}
-
-/** The REST base URL of a pod that is a live member, else undefined. */
-export function restUrlOf(pod: V1Pod, portName: string): string | undefined {
-  if (pod.metadata?.deletionTimestamp) return undefined;
-  const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-  if (!ready) return undefined;
-  const annotated = pod.metadata?.annotations?.[REST_URL_ANNOTATION];
-  if (annotated) return annotated.replace(/\/+$/, '');
-  const ip = pod.status?.podIP;
-  const port = pod.spec?.containers
-    .flatMap((c) => c.ports ?? [])
-    .find((p) => p.name === portName)?.containerPort;
-  if (!ip || !port) return undefined;
-  return `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
 }
