@@ -42,6 +42,10 @@ export interface StreamPushStatus {
   remoteMediaSessionId?: string;
   sourceUrl?: string;
   targetUri?: string;
+  /** The fleet member (pod) the push runs from, when the source is a Service. */
+  sourcePod?: string;
+  /** The fleet member (pod) the push goes into, when the target is a Service. */
+  targetPod?: string;
   pushStatus?: string;
   /** What the target acknowledges receiving: waiting, delivering, stalled. */
   delivery?: string;

@@ -1,9 +1,8 @@
 import { makeInformer, type Informer, type ObjectCache } from '@kubernetes/client-node';
+import { SupervisedInformer } from '../kube/informer.js';
 import type { Logger } from '../log.js';
 import { GROUP, PLURAL, VERSION, keyOf, type StreamPush } from './api.js';
-import { desiredPush, type DesiredPush } from './desired.js';
 import type { Kube } from './kube.js';
-import { sameIdentity, type MediaApi } from './media-api.js';
 import type { OperatorMetrics } from './operator-metrics.js';
 import { ReconcileError, type Reconciler } from './reconciler.js';
 import { WorkQueue } from './work-queue.js';
@@ -11,20 +10,24 @@ import { WorkQueue } from './work-queue.js';
 export interface ControllerOptions {
   /** Watch one namespace, or all when undefined. */
   namespace?: string | undefined;
-  /** Every object is reconciled again this often, and media servers are checked for drift and orphans. */
+  /** Every object is reconciled again this often (and the resync hook runs). */
   resyncMs: number;
   workers: number;
-  clusterDomain: string;
   /** Backoff bounds when an object sets none. */
   defaultRetry: { initialMs: number; maxMs: number };
 }
 
+/** Runs after each periodic resync with every object the informer holds (e.g. the operator's orphan sweep). */
+export type ResyncHook = (objects: readonly StreamPush[]) => Promise<void>;
+
 /**
- * The StreamPush controller: a list+watch informer feeds a work queue; workers reconcile one key at a time;
- * a periodic resync re-checks every object against the media servers and terminates pushes no StreamPush owns.
+ * The StreamPush controller: a list+watch informer feeds a work queue; workers reconcile one key at a time,
+ * with per-object backoff on errors and the requeues a reconcile asks for; a periodic resync enqueues every
+ * object again and hands them to the resync hook. What a push means is the reconciler's business.
  */
 export class StreamPushController {
   private informer: (Informer<StreamPush> & ObjectCache<StreamPush>) | undefined;
+  private supervised: SupervisedInformer<StreamPush> | undefined;
   private queue = new WorkQueue();
   private resyncTimer: NodeJS.Timeout | undefined;
   private workers: Promise<void>[] = [];
@@ -35,11 +38,11 @@ export class StreamPushController {
 
   constructor(
     private readonly kube: Kube,
-    private readonly media: MediaApi,
     private readonly reconciler: Reconciler,
     private readonly metrics: OperatorMetrics,
     private readonly log: Logger,
     private readonly options: ControllerOptions,
+    private readonly onResync: ResyncHook = async () => undefined,
   ) {}
 
   async start(): Promise<void> {
@@ -63,16 +66,10 @@ export class StreamPushController {
       this.queue.forget(keyOf(o));
       this.updateGauges();
     });
-    informer.on('error', (error: unknown) => {
-      // the informer stops on any error but 410 Gone: start it again unless we are stopping
-      if (!this.running || (error as { name?: string }).name === 'AbortError') return;
-      this.log.warn({ err: error }, 'informer error, restarting');
-      setTimeout(() => {
-        if (this.running && this.informer === informer) void informer.start().catch(() => undefined);
-      }, 1000);
-    });
+    const supervised = new SupervisedInformer(informer, { what: 'StreamPush watch', log: this.log });
+    this.supervised = supervised;
     try {
-      await informer.start();
+      await supervised.start();
     } catch (error) {
       await this.stop(); // not running: the operator may start it again
       throw error;
@@ -90,7 +87,7 @@ export class StreamPushController {
     this.queue.stop();
     const workers = this.workers;
     this.workers = [];
-    await this.informer?.stop().catch(() => undefined);
+    await this.supervised?.stop();
     // a reconcile in flight finishes on its own queue, even if leadership came back and start() made another
     await Promise.all(workers);
     this.log.info('controller stopped');
@@ -164,37 +161,14 @@ export class StreamPushController {
     };
   }
 
-  /** Everything again, plus orphan clean-up on every media server a StreamPush names. */
+  /** Everything again, then the resync hook. */
   private async resync(): Promise<void> {
     const objects = this.informer?.list() ?? [];
     for (const o of objects) this.enqueue(keyOf(o));
-    const owned = new Map<string, { identities: DesiredPush[]; ids: Set<string> }>();
-    for (const o of objects) {
-      let desired: DesiredPush;
-      try {
-        desired = desiredPush(o, this.options.clusterDomain);
-      } catch {
-        continue;
-      }
-      const entry = owned.get(desired.sourceUrl) ?? { identities: [], ids: new Set<string>() };
-      entry.identities.push(desired);
-      if (o.status?.localMediaSessionId) entry.ids.add(o.status.localMediaSessionId);
-      owned.set(desired.sourceUrl, entry);
-    }
-    for (const [sourceUrl, { identities, ids }] of owned) {
-      try {
-        for (const push of await this.media.findAll(sourceUrl)) {
-          if (ids.has(push.localMediaSessionId) || identities.some((d) => sameIdentity(d, push))) continue;
-          await this.media.terminate(sourceUrl, { localMediaSessionId: push.localMediaSessionId });
-          this.metrics.orphansTerminated.inc();
-          this.log.info(
-            { sourceUrl, push: push.localMediaSessionId, uri: push.uri },
-            'terminated a push no StreamPush owns',
-          );
-        }
-      } catch (error) {
-        this.log.debug({ err: error, sourceUrl }, 'orphan check skipped');
-      }
+    try {
+      await this.onResync(objects);
+    } catch (error) {
+      this.log.warn({ err: error }, 'resync hook failed');
     }
   }
 

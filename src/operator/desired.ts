@@ -1,9 +1,23 @@
 import type { StreamPush } from './api.js';
 import type { PushIdentity } from './media-api.js';
 
+/** A Service a StreamPush names, with its defaults filled in. */
+export interface ServiceTarget {
+  namespace: string;
+  name: string;
+  port: number;
+}
+
 export interface DesiredPush extends PushIdentity {
   sourceUrl: string;
   custom?: Record<string, unknown> | undefined;
+  /** spec.source.service: the fleet behind it is searched for the member that publishes the stream. */
+  sourceService?: ServiceTarget | undefined;
+  /** spec.target.service: the push goes into one member of the fleet behind it. */
+  targetService?: (ServiceTarget & { scheme: 'ws' | 'wss' }) | undefined;
+  /** The pod the push runs from / goes into, once a Service has been resolved to one. */
+  sourcePod?: string | undefined;
+  targetPod?: string | undefined;
 }
 
 export class SpecError extends Error {
@@ -11,43 +25,39 @@ export class SpecError extends Error {
 }
 
 /**
- * What a StreamPush asks for, with Service references turned into cluster DNS names. The API server's
- * schema already checked shapes; this checks what the schema cannot (exactly one of two fields).
+ * What a StreamPush asks for, with Service references turned into cluster DNS names (what is used when
+ * the Service's pods cannot be read: see FleetEndpoints). The API server's schema already checked shapes;
+ * this checks what the schema cannot (exactly one of two fields).
  */
 export function desiredPush(o: StreamPush, clusterDomain: string): DesiredPush {
   const ns = o.metadata?.namespace ?? 'default';
   const { source, target, localStreamName } = o.spec;
-  const sourceUrl = exactlyOne(
-    'source',
-    source.restUrl,
-    source.service,
-    (s) => `http://${s.name}.${s.namespace ?? ns}.svc.${clusterDomain}:${s.port ?? 8081}`,
-  );
-  const uri = exactlyOne(
-    'target',
-    target.uri,
-    target.service,
-    (s) => `${s.scheme ?? 'ws'}://${s.name}.${s.namespace ?? ns}.svc.${clusterDomain}:${s.port ?? 8080}`,
-  );
+  exactlyOne('source', 'restUrl', source.restUrl, source.service);
+  exactlyOne('target', 'uri', target.uri, target.service);
+  const dns = (s: ServiceTarget): string => `${s.name}.${s.namespace}.svc.${clusterDomain}:${s.port}`;
+  const sourceService = source.service && {
+    namespace: source.service.namespace ?? ns,
+    name: source.service.name,
+    port: source.service.port ?? 8081,
+  };
+  const targetService = target.service && {
+    namespace: target.service.namespace ?? ns,
+    name: target.service.name,
+    port: target.service.port ?? 8080,
+    scheme: target.service.scheme ?? 'ws',
+  };
   return {
-    sourceUrl,
-    uri,
+    sourceUrl: sourceService ? `http://${dns(sourceService)}` : (source.restUrl as string),
+    uri: targetService ? `${targetService.scheme}://${dns(targetService)}` : (target.uri as string),
     localStreamName,
     remoteStreamName: o.spec.remoteStreamName ?? localStreamName,
     ...(o.spec.custom ? { custom: o.spec.custom } : {}),
+    ...(sourceService ? { sourceService } : {}),
+    ...(targetService ? { targetService } : {}),
   };
 }
 
-function exactlyOne<S>(
-  what: string,
-  url: string | undefined,
-  service: S | undefined,
-  toUrl: (s: S) => string,
-): string {
-  if ((url === undefined) === (service === undefined)) {
-    throw new SpecError(
-      `spec.${what} must set exactly one of ${what === 'source' ? 'restUrl' : 'uri'} and service`,
-    );
-  }
-  return url ?? toUrl(service as S);
+function exactlyOne(what: string, urlField: string, url: string | undefined, service: unknown): void {
+  if ((url === undefined) === (service === undefined))
+    throw new SpecError(`spec.${what} must set exactly one of ${urlField} and service`);
 }

@@ -8,6 +8,8 @@ import {
   setHeaderOptions,
   type KubeConfig,
   type V1Lease,
+  type V1Pod,
+  type V1Service,
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type StreamPush, type StreamPushStatus } from './api.js';
 import { KeepAliveAuthentication } from './kube-agents.js';
@@ -102,6 +104,13 @@ export class Kube {
         count: 1,
       },
     });
+  }
+
+  readService(namespace: string, name: string): Promise<V1Service> {
+    return this.core.readNamespacedService({ namespace, name });
+  }
+  async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
+    return (await this.core.listNamespacedPod({ namespace, labelSelector })).items;
   }
 
   readLease(namespace: string, name: string): Promise<V1Lease> {

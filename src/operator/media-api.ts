@@ -1,3 +1,4 @@
+import { FleetPaths } from '../contracts/fleet-api.js';
 import { pushTargetKey, type PushDescription, type PushRequestBody } from '../contracts/pull-api.js';
 
 /** A push as the media servers' /rest-api/pull/find_all reports it (the fields the operator reads). */
@@ -8,7 +9,14 @@ export type MediaPush = Pick<
   Partial<Pick<PushDescription, 'info' | 'code' | 'delivery'>>;
 
 export type MediaErrorReason =
-  'SourceUnreachable' | 'StreamNotFound' | 'TargetNotAllowed' | 'PushConflict' | 'PushFailed' | 'BadRequest';
+  | 'SourceUnreachable'
+  | 'StreamNotFound'
+  | 'TargetNotAllowed'
+  | 'PushConflict'
+  | 'PushFailed'
+  | 'BadRequest'
+  /** A Service the StreamPush names could not be read (missing, forbidden, API down). */
+  | 'ServiceUnresolved';
 
 /** A failed call to a media server, classified so the controller can report it as a condition reason. */
 export class MediaApiError extends Error {
@@ -51,6 +59,8 @@ export class MediaApi {
     private readonly listMaxAgeMs = 1000,
     /** /pull/push answers once the push is PUBLISHING or failed: every remote step within its deadline. */
     private readonly pushTimeoutMs = 60_000,
+    /** An origin question is asked of every member behind a Service: one that hangs must not hold up the rest. */
+    private readonly originTimeoutMs = 3000,
   ) {}
 
   async push(
@@ -95,6 +105,20 @@ export class MediaApi {
     }
   }
 
+  /**
+   * Does this fleet member originate (publish) the stream? Its GET /rest-api/fleet/origin/<name>: 200 yes,
+   * 404 no (a relayed copy is no origin); anything else throws (unreachable, unauthorised, not a fleet member).
+   */
+  async isOrigin(restUrl: string, name: string): Promise<boolean> {
+    try {
+      await this.call(restUrl, FleetPaths.origin(name), undefined, this.originTimeoutMs);
+      return true;
+    } catch (error) {
+      if (error instanceof MediaApiError && error.httpStatus === 404) return false;
+      throw error;
+    }
+  }
+
   /** Terminates a push; false when the server had no such push. */
   async terminate(
     sourceUrl: string,
@@ -125,6 +149,7 @@ export class MediaApi {
     if (entry) this.lists.set(sourceUrl, { at: entry.at, list: entry.list.then(edit) });
   }
 
+  /** POSTs `body` as JSON, or GETs when there is none. */
   private async call(
     base: string,
     path: string,
@@ -134,12 +159,12 @@ export class MediaApi {
     let response: Response;
     try {
       response = await fetch(new URL(path, base), {
-        method: 'POST',
+        method: body === undefined ? 'GET' : 'POST',
         headers: {
-          'content-type': 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
         },
-        body: JSON.stringify(body),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {

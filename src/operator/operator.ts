@@ -3,13 +3,17 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../log.js';
 import { StreamPushController, type ControllerOptions } from './controller.js';
+import { FleetEndpoints } from './fleet-endpoints.js';
 import { Kube } from './kube.js';
 import { LeaderElector } from './leader-election.js';
 import { MediaApi } from './media-api.js';
 import { OperatorMetrics } from './operator-metrics.js';
+import { OrphanSweep } from './orphan-sweep.js';
 import { Reconciler } from './reconciler.js';
 
 export interface OperatorConfig extends ControllerOptions {
+  /** DNS suffix for Service references that do not resolve to pods. */
+  clusterDomain: string;
   /** A kubeconfig file; in cluster (service account) when undefined. */
   kubeconfig?: string | undefined;
   mediaToken?: string | undefined;
@@ -41,9 +45,11 @@ export class Operator {
     this.kube = new Kube(kc);
     const kube = this.kube;
     const media = new MediaApi(config.mediaToken);
+    const endpoints = new FleetEndpoints(kube, media, log);
     const reconciler = new Reconciler(
       kube,
       media,
+      endpoints,
       {
         clusterDomain: config.clusterDomain,
         component: 'streamfed-operator',
@@ -51,7 +57,10 @@ export class Operator {
       },
       log,
     );
-    this.controller = new StreamPushController(kube, media, reconciler, this.metrics, log, config);
+    const sweep = new OrphanSweep(media, endpoints, this.metrics, log, config.clusterDomain);
+    this.controller = new StreamPushController(kube, reconciler, this.metrics, log, config, (objects) =>
+      sweep.run(objects),
+    );
     if (config.leaderElection) {
       this.elector = new LeaderElector(
         kube,

@@ -2,6 +2,7 @@ import type { Logger } from '../log.js';
 import { FINALIZER, type Phase, type StreamPush, type StreamPushStatus } from './api.js';
 import { sameStatus, setCondition } from './conditions.js';
 import { SpecError, desiredPush, type DesiredPush } from './desired.js';
+import type { FleetEndpoints } from './fleet-endpoints.js';
 import { httpCode, type Kube } from './kube.js';
 import { MediaApiError, sameIdentity, type MediaApi, type MediaPush } from './media-api.js';
 
@@ -40,6 +41,7 @@ export class Reconciler {
   constructor(
     private readonly kube: Kube,
     private readonly media: MediaApi,
+    private readonly endpoints: FleetEndpoints,
     private readonly options: ReconcilerOptions,
     private readonly log: Logger,
   ) {}
@@ -59,6 +61,7 @@ export class Reconciler {
       await this.writeStatus(o, 'Failed', 'InvalidSpec', error.message, { lastError: error.message });
       throw new ReconcileError('InvalidSpec', error.message, false);
     }
+    desired = await this.resolve(o, desired);
     try {
       const push = await this.ensurePush(o, desired);
       const delivery = push.delivery?.status;
@@ -67,6 +70,8 @@ export class Reconciler {
       const fields = {
         sourceUrl: desired.sourceUrl,
         targetUri: desired.uri,
+        sourcePod: desired.sourcePod,
+        targetPod: desired.targetPod,
         localMediaSessionId: push.localMediaSessionId,
         remoteMediaSessionId: push.remoteMediaSessionId,
         pushStatus: push.status,
@@ -105,6 +110,8 @@ export class Reconciler {
       await this.writeStatus(o, 'Failed', reason, message, {
         sourceUrl: desired.sourceUrl,
         targetUri: desired.uri,
+        sourcePod: desired.sourcePod,
+        targetPod: desired.targetPod,
         lastError: message,
         pushStatus: undefined,
         delivery: undefined,
@@ -115,13 +122,71 @@ export class Reconciler {
     }
   }
 
+  /**
+   * Services turned into fleet members (FleetEndpoints.resolve), with an Event when the source or target
+   * pod changes. No member publishing the stream: the push made before (its stream is gone) is terminated and
+   * the status says so. Any other failure (API or members unreachable) leaves the push as it is.
+   */
+  private async resolve(o: StreamPush, desired: DesiredPush): Promise<DesiredPush> {
+    let resolved: DesiredPush;
+    try {
+      resolved = await this.endpoints.resolve(desired, o.status);
+    } catch (error) {
+      if (!(error instanceof MediaApiError)) throw error;
+      const gone = error.reason === 'StreamNotFound';
+      if (gone) await this.dropPrevious(o);
+      if (gone && o.status?.sourcePod) {
+        const message = `${desired.localStreamName} is no longer published on pod ${o.status.sourcePod} nor on any other member`;
+        this.event(o, 'Warning', 'SourceLost', message);
+      }
+      const cleared = {
+        sourceUrl: undefined,
+        sourcePod: undefined,
+        pushStatus: undefined,
+        delivery: undefined,
+        localMediaSessionId: undefined,
+        remoteMediaSessionId: undefined,
+      };
+      await this.writeStatus(o, 'Failed', error.reason, error.message, {
+        ...(gone ? cleared : {}),
+        lastError: error.message,
+      });
+      throw new ReconcileError(error.reason, error.message, true);
+    }
+    const previous = o.status;
+    for (const [what, before, now] of [
+      ['Source', previous?.sourcePod, resolved.sourcePod],
+      ['Target', previous?.targetPod, resolved.targetPod],
+    ] as const) {
+      if (before && now && before !== now) {
+        const message =
+          what === 'Source'
+            ? `${desired.localStreamName} is now published on pod ${now} (was ${before}): pushing from there`
+            : `target pod ${before} is no longer Ready: pushing into ${now}`;
+        this.event(o, 'Normal', `${what}Moved`, message);
+      }
+    }
+    return resolved;
+  }
+
+  /** Terminates the push the status names (best effort: the orphan sweep catches what this misses). */
+  private async dropPrevious(o: StreamPush): Promise<void> {
+    const { sourceUrl, localMediaSessionId } = o.status ?? {};
+    if (!sourceUrl || !localMediaSessionId) return;
+    await this.media.terminate(sourceUrl, { localMediaSessionId }).catch((error: unknown) => {
+      this.log.warn({ err: error, key: keyOfObject(o) }, 'could not terminate the previous push');
+    });
+  }
+
   /** The push this object wants, alive on its source server; pushes it (again) when missing or FAILED. */
   private async ensurePush(o: StreamPush, desired: DesiredPush): Promise<MediaPush> {
     const previous = o.status;
     const specChanged =
       previous?.localMediaSessionId !== undefined &&
       previous.sourceUrl !== undefined &&
-      (previous.sourceUrl !== desired.sourceUrl || previous.observedGeneration !== o.metadata?.generation);
+      (previous.sourceUrl !== desired.sourceUrl ||
+        previous.targetUri !== desired.uri ||
+        previous.observedGeneration !== o.metadata?.generation);
     const pushes = await this.media.findAll(desired.sourceUrl);
     const mine = pushes.find((p) => sameIdentity(p, desired));
     if (
@@ -130,12 +195,9 @@ export class Reconciler {
       previous.sourceUrl &&
       previous.localMediaSessionId !== mine?.localMediaSessionId
     ) {
-      // the spec moved away from what we pushed before: take the old push down first
-      await this.media
-        .terminate(previous.sourceUrl, { localMediaSessionId: previous.localMediaSessionId })
-        .catch((error: unknown) => {
-          this.log.warn({ err: error, key: keyOfObject(o) }, 'could not terminate the previous push');
-        });
+      // the spec (or the pod the stream or target lives on) moved away from what we pushed before: take
+      // the old push down first
+      await this.dropPrevious(o);
     }
     if (mine && mine.status !== 'FAILED') return mine;
     if (mine) {

@@ -2,8 +2,9 @@ import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REST_URL_ANNOTATION } from '../../src/media/fleet/kube-membership.js';
 import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.js';
-import { fleetMembers, metric } from '../support/media-fleet.js';
 import { createServer } from 'node:net';
+import { createReadyPod } from '../support/kube-pods.js';
+import { fleetMembers, metric } from '../support/media-fleet.js';
 import { allocateMediaPorts, launchMedia, spawnMedia, type MediaProcess } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';
@@ -41,18 +42,8 @@ describe('fleet membership from the media pods, through a real kube-apiserver', 
   let origin: MediaProcess;
   let member: MediaProcess;
 
-  /** Creates the pod and marks it Ready, as kubelet would. */
-  async function readyPod(name: string, restUrl: string, body = pod(name, restUrl)): Promise<void> {
-    const created = await core.createNamespacedPod({ namespace, body });
-    await core.replaceNamespacedPodStatus({
-      name,
-      namespace,
-      body: {
-        ...created,
-        status: { phase: 'Running', podIP: '127.0.0.1', conditions: [{ type: 'Ready', status: 'True' }] },
-      },
-    });
-  }
+  const readyPod = (name: string, restUrl: string): Promise<void> =>
+    createReadyPod(core, namespace, pod(name, restUrl));
 
   beforeAll(async () => {
     cluster = await startKubeCluster();
@@ -162,7 +153,7 @@ describe('fleet membership from the media pods, through a real kube-apiserver', 
             {},
           ),
         );
-        await readyPod(name, restUrl(ordinal), {
+        await createReadyPod(core, namespace, {
           apiVersion: 'v1',
           kind: 'Pod',
           metadata: { name, labels },

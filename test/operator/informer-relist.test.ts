@@ -7,6 +7,7 @@ import { Operator } from '../../src/operator/operator.js';
 import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.js';
 import { applyStreamPushCrd, kubectl } from '../support/kubectl.js';
 import { freePort } from '../support/media-process.js';
+import { testOperatorConfig } from '../support/operator-config.js';
 import { waitFor } from '../support/media-server.js';
 
 interface AuditEvent {
@@ -94,22 +95,12 @@ describe('operator informer across 410 Gone (compacted history)', () => {
     });
     await applyStreamPushCrd(cluster.kubeconfigPath);
     operator = new Operator(
-      {
-        kubeconfig: cluster.kubeconfigPath,
-        namespace: undefined,
+      testOperatorConfig(cluster.kubeconfigPath, {
         resyncMs: 60_000, // a resync would hide a missed event: keep it out of this test
-        workers: 2,
-        clusterDomain: 'cluster.local',
         defaultRetry: { initialMs: 1000, maxMs: 60_000 },
-        metricsHost: '127.0.0.1',
-        metricsPort: 0,
-        leaderElection: false,
-        leaseNamespace: 'default',
-        leaseName: 'unused',
         identity: 'relist-test',
-        leaseDurationSeconds: 15,
         pendingRecheckMs: 1000,
-      },
+      }),
       createLogger('warn', 'test-operator'),
     );
     await operator.start();

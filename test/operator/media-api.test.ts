@@ -49,7 +49,8 @@ describe('MediaApi push lists', () => {
   const findAlls = (): number => calls.filter((c) => c.endsWith('find_all')).length;
 
   it('shares one find_all among concurrent reconciles, keeps its own pushes in it, and asks again after maxAge', async () => {
-    const api = new MediaApi(undefined, 5000, 300);
+    // maxAge is generous: a loaded machine must not age the answer before the test asks again
+    const api = new MediaApi(undefined, 5000, 1500);
     const lists = await Promise.all(Array.from({ length: 10 }, () => api.findAll(url)));
     expect(findAlls()).toBe(1);
     expect(lists.every((l) => l.length === 0)).toBe(true);
@@ -60,7 +61,7 @@ describe('MediaApi push lists', () => {
     expect(findAlls()).toBe(1);
 
     // the server's own view after maxAge: the same push, once
-    await new Promise((r) => setTimeout(r, 350));
+    await new Promise((r) => setTimeout(r, 1600));
     expect((await api.findAll(url)).map((p) => p.localMediaSessionId)).toEqual([pushed.localMediaSessionId]);
     expect(findAlls()).toBe(2);
 

@@ -17,6 +17,7 @@ import {
 import { rest, waitFor } from '../support/media-server.js';
 import { FakeWcs } from '../support/fake-wcs.js';
 import { NodePeer } from '../support/node-peer.js';
+import { testOperatorConfig } from '../support/operator-config.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 
 type PushView = PushDescription;
@@ -72,23 +73,12 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
     identity: string,
     overrides: Partial<OperatorConfig> = {},
   ): Promise<Operator> => {
-    const config: OperatorConfig = {
-      kubeconfig: cluster.kubeconfigPath,
-      namespace: undefined,
-      resyncMs: 1000,
-      workers: 2,
-      clusterDomain: 'cluster.local',
-      defaultRetry: { initialMs: 500, maxMs: 2000 },
-      metricsHost: '127.0.0.1',
-      metricsPort: 0,
+    const config = testOperatorConfig(cluster.kubeconfigPath, {
       leaderElection: true,
-      leaseNamespace: 'default',
-      leaseName: 'streamfed-operator-test',
       identity,
       leaseDurationSeconds: 3,
-      pendingRecheckMs: 500,
       ...overrides,
-    };
+    });
     const operator = new Operator(config, log);
     await operator.start();
     operators.push(operator);
@@ -170,7 +160,7 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
     expect((await k('get', 'streampushes', '-o', 'name')).stdout.trim()).toBe('');
   });
 
-  it('accepts the example manifests and reports their unreachable sources as a condition', async () => {
+  it('accepts the example manifests and reports their missing Services as a condition', async () => {
     const ns = await k('create', 'namespace', 'examples');
     expect(ns.code, ns.stderr).toBe(0);
     const r = await k('apply', '-n', 'examples', '-f', path.join(packageRoot, 'deploy/examples'));
@@ -188,12 +178,13 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
     expect(status.conditions?.[0]).toMatchObject({
       type: 'Ready',
       status: 'False',
-      reason: 'SourceUnreachable',
+      reason: 'ServiceUnresolved',
     });
-    expect(status.lastError).toMatch(/unreachable/);
-    expect(status.sourceUrl).toBe('http://media.examples.svc.cluster.local:8081');
+    // the Services are read through the API (not resolved by DNS): there is no Service "media" here
+    expect(status.lastError).toBe('Service examples/media could not be read: not found');
+    expect(status.sourceUrl).toBeUndefined();
     const columns = await k('get', '-n', 'examples', 'spush');
-    expect(columns.stdout).toMatch(/NAME\s+SOURCE\s+TARGET\s+PHASE\s+AGE/);
+    expect(columns.stdout).toMatch(/NAME\s+SOURCE\s+SOURCE POD\s+TARGET\s+PHASE\s+AGE/);
     expect((await k('delete', 'namespace', 'examples', '--wait=false')).code).toBe(0);
   });
 

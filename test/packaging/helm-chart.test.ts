@@ -230,7 +230,8 @@ describe('Helm chart and plain manifests', () => {
       }
     };
     const sa = 'system:serviceaccount:streamfed:streamfed-operator';
-    // least privilege: its own kind, Events, its Lease in its own namespace; nothing else
+    // least privilege: its own kind, Events, its Lease in its own namespace, the Services a StreamPush names
+    // and their pods (read only); nothing else
     await expectRights(sa, [
       ['watch streampushes.streamfed.io -A', 'yes'],
       ['patch streampushes.streamfed.io -A', 'yes'],
@@ -240,7 +241,12 @@ describe('Helm chart and plain manifests', () => {
       ['update leases.coordination.k8s.io -n=default', 'no'],
       ['delete streampushes.streamfed.io -A', 'no'],
       ['get secrets -A', 'no'],
-      ['list pods -A', 'no'],
+      ['get services -A', 'yes'],
+      ['list pods -A', 'yes'],
+      ['list services -A', 'no'],
+      ['watch pods -A', 'no'],
+      ['patch pods -A', 'no'],
+      ['get endpoints -A', 'no'],
     ]);
     // the media pods read their own pods to find the other members of their fleet; nothing else
     await expectRights('system:serviceaccount:streamfed:streamfed-media', [

@@ -1,8 +1,12 @@
 import { EventEmitter } from 'node:events';
 import type { V1Pod } from '@kubernetes/client-node';
+import { SupervisedInformer } from '../../kube/informer.js';
+import { restUrlOf } from '../../kube/pod-endpoints.js';
 import type { Logger } from '../../log.js';
 import { ordinalPort, podOrdinal } from '../ordinal-ports.js';
 import type { Membership, MembershipEvents, Peer } from './membership.js';
+
+export { REST_URL_ANNOTATION } from '../../kube/pod-endpoints.js';
 
 export interface KubeMembershipOptions {
   namespace: string;
@@ -24,9 +28,6 @@ export interface OrdinalRestPort {
   restPort: number;
   stride: number;
 }
-
-/** The annotation that overrides a pod's REST base URL (for set-ups where pod IP and port do not say it). */
-export const REST_URL_ANNOTATION = 'streamfed.io/rest-url';
 
 /**
  * The members of a fleet in Kubernetes: the pods of the media StatefulSet, watched (list + watch informer)
@@ -54,6 +55,7 @@ export class KubeMembership extends EventEmitter<MembershipEvents> implements Me
 
   async start(): Promise<void> {
     const k8s = await import('@kubernetes/client-node');
+    if (this.#closed) return;
     const config = new k8s.KubeConfig();
     if (this.#options.kubeconfig) config.loadFromFile(this.#options.kubeconfig);
     else config.loadFromCluster();
@@ -69,21 +71,11 @@ export class KubeMembership extends EventEmitter<MembershipEvents> implements Me
     informer.on('add', update);
     informer.on('update', update);
     informer.on('delete', (pod) => this.#remove(pod.metadata?.uid ?? ''));
-    let restart: NodeJS.Timeout | undefined;
-    // client-node's informer stops for good on any error but 410: start it again. An API server that cannot
-    // be reached leaves this server a fleet of one meanwhile; it never stops it serving its own streams.
-    const retry = (error: unknown): void => {
-      if (this.#closed || (error as { name?: string }).name === 'AbortError') return;
-      this.#log.warn({ err: error }, 'pod watch failed; restarting');
-      clearTimeout(restart);
-      restart = setTimeout(() => void informer.start().catch(retry), 1000);
-    };
-    informer.on('error', retry);
-    this.#stop = () => {
-      clearTimeout(restart);
-      void informer.stop();
-    };
-    await informer.start().catch(retry);
+    // An API server that cannot be reached leaves this server a fleet of one meanwhile (the watch is started
+    // again until it works); it never stops it serving its own streams.
+    const supervised = new SupervisedInformer(informer, { what: 'pod watch', log: this.#log });
+    this.#stop = () => void supervised.stop();
+    await supervised.start({ retry: true });
   }
 
   close(): void {
@@ -94,7 +86,7 @@ export class KubeMembership extends EventEmitter<MembershipEvents> implements Me
 
   #update(pod: V1Pod): void {
     const key = pod.metadata?.uid ?? '';
-    const restUrl = restUrlOf(pod, this.#options.portName ?? 'rest', this.#options.ordinalPorts);
+    const restUrl = restUrlOf(pod, this.#restPort(pod));
     const current = this.#peers.get(key);
     if (current && current.restUrl === restUrl) return;
     if (current) this.#remove(key);
@@ -105,6 +97,15 @@ export class KubeMembership extends EventEmitter<MembershipEvents> implements Me
     this.emit('added', peer);
   }
 
+  /** The pod's REST port: its ordinal's when the pods move their ports, else the container port named so. */
+  #restPort(pod: V1Pod): string | number {
+    const { ordinalPorts, portName = 'rest' } = this.#options;
+    const ordinal = ordinalPorts && podOrdinal(pod.metadata?.name ?? '');
+    return ordinalPorts && ordinal !== undefined
+      ? ordinalPort(ordinalPorts.restPort, ordinal, ordinalPorts.stride)
+      : portName;
+  }
+
   #remove(key: string): void {
     const peer = this.#peers.get(key);
     if (!peer) return;
@@ -112,26 +113,4 @@ export class KubeMembership extends EventEmitter<MembershipEvents> implements Me
     this.#log.info({ restUrl: peer.restUrl }, 'fleet member left');
     this.emit('removed', peer);
   }
-}
-
-/** The REST base URL of a pod that is a live member, else undefined. */
-export function restUrlOf(pod: V1Pod, portName: string, ordinalPorts?: OrdinalRestPort): string | undefined {
-  if (pod.metadata?.deletionTimestamp) return undefined;
-  const ready = pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
-  if (!ready) return undefined;
-  const annotated = pod.metadata?.annotations?.[REST_URL_ANNOTATION];
-  if (annotated) return annotated.replace(/\/+$/, '');
-  const ip = pod.status?.podIP;
-  const port = ordinalPorts ? ordinalRestPortOf(pod, ordinalPorts) : declaredPort(pod, portName);
-  if (!ip || !port) return undefined;
-  return `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
-}
-
-function declaredPort(pod: V1Pod, portName: string): number | undefined {
-  return pod.spec?.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === portName)?.containerPort;
-}
-
-function ordinalRestPortOf(pod: V1Pod, { restPort, stride }: OrdinalRestPort): number | undefined {
-  const ordinal = podOrdinal(pod.metadata?.name ?? '');
-  return ordinal === undefined ? undefined : ordinalPort(restPort, ordinal, stride);
 }
