@@ -24,24 +24,34 @@ export function mediaPorts(o: OptionValues<typeof mediaOptionSpecs>): MediaPorts
   let ordinal = 0;
   if (stride > 0) {
     const podName = o['pod-name'];
-    const match = podName === undefined ? null : /-(\d+)$/.exec(podName);
-    if (!match?.[1])
+    const found = podName === undefined ? undefined : podOrdinal(podName);
+    if (found === undefined)
       throw new UsageError(
         `--ordinal-port-stride needs --pod-name (env POD_NAME) ending in -<ordinal>, got ${podName === undefined ? 'none' : `"${podName}"`}`,
       );
-    ordinal = Number(match[1]);
+    ordinal = found;
   }
-  const tcp = ordinal * stride;
   const rtc = ordinal * (o['rtc-max-port'] - o['rtc-min-port'] + 1);
   const ports: MediaPorts = {
-    ws: o['ws-port'] + tcp,
-    wss: o['wss-port'] + tcp,
-    rest: o['rest-port'] + tcp,
-    restTls: o['rest-tls-port'] + tcp,
+    ws: ordinalPort(o['ws-port'], ordinal, stride),
+    wss: ordinalPort(o['wss-port'], ordinal, stride),
+    rest: ordinalPort(o['rest-port'], ordinal, stride),
+    restTls: ordinalPort(o['rest-tls-port'], ordinal, stride),
     rtcMin: o['rtc-min-port'] + rtc,
     rtcMax: o['rtc-max-port'] + rtc,
   };
   const over = Object.entries(ports).find(([, port]) => port > 65535);
   if (over) throw new UsageError(`pod ordinal ${ordinal} puts the ${over[0]} port past 65535 (${over[1]})`);
   return ports;
+}
+
+/** The StatefulSet ordinal a pod name ends with (`<set>-<N>`), else undefined. */
+export function podOrdinal(podName: string): number | undefined {
+  const match = /-(\d+)$/.exec(podName);
+  return match?.[1] === undefined ? undefined : Number(match[1]);
+}
+
+/** A TCP port of the pod with this ordinal: the configured port + ordinal × stride. */
+export function ordinalPort(port: number, ordinal: number, stride: number): number {
+  return port + ordinal * stride;
 }

@@ -17,6 +17,7 @@ import {
   releaseNamespace,
   type LocalCluster,
 } from '../support/local-cluster.js';
+import { fleetMembers } from '../support/media-fleet.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { run } from '../support/tools.js';
 import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
@@ -57,6 +58,11 @@ const mediaPod = (ordinal: number) => {
 const podA = mediaPod(0);
 const podB = mediaPod(1);
 const STREAM = 'in-pod-camera';
+/** The name a StreamPush publishes STREAM under on pod B: STREAM itself already plays on B through the fleet,
+ * so a push of it into B is refused as a loop. */
+const PUSHED = 'in-pod-camera-pushed';
+/** Published on pod A and played on pod B through the fleet alone (no StreamPush). */
+const FLEET_STREAM = 'in-pod-fleet-camera';
 const upLog = path.join(packageRoot, '.tmp/cluster-up.log');
 const MINUTE = 60_000;
 
@@ -82,6 +88,7 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
     spec: {
       source: { restUrl: podA.restUrl },
       localStreamName: STREAM,
+      remoteStreamName: PUSHED,
       target: { uri: podB.wsUrl },
       retry: { initialDelaySeconds: 1, maxDelaySeconds: 2 },
     },
@@ -127,9 +134,28 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
     const r = await rest(podA.restUrl, '/rest-api/pull/find_all');
     return r.status === 200 ? (r.body as unknown[]) : [];
   };
-  /** Plays STREAM from pod B in the official Player page until frames keep decoding, then stops. */
-  const playsFromB = async (): Promise<void> => {
-    const player = await PlayerPage.open(browser, podB.restUrl, podB.wsUrl, STREAM);
+  /** docker kill of a pod's container (kubelet will restart it). */
+  const killContainer = async (name: string): Promise<void> => {
+    const pod = (await pods()).find((p) => p.metadata.name === name);
+    const containerId = pod?.status.containerStatuses?.[0]?.containerID?.replace(/^docker:\/\//, '');
+    expect(containerId).toMatch(/^[0-9a-f]{64}$/);
+    const killed = await docker('kill', containerId as string);
+    expect(killed.code, killed.stderr).toBe(0);
+  };
+  /** Resolves once kubelet restarted the pod's container and the pod is Ready again. */
+  const restarted = (name: string): Promise<unknown> =>
+    waitFor(
+      async () => {
+        const pod = (await pods()).find((p) => p.metadata.name === name);
+        return (pod?.status.containerStatuses?.[0]?.restartCount ?? 0) >= 1 && ready(pod);
+      },
+      `${name} restarted by kubelet and Ready again`,
+      3 * MINUTE,
+      1000,
+    );
+  /** Plays a stream from pod B in the official Player page until frames keep decoding, then stops. */
+  const playsFromB = async (name = PUSHED): Promise<void> => {
+    const player = await PlayerPage.open(browser, podB.restUrl, podB.wsUrl, name);
     await player.waitStatus('PLAYING', MINUTE);
     const first = await waitFor(() => player.framesDecoded(), 'first frames decoded from pod B', MINUTE);
     await waitFor(async () => (await player.framesDecoded()) > first + 10, 'frames to keep decoding', MINUTE);
@@ -209,7 +235,65 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
   );
 
   it(
-    'Chromium publishes to pod A, a StreamPush pushes it to pod B, the Player plays it from pod B; kubectl delete ends the push',
+    "one fleet: each pod lists the other; published on pod A, the Player on pod B plays it through the fleet (no StreamPush); pod A's container killed → the player FAILED, and once A is back and republished B plays again",
+    async () => {
+      for (const [own, other] of [
+        [podA, podB],
+        [podB, podA],
+      ] as const) {
+        const members = await waitFor(
+          async () => {
+            const list = await fleetMembers(own.restUrl);
+            return list.some((m) => m.memberId === other.name && m.up) ? list : undefined;
+          },
+          `${own.name} lists ${other.name} up`,
+          MINUTE,
+        );
+        // found through the API server at the rest port the other pod's ordinal gives it; never itself
+        expect(members.find((m) => m.memberId === other.name)?.restUrl).toBe(other.restUrl);
+        expect(members.filter((m) => m.memberId === own.name && m.up)).toEqual([]);
+      }
+
+      const first = await TwoWayStreamingPage.open(browser, podA.restUrl, podA.wsUrl);
+      await first.publish(FLEET_STREAM);
+      await first.waitPublishStatus('PUBLISHING');
+      const pushes = await k('get', 'streampush', '-o', 'name');
+      expect(pushes.code, pushes.stderr).toBe(0);
+      expect(pushes.stdout.trim()).toBe('');
+      const player = await PlayerPage.open(browser, podB.restUrl, podB.wsUrl, FLEET_STREAM);
+      await player.waitStatus('PLAYING', MINUTE);
+      const decoded = await waitFor(() => player.framesDecoded(), 'first frames decoded on pod B', MINUTE);
+      await waitFor(
+        async () => (await player.framesDecoded()) > decoded + 10,
+        'frames keep decoding',
+        MINUTE,
+      );
+      const onB = await rest(podB.restUrl, '/rest-api/stream/find', { name: FLEET_STREAM, published: true });
+      expect(onB.body).toEqual([expect.objectContaining({ relayed: true, origin: podA.name })]);
+
+      const killedAt = Date.now();
+      await killContainer(podA.name);
+      // the origin's control channel to B closed with its process: B's player FAILED (5 s promised and
+      // proven in test/fleet/fleet-websdk.test.ts; the deadline here is generous for a loaded node)
+      await player.waitStatus('FAILED', 20_000);
+      console.log(`docker kill of pod A → the player on pod B FAILED after ${Date.now() - killedAt} ms`);
+      await player.page.close();
+      await first.page.close();
+
+      await restarted(podA.name);
+      const again = await TwoWayStreamingPage.open(browser, podA.restUrl, podA.wsUrl);
+      await again.publish(FLEET_STREAM);
+      await again.waitPublishStatus('PUBLISHING', MINUTE);
+      await playsFromB(FLEET_STREAM);
+      await again.stopPublishing();
+      await again.waitPublishStatus('UNPUBLISHED');
+      await again.page.close();
+    },
+    10 * MINUTE,
+  );
+
+  it(
+    'Chromium publishes to pod A, a StreamPush pushes it to pod B under another name, the Player plays it from pod B; kubectl delete ends the push',
     async () => {
       publisher = await TwoWayStreamingPage.open(browser, podA.restUrl, podA.wsUrl);
       await publisher.publish(STREAM);
@@ -224,7 +308,7 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       await playsFromB();
 
       // a player on pod B while the StreamPush is deleted: the push ends, and the player hears it
-      const player = await PlayerPage.open(browser, podB.restUrl, podB.wsUrl, STREAM);
+      const player = await PlayerPage.open(browser, podB.restUrl, podB.wsUrl, PUSHED);
       await player.waitStatus('PLAYING', MINUTE);
       const deleted = await k('delete', 'streampush', 'camera-to-b', '--timeout=60s');
       expect(deleted.code, deleted.stderr).toBe(0);
@@ -232,7 +316,7 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       await player.waitStatus('STOPPED', 30_000);
       await player.page.close();
       await waitFor(
-        async () => (await rest(podB.restUrl, '/rest-api/stream/find', { name: STREAM })).status === 404,
+        async () => (await rest(podB.restUrl, '/rest-api/stream/find', { name: PUSHED })).status === 404,
         'the stream gone from pod B',
         30_000,
       );
@@ -246,21 +330,8 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       const first = await applyPush('survives-b');
       await playsFromB();
 
-      const before = (await pods()).find((p) => p.metadata.name === podB.name);
-      const containerId = before?.status.containerStatuses?.[0]?.containerID?.replace(/^docker:\/\//, '');
-      expect(containerId).toMatch(/^[0-9a-f]{64}$/);
-      const killed = await docker('kill', containerId as string);
-      expect(killed.code, killed.stderr).toBe(0);
-
-      await waitFor(
-        async () => {
-          const pod = (await pods()).find((p) => p.metadata.name === podB.name);
-          return (pod?.status.containerStatuses?.[0]?.restartCount ?? 0) >= 1 && ready(pod);
-        },
-        'pod B restarted by kubelet and Ready again',
-        3 * MINUTE,
-        1000,
-      );
+      await killContainer(podB.name);
+      await restarted(podB.name);
       const again = await waitActive(
         'survives-b',
         'pushed again after pod B restarted',

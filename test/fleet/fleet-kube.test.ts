@@ -2,14 +2,23 @@ import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REST_URL_ANNOTATION } from '../../src/media/fleet/kube-membership.js';
 import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.js';
+import { createServer } from 'node:net';
 import { createReadyPod } from '../support/kube-pods.js';
-import { metric } from '../support/media-fleet.js';
-import { spawnMedia, type MediaProcess } from '../support/media-process.js';
+import { fleetMembers, metric } from '../support/media-fleet.js';
+import { allocateMediaPorts, launchMedia, spawnMedia, type MediaProcess } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';
 
 const namespace = 'default';
 const selector = 'app.kubernetes.io/name=streamfed,app.kubernetes.io/component=media';
+
+/** Can a TCP port on 127.0.0.1 be listened on now? */
+const bindable = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 
 /** A media pod as the StatefulSet would make it, pointing at a media process of this test. */
 function pod(name: string, restUrl: string): V1Pod {
@@ -112,5 +121,70 @@ describe('fleet membership from the media pods, through a real kube-apiserver', 
     expect(gone.status).toBe(404);
     await expect(NodePeer.play(member.wsUrl, 'kube-stream')).rejects.toThrow('Stream not found');
     await publisher.stop();
+  });
+  it('finds pods started with --ordinal-port-stride at the REST port their ordinal gives them (no container ports, no annotation)', async () => {
+    // what the chart renders with media.ordinalPortStride: the same base ports for every pod, which adds
+    // ordinal × stride itself; the pods declare no ports
+    const base = await allocateMediaPorts();
+    await allocateMediaPorts(); // reserves the next RTC block, which pod 1's range moves into
+    const tcp = [base.ws, base.wss, base.rest, base.restTls];
+    let stride = 0;
+    for (let s = 100; s < 2000 && !stride; s += 7)
+      if ((await Promise.all(tcp.map((p) => bindable(p + s)))).every(Boolean)) stride = s;
+    expect(stride).toBeGreaterThan(0);
+    const labels = { 'app.kubernetes.io/name': 'streamfed', 'app.kubernetes.io/component': 'media-ordinal' };
+    const ordinalSelector = Object.entries(labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    const restUrl = (ordinal: number) => `http://127.0.0.1:${base.rest + ordinal * stride}`;
+    const pods: MediaProcess[] = [];
+    try {
+      for (const ordinal of [0, 1]) {
+        const name = `ordinal-${ordinal}`;
+        pods.push(
+          await launchMedia(
+            base,
+            [
+              ...['--member-id', name, '--pod-name', name, '--ordinal-port-stride', String(stride)],
+              ...['--fleet-kube-selector', ordinalSelector, '--fleet-kube-namespace', namespace],
+              ...['--fleet-kubeconfig', cluster!.kubeconfigPath],
+            ],
+            {},
+            {},
+          ),
+        );
+        await createReadyPod(core, namespace, {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name, labels },
+          spec: { containers: [{ name: 'media', image: 'streamfed:dev' }] },
+        });
+      }
+      for (const [own, other] of [
+        [0, 1],
+        [1, 0],
+      ] as const) {
+        await waitFor(
+          async () => {
+            const members = await fleetMembers(restUrl(own));
+            return members.some(
+              (m) => m.up && m.memberId === `ordinal-${other}` && m.restUrl === restUrl(other),
+            );
+          },
+          `ordinal-${own} finds ordinal-${other} at ${restUrl(other)}`,
+        );
+      }
+      const publisher = await NodePeer.publish(`ws://127.0.0.1:${base.ws}`, 'ordinal-stream');
+      await publisher.waitStatus('PUBLISHING');
+      const player = await NodePeer.play(`ws://127.0.0.1:${base.ws + stride}`, 'ordinal-stream');
+      await player.waitStatus('PLAYING');
+      await waitFor(() => player.received > 20, 'relayed RTP on pod 1');
+      await player.stop();
+      await publisher.stop();
+    } finally {
+      await Promise.all(pods.map((p) => p.stop()));
+      for (const name of ['ordinal-0', 'ordinal-1'])
+        await core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
+    }
   });
 });

@@ -74,7 +74,7 @@ describe('Helm chart and plain manifests', () => {
       ['media.ordinalPortStride=-1'],
       ['media.listenAddress='],
       ['operator.extraEnv[0].value=no-name'],
-      ['operator.apiServer.port=0'],
+      ['apiServer.port=0'],
     ]) {
       const r = await helm('template', 't', chartDir, '--set', bad[0]!);
       expect(r.code, bad[0]).not.toBe(0);
@@ -85,8 +85,8 @@ describe('Helm chart and plain manifests', () => {
     expect(strideAlone.stderr).toMatch(/media.ordinalPortStride is for several hostNetwork pods per node/);
   });
 
-  it("several hostNetwork media pods per node (the local values): no hostPorts, exec probes of each pod's own port; the operator told the API server address", async () => {
-    const rendered = await render('--values', localValues, '--set', 'operator.apiServer.port=6443');
+  it("several hostNetwork media pods per node (the local values): no hostPorts, exec probes of each pod's own port; the operator and the fleet's media pods told the API server address", async () => {
+    const rendered = await render('--values', localValues, '--set', 'apiServer.port=6443');
     expect(rendered.code, rendered.stderr).toBe(0);
     type Container = {
       env?: { name: string; value?: string }[];
@@ -125,6 +125,9 @@ describe('Helm chart and plain manifests', () => {
       STREAMFED_ORDINAL_PORT_STRIDE: '10',
       STREAMFED_LISTEN_IP: '127.0.0.1',
       STREAMFED_ANNOUNCED_IP: '127.0.0.1',
+      // the fleet is on: the media pods find each other through the API server, at its address
+      KUBERNETES_SERVICE_HOST: '127.0.0.1',
+      KUBERNETES_SERVICE_PORT: '6443',
     });
     expect(Object.keys(media.env)).toContain('POD_NAME');
     const operator = container('Deployment');
@@ -157,11 +160,7 @@ describe('Helm chart and plain manifests', () => {
     expect(crd.code, crd.stderr).toBe(0);
     for (const ns of ['streamfed', 'media'])
       expect((await kubectl(cluster.kubeconfigPath, ['create', 'namespace', ns])).code).toBe(0);
-    for (const values of [
-      [],
-      nonDefault,
-      ['--values', localValues, '--set', 'operator.apiServer.port=6443'],
-    ]) {
+    for (const values of [[], nonDefault, ['--values', localValues, '--set', 'apiServer.port=6443']]) {
       const rendered = await render('--kube-version', '1.20.2', ...values);
       expect(rendered.code, rendered.stderr).toBe(0);
       const applied = await kubectl(

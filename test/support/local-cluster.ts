@@ -122,7 +122,7 @@ export async function clusterUp(log: (line: string) => void = () => {}): Promise
           '--values',
           localValues,
           '--set',
-          `operator.apiServer.port=${port}`,
+          `apiServer.port=${port}`,
           '--wait',
           '--timeout',
           '5m',

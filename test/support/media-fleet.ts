@@ -74,3 +74,15 @@ export async function metric(
   }
   return sum;
 }
+
+export interface ListedMember {
+  restUrl: string;
+  memberId?: string;
+  up: boolean;
+}
+
+/** The members a server lists at GET /rest-api/fleet/members (none when it does not answer 200). */
+export async function fleetMembers(restUrl: string): Promise<ListedMember[]> {
+  const response = await fetch(`${restUrl}/rest-api/fleet/members`);
+  return response.status === 200 ? ((await response.json()) as { members: ListedMember[] }).members : [];
+}

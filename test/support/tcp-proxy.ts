@@ -10,6 +10,10 @@ export interface TcpProxy {
   freeze(): void;
   /** Forwards again, what was held first. */
   thaw(): void;
+  /** A link that went down: destroys every connection, and new ones are reset as they come, until restore(). */
+  cut(): void;
+  /** Accepts and forwards new connections again after cut(). */
+  restore(): void;
   /** Destroys every connection and stops listening. */
   close(): Promise<void>;
 }
@@ -18,6 +22,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   const held: [net.Socket, Buffer][] = [];
   let frozen = false;
+  let cut = false;
   let connections = 0;
   const forward = (from: net.Socket, to: net.Socket): void => {
     sockets.add(from);
@@ -29,6 +34,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     });
   };
   const server = net.createServer((client) => {
+    if (cut) return void client.resetAndDestroy();
     connections++;
     const upstream = net.connect(targetPort, '127.0.0.1');
     forward(client, upstream);
@@ -46,6 +52,13 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     thaw: () => {
       frozen = false;
       for (const [to, chunk] of held.splice(0)) if (!to.destroyed) to.write(chunk);
+    },
+    cut: () => {
+      cut = true;
+      for (const s of sockets) s.destroy();
+    },
+    restore: () => {
+      cut = false;
     },
     close: async () => {
       for (const s of sockets) s.destroy();

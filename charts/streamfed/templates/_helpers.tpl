@@ -30,3 +30,9 @@ capabilities:
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}
+
+{{/* The API server at apiServer.host/port instead of the `kubernetes` Service (when apiServer.host is set). */}}
+{{- define "streamfed.apiServerEnv" -}}
+- { name: KUBERNETES_SERVICE_HOST, value: {{ .Values.apiServer.host | quote }} }
+- { name: KUBERNETES_SERVICE_PORT, value: {{ .Values.apiServer.port | default 443 | quote }} }
+{{- end -}}

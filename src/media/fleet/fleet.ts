@@ -309,9 +309,26 @@ export class Fleet implements RemoteStreams {
 
   /** Tells every member we accepted a publisher of this name; a member with an older claim wins. */
   async #announce(publisher: Publisher): Promise<void> {
+    await this.#claim(
+      publisher,
+      [...this.#members.values()].filter((m) => m.up),
+    );
+  }
+
+  /**
+   * A member came (back) up: it may have accepted names we originate while we could not reach each other
+   * (a split brain), or it restarted. Both sides send their claims when they see the other up, so each such
+   * name is settled by the claim order whichever side is seen first; the loser's publisher ends FAILED.
+   */
+  async #reconcile(member: Member): Promise<void> {
+    const ours = this.#originated().flatMap((s) => this.originOf(s.name) ?? []);
+    await Promise.all(ours.map((publisher) => this.#claim(publisher, [member])));
+  }
+
+  /** Sends our claim on the publisher's name to these members; one answering an older claim wins it. */
+  async #claim(publisher: Publisher, members: Member[]): Promise<void> {
     const ours = this.#claimOf(publisher);
-    const up = [...this.#members.values()].filter((m) => m.up);
-    const winners = await Promise.all(up.map((m) => m.client.claim(ours).catch(() => ours)));
+    const winners = await Promise.all(members.map((m) => m.client.claim(ours).catch(() => ours)));
     const winner = winners.find((w) => w.memberId !== ours.memberId);
     if (winner && !publisher.ended) this.#lost(publisher, ours, winner);
   }
@@ -391,11 +408,14 @@ export class Fleet implements RemoteStreams {
 
   /** One probe: is the member up, who is it, what does it originate. */
   async #check(member: Member): Promise<void> {
+    const was = member.up ? member.info?.memberId : undefined;
     try {
       const info = await member.client.info();
       // a source may list this server itself (its own pod): it is not its own member
       member.up = info.memberId !== this.#config.memberId;
       member.info = info;
+      // a member seen up anew (first, back after a partition, or restarted): settle the names we both have
+      if (member.up && was !== info.memberId && !this.#closed) void this.#reconcile(member);
     } catch {
       if (member.up) this.#log.warn({ restUrl: member.peer.restUrl }, 'fleet member stopped answering');
       member.up = false;
