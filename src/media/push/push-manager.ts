@@ -6,14 +6,14 @@ import {
   type PushStatus,
 } from '../../contracts/pull-api.js';
 import type { Logger } from '../../log.js';
-import { ConflictError, NotFoundError, StreamfedError } from '../errors.js';
+import { ConflictError, NotFoundError } from '../errors.js';
 import type { MediaMetrics } from '../metrics.js';
 import type { MediaEngine } from '../rtc/media-engine.js';
 import type { StreamService } from '../streams/stream-service.js';
 import { Pull } from './pull.js';
 import { Push } from './push.js';
 import type { PushTarget, RelayDeadlines } from './relay.js';
-import { codeOf } from './relay-error.js';
+import { RelayError, codeOf } from './relay-error.js';
 import type { TargetPolicy } from './target-policy.js';
 
 /** A push (local stream → remote server) or a pull (remote stream → published here). */
@@ -30,14 +30,21 @@ export type PushQuery =
   | { localMediaSessionId: string }
   | { uri: string; localStreamName: string; remoteStreamName?: string | undefined };
 
-/** The remote end could not be reached or refused the stream: WCS answers 500 with the reason. */
-export class PushFailedError extends StreamfedError {
+/**
+ * The remote end could not be reached or refused the stream: WCS answers 500 with the reason (409 for a
+ * loop); the body carries the FAILED relay.
+ */
+export class PushFailedError extends RelayError {
   constructor(
     message: string,
-    readonly code: PushFailureCode,
+    code: PushFailureCode,
     readonly push: PushDescription,
   ) {
-    super(message);
+    super(code, message);
+  }
+
+  override get details(): { push: PushDescription } {
+    return { push: this.push };
   }
 }
 
