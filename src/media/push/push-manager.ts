@@ -13,6 +13,7 @@ import type { StreamService } from '../streams/stream-service.js';
 import { Pull } from './pull.js';
 import { Push } from './push.js';
 import type { PushTarget, RelayDeadlines } from './relay.js';
+import { chainOf } from './push-chain.js';
 import { RelayError, codeOf } from './relay-error.js';
 import type { TargetPolicy } from './target-policy.js';
 
@@ -51,6 +52,8 @@ export class PushFailedError extends RelayError {
 export interface PushManagerOptions {
   insecureTls: boolean;
   deadlines: RelayDeadlines;
+  /** This server's fleet id (push-chain.ts): the hop a push adds to its stream's chain. */
+  fleetId: () => string;
 }
 
 const statuses: PushStatus[] = ['NEW', 'PENDING', 'PUBLISHING', 'FAILED'];
@@ -92,7 +95,8 @@ export class PushManager {
     const source = await this.streams.resolve(request.localStreamName);
     if (!source) throw new NotFoundError(`local stream ${request.localStreamName} not found`);
     this.replaceFailed('push', target);
-    return this.run(new Push(target, source));
+    const chain = chainOf(source.init.chain, this.options.fleetId(), source.name);
+    return this.run(new Push(target, source, chain));
   }
 
   /** WCS's /pull/pull: play `remoteStreamName` from the server at `uri` and publish it here as `localStreamName`. */
@@ -157,6 +161,8 @@ export class PushManager {
     try {
       await relay.start();
     } catch (error) {
+      // a loop is refused before anything was published: nothing to list
+      if (codeOf(error) === PushFailureCode.LOOP) this.end(relay, 'loop refused');
       throw new PushFailedError(
         `${type} with ${uri} failed: ${(error as Error).message}`,
         codeOf(error),

@@ -1,4 +1,5 @@
 import { MediaStreamTrack, RtcpRrPacket, type RTCPeerConnection, type RTCRtpSender } from 'werift';
+import type { ChainHop } from '../../contracts/wcs-protocol.js';
 import { PushFailureCode } from '../../contracts/pull-api.js';
 import type { Publisher } from '../streams/publisher.js';
 import { StreamStatus } from '../streams/status.js';
@@ -43,6 +44,8 @@ export class Push extends Relay {
   constructor(
     target: PushTarget,
     private readonly source: Publisher,
+    /** The push chain sent in publishStream (push-chain.ts chainOf). */
+    private readonly chain: ChainHop[],
   ) {
     super(target);
   }
@@ -74,7 +77,10 @@ export class Push extends Relay {
       });
     }
     const kinds = new Set(this.legs.map((l) => l.tap.consumer.kind));
-    return { peer, offer: { hasAudio: kinds.has('audio'), hasVideo: kinds.has('video') } };
+    return {
+      peer,
+      offer: { hasAudio: kinds.has('audio'), hasVideo: kinds.has('video'), chain: this.chain },
+    };
   }
 
   protected async onAnswered(): Promise<void> {

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { RTCPeerConnection } from 'werift';
 import { PushFailureCode, type PushDescription, type PushStatus } from '../../contracts/pull-api.js';
+import { loopProblem } from './push-chain.js';
 import { DeliveryTracker } from './delivery.js';
 import { RelayError, codeOf, withDeadline } from './relay-error.js';
 import { WcsClient, type OfferOptions, type StreamStatusEvent } from './wcs-client.js';
@@ -228,6 +229,8 @@ export abstract class Relay extends EventEmitter<PushEvents> {
     if (!sdp) throw new RelayError(PushFailureCode.INTERNAL, 'no local description');
     const client = await this.step(this.connect());
     const { remoteStreamName, uri } = this.target;
+    const loop = loopProblem(offer.chain ?? [], client.fleetId, remoteStreamName);
+    if (loop !== undefined) throw new RelayError(PushFailureCode.LOOP, `${uri}: ${loop}`);
     const id = this.remoteMediaSessionId;
     const options = { ...offer, custom: this.target.custom };
     const { answer } = await this.step(
