@@ -210,12 +210,9 @@ describe('REST error bodies carry a stable code', () => {
 
   it('keeps the FAILED push in the body of a failed push, beside its code', async () => {
     const uri = `ws://127.0.0.1:${closedPort}`;
-    const failed = await rest(
-      media.restUrl,
-      '/rest-api/pull/push',
-      { uri, localStreamName: 'published' },
-      auth,
-    );
+    const call = (path: string, body?: unknown): ReturnType<typeof rest> =>
+      rest(media.restUrl, path, body, auth);
+    const failed = await call('/rest-api/pull/push', { uri, localStreamName: 'published' });
     expect(failed.status).toBe(500);
     expect(failed.body).toMatchObject({
       statusCode: 500,
@@ -223,13 +220,7 @@ describe('REST error bodies carry a stable code', () => {
       error: 'Internal Server Error',
       push: { status: 'FAILED', code: PushFailureCode.UNREACHABLE, uri },
     });
-    const ended = await rest(
-      media.restUrl,
-      '/rest-api/pull/terminate',
-      { uri, localStreamName: 'published' },
-      auth,
-    );
-    expect(ended.status).toBe(200);
-    expect((await rest(media.restUrl, '/rest-api/pull/find_all', undefined, auth)).status).toBe(404);
+    expect((await call('/rest-api/pull/terminate', { uri, localStreamName: 'published' })).status).toBe(200);
+    expect((await call('/rest-api/pull/find_all')).status).toBe(404);
   });
 });
