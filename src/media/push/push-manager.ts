@@ -10,15 +10,12 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import type { MediaMetrics } from '../metrics.js';
 import type { MediaEngine } from '../rtc/media-engine.js';
 import type { StreamService } from '../streams/stream-service.js';
-import { Pull } from './pull.js';
-import { Push } from './push.js';
-import type { PushTarget, RelayDeadlines } from './relay.js';
+import { EgressLeg } from './egress-leg.js';
+import { IngressLeg } from './ingress-leg.js';
+import { Relay, type PushTarget, type RelayDeadlines } from './relay.js';
 import { chainOf } from './push-chain.js';
 import { RelayError, codeOf } from './relay-error.js';
 import type { TargetPolicy } from './target-policy.js';
-
-/** A push (local stream → remote server) or a pull (remote stream → published here). */
-type Relay = Push | Pull;
 
 export interface PushRequest {
   uri: string;
@@ -77,7 +74,7 @@ export class PushManager {
   ) {
     streams.on('unpublished', (publisher) => {
       for (const push of this.pushes.values()) {
-        if (push instanceof Push && push.target.localStreamName === publisher.name)
+        if (push.type === 'push' && push.target.localStreamName === publisher.name)
           this.end(push, 'local stream unpublished');
       }
     });
@@ -96,7 +93,7 @@ export class PushManager {
     if (!source) throw new NotFoundError(`local stream ${request.localStreamName} not found`);
     this.replaceFailed('push', target);
     const chain = chainOf(source.init.chain, this.options.fleetId(), source.name);
-    return this.run(new Push(target, source, chain));
+    return this.run(new Relay(target, () => new EgressLeg(source, chain)));
   }
 
   /** WCS's /pull/pull: play `remoteStreamName` from the server at `uri` and publish it here as `localStreamName`. */
@@ -106,7 +103,12 @@ export class PushManager {
       throw new ConflictError(`stream ${request.localStreamName} is already published here`);
     }
     this.replaceFailed('pull', target);
-    return this.run(new Pull(target, this.streams, this.engine));
+    return this.run(
+      new Relay(
+        target,
+        (localMediaSessionId) => new IngressLeg(target, localMediaSessionId, this.streams, this.engine),
+      ),
+    );
   }
 
   private async targetOf(request: PushRequest): Promise<PushTarget> {
@@ -223,7 +225,7 @@ export class PushManager {
     this.metrics.pushPackets.remove({ push: d.localMediaSessionId });
     this.metrics.pushDelivered.remove({ push: d.localMediaSessionId });
     this.sampled.delete(push);
-    push.terminate();
+    push.close();
     this.pushes.delete(push.localMediaSessionId);
     this.log.info({ push: d.localMediaSessionId, why, packets: d.packets }, 'push ended');
     this.updateGauge();

@@ -1,5 +1,6 @@
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type * as ms from 'mediasoup/types';
 import type { MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
 import { PushFailureCode } from '../../contracts/pull-api.js';
@@ -8,11 +9,13 @@ import type { MediaKind } from '../rtc/sdp-offer.js';
 import { Publisher } from '../streams/publisher.js';
 import { StreamInfo, StreamStatus } from '../streams/status.js';
 import type { StreamService } from '../streams/stream-service.js';
-import { Relay, type PushTarget } from './relay.js';
+import type { MediaLeg, MediaLegEvents } from './media-leg.js';
+import type { PushTarget } from './relay.js';
 import { createPeer, weriftCodec } from './rtc-peer.js';
-import type { OfferOptions, StreamStatusEvent } from './wcs-client.js';
+import type { OfferOptions } from './wcs-client.js';
 
-interface Leg {
+/** One receiving track per media kind. */
+interface Track {
   kind: MediaKind;
   transceiver: RTCRtpTransceiver;
   /** What we announce to mediasoup: the negotiated codec under our payload type and SSRC. */
@@ -22,96 +25,110 @@ interface Leg {
 }
 
 /**
- * The mirror of a push (WCS's /pull/pull): we play a stream from a remote WCS server as its WebRTC client
- * and publish it here under a local name, RTP handed to mediasoup through a loopback plain transport.
+ * The media leg of a pull, the mirror of a push (WCS's /pull/pull): a recvonly werift peer plays the remote
+ * stream, and its RTP is published here under the local name, handed to mediasoup through a loopback plain
+ * transport.
  */
-export class Pull extends Relay {
+export class IngressLeg extends EventEmitter<MediaLegEvents> implements MediaLeg {
   readonly type = 'pull';
-  private socket: dgram.Socket | undefined;
-  private publisher: Publisher | undefined;
-  private readonly legs: Leg[] = [];
+  readonly remoteUp = StreamStatus.PLAYING;
+  readonly remoteEnds = [StreamStatus.FAILED, StreamStatus.STOPPED];
+  readonly #target: PushTarget;
+  readonly #localMediaSessionId: string;
+  readonly #streams: StreamService;
+  readonly #engine: MediaEngine;
+  #socket: dgram.Socket | undefined;
+  #publisher: Publisher | undefined;
+  readonly #tracks: Track[] = [];
+  #closed = false;
+  #received = 0;
 
-  constructor(
-    target: PushTarget,
-    private readonly streams: StreamService,
-    private readonly engine: MediaEngine,
-  ) {
-    super(target);
+  constructor(target: PushTarget, localMediaSessionId: string, streams: StreamService, engine: MediaEngine) {
+    super();
+    this.#target = target;
+    this.#localMediaSessionId = localMediaSessionId;
+    this.#streams = streams;
+    this.#engine = engine;
   }
 
-  protected async prepare(): Promise<void> {
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async prepare(): Promise<void> {
     // the local publisher is made once the remote answered: its codecs are what was negotiated
   }
 
-  protected createPeer(): { peer: RTCPeerConnection; offer: OfferOptions } {
-    const caps = this.engine.rtpCapabilities.codecs ?? [];
+  createPeer(host: string): { peer: RTCPeerConnection; offer: OfferOptions } {
+    const caps = this.#engine.rtpCapabilities.codecs ?? [];
     const codecs = (kind: MediaKind): ReturnType<typeof weriftCodec>[] =>
       caps
         .filter((c) => c.kind === kind && !c.mimeType.toLowerCase().endsWith('/rtx'))
         .map((c) => weriftCodec(c, kind));
-    const peer = createPeer(this.target.url.hostname.replace(/^\[|\]$/g, ''), {
+    const peer = createPeer(host, {
       audio: codecs('audio'),
       video: codecs('video'),
     });
     for (const kind of ['audio', 'video'] as const) {
       const transceiver = peer.addTransceiver(kind, { direction: 'recvonly' });
-      this.legs.push({
+      this.#tracks.push({
         kind,
         transceiver,
         payloadType: kind === 'audio' ? 100 : 101,
         ssrc: randomInt(1, 2 ** 31),
       });
     }
-    peer.onTrack.subscribe((track) => this.onTrack(track));
+    peer.onTrack.subscribe((track) => this.#onTrack(track));
     return { peer, offer: { hasAudio: true, hasVideo: true } };
   }
 
-  protected async onAnswered(): Promise<void> {
-    const { session } = await this.streams.publishWith(
+  async answered(): Promise<void> {
+    const { session } = await this.#streams.publishWith(
       {
         appKey: 'pull',
-        sessionId: `pull:${this.target.uri}`,
-        mediaSessionId: this.localMediaSessionId,
-        name: this.target.localStreamName,
+        sessionId: `pull:${this.#target.uri}`,
+        mediaSessionId: this.#localMediaSessionId,
+        name: this.#target.localStreamName,
       },
-      async () => ({ session: await this.createPublisher(this.engine) }),
+      async () => ({ session: await this.#createPublisher(this.#engine) }),
     );
-    if (this.terminated || this.status === 'FAILED') {
+    if (this.#closed) {
       session.end(StreamStatus.UNPUBLISHED, StreamInfo.STOPPED_BY_PUBLISHER_STOP);
       return;
     }
-    this.publisher = session;
+    this.#publisher = session;
     session.on('status', (status) => {
-      if (session.ended && !this.terminated) this.fail(PushFailureCode.LOCAL_ENDED, `local stream ${status}`);
+      if (session.ended && !this.#closed)
+        this.emit('failed', PushFailureCode.LOCAL_ENDED, `local stream ${status}`);
     });
   }
 
-  protected onPublishing(): void {
-    this.publisher?.connected();
-    this.requestKeyFrame();
+  publishing(): void {
+    this.#publisher?.connected();
+    this.#requestKeyFrame();
   }
 
-  protected sentSoFar(): undefined {
+  sentSoFar(): undefined {
     return undefined;
   }
 
   /** The local publisher: one producer per negotiated kind on a loopback plain transport we send into. */
-  private async createPublisher(engine: MediaEngine): Promise<Publisher> {
+  async #createPublisher(engine: MediaEngine): Promise<Publisher> {
     const transport = await engine.createLoopbackIngress();
     try {
       const router = engine.routerOf(transport);
       const publisher = new Publisher(
         {
           appKey: 'pull',
-          sessionId: `pull:${this.target.uri}`,
-          mediaSessionId: this.localMediaSessionId,
-          name: this.target.localStreamName,
+          sessionId: `pull:${this.#target.uri}`,
+          mediaSessionId: this.#localMediaSessionId,
+          name: this.#target.localStreamName,
         },
         transport,
         router,
       );
-      for (const leg of this.legs) {
-        const codec = leg.transceiver.codecs.find((c) => !c.mimeType.toLowerCase().endsWith('/rtx'));
+      for (const track of this.#tracks) {
+        const codec = track.transceiver.codecs.find((c) => !c.mimeType.toLowerCase().endsWith('/rtx'));
         if (!codec) continue;
         const parameters = Object.fromEntries(
           (codec.parameters ?? '')
@@ -126,20 +143,20 @@ export class Pull extends Relay {
           codecs: [
             {
               mimeType: codec.mimeType as ms.RtpCodecParameters['mimeType'],
-              payloadType: leg.payloadType,
+              payloadType: track.payloadType,
               clockRate: codec.clockRate,
               ...(codec.channels ? { channels: codec.channels } : {}),
               parameters,
-              rtcpFeedback: leg.kind === 'video' ? [{ type: 'nack', parameter: 'pli' }] : [],
+              rtcpFeedback: track.kind === 'video' ? [{ type: 'nack', parameter: 'pli' }] : [],
             },
           ],
-          encodings: [{ ssrc: leg.ssrc }],
-          rtcp: { cname: `pull-${this.localMediaSessionId}`, reducedSize: true },
+          encodings: [{ ssrc: track.ssrc }],
+          rtcp: { cname: `pull-${this.#localMediaSessionId}`, reducedSize: true },
         };
-        publisher.producers.set(leg.kind, await transport.produce({ kind: leg.kind, rtpParameters }));
+        publisher.producers.set(track.kind, await transport.produce({ kind: track.kind, rtpParameters }));
       }
       if (publisher.producers.size === 0) throw new Error(StreamInfo.NO_COMMON_CODECS);
-      this.socket = await this.openSocket(transport.tuple.localPort);
+      this.#socket = await this.#openSocket(transport.tuple.localPort);
       return publisher;
     } catch (error) {
       transport.close();
@@ -147,7 +164,7 @@ export class Pull extends Relay {
     }
   }
 
-  private async openSocket(port: number): Promise<dgram.Socket> {
+  async #openSocket(port: number): Promise<dgram.Socket> {
     const socket = dgram.createSocket('udp4');
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
@@ -158,49 +175,44 @@ export class Pull extends Relay {
     socket.on('message', (packet) => {
       // walk the compound RTCP packet: PSFB (206) carries PLI and FIR
       for (let offset = 0; offset + 4 <= packet.length; offset += (packet.readUInt16BE(offset + 2) + 1) * 4) {
-        if (packet[offset + 1] === 206) return this.requestKeyFrame();
+        if (packet[offset + 1] === 206) return this.#requestKeyFrame();
       }
     });
     return socket;
   }
 
-  private onTrack(track: MediaStreamTrack): void {
-    const leg = this.legs.find((l) => l.kind === track.kind);
-    if (!leg) return;
+  #onTrack(track: MediaStreamTrack): void {
+    const ours = this.#tracks.find((l) => l.kind === track.kind);
+    if (!ours) return;
     track.onReceiveRtp.subscribe((rtp) => {
-      if (!this.socket || !this.publisher) return;
-      const negotiated = leg.transceiver.codecs.find((c) => !c.mimeType.toLowerCase().endsWith('/rtx'));
+      if (!this.#socket || !this.#publisher) return;
+      const negotiated = ours.transceiver.codecs.find((c) => !c.mimeType.toLowerCase().endsWith('/rtx'));
       if (!negotiated || rtp.header.payloadType !== negotiated.payloadType) return;
-      leg.remoteSsrc = rtp.header.ssrc;
+      ours.remoteSsrc = rtp.header.ssrc;
       const packet = rtp.serialize();
-      packet[1] = (packet[1]! & 0x80) | leg.payloadType;
-      packet.writeUInt32BE(leg.ssrc, 8);
-      this.counted(packet.length);
-      this.delivery.update(this.forwardedPackets, 0);
-      this.socket.send(packet);
+      packet[1] = (packet[1]! & 0x80) | ours.payloadType;
+      packet.writeUInt32BE(ours.ssrc, 8);
+      this.#received++;
+      this.emit('forwarded', packet.length);
+      this.emit('delivered', this.#received, 0);
+      this.#socket.send(packet);
     });
   }
 
-  private requestKeyFrame(): void {
-    const video = this.legs.find((l) => l.kind === 'video');
+  #requestKeyFrame(): void {
+    const video = this.#tracks.find((l) => l.kind === 'video');
     if (video?.remoteSsrc !== undefined)
       void video.transceiver.receiver.sendRtcpPLI(video.remoteSsrc).catch(() => undefined);
   }
 
-  protected onRemoteStatus(event: StreamStatusEvent): void {
-    if (event.status === StreamStatus.PLAYING) this.remoteUp();
-    else if (event.status === StreamStatus.FAILED || event.status === StreamStatus.STOPPED)
-      this.fail(
-        PushFailureCode.REMOTE_REJECTED,
-        `remote stream ${event.status}${event.info ? `: ${event.info}` : ''}`,
-      );
-  }
-
-  protected releaseMedia(): void {
-    this.socket?.close();
-    this.socket = undefined;
-    const publisher = this.publisher;
-    this.publisher = undefined;
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#socket?.close();
+    this.#socket = undefined;
+    const publisher = this.#publisher;
+    this.#publisher = undefined;
     publisher?.end(StreamStatus.UNPUBLISHED, StreamInfo.STOPPED_BY_PUBLISHER_STOP);
+    this.removeAllListeners();
   }
 }
