@@ -51,8 +51,11 @@ export type Connection = Static<typeof Connection>;
  * sends the chain its stream came by (plus its own hop) in publishStream's `streamfedChain`, a field the
  * SDK never sends and WCS ignores; the target remembers it for the pushes it makes of that stream.
  */
+/** A fleet id as a streamfed server announces it (at most 256 characters). */
+const FleetId = Type.String({ minLength: 1, maxLength: 256 });
+
 export const ChainHop = Type.Object({
-  fleet: Type.String({ minLength: 1, maxLength: 256 }),
+  fleet: FleetId,
   name: StreamName,
 });
 export type ChainHop = Static<typeof ChainHop>;
@@ -112,7 +115,7 @@ export interface ClientMessages {
 export const UserData = Type.Object({
   sessionId: Type.Optional(Type.String()),
   authToken: Type.Optional(Type.Union([Type.String(), Type.Null()])),
-  streamfedFleetId: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  streamfedFleetId: Type.Optional(FleetId),
 });
 export type UserData = Static<typeof UserData>;
 

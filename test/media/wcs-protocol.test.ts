@@ -6,6 +6,7 @@ import {
   encodeClientFrame,
   encodeServerFrame,
 } from '../../src/contracts/wcs-protocol.js';
+import { chainOf, fleetIdOf, loopProblem } from '../../src/media/push/push-chain.js';
 import { WcsClient } from '../../src/media/push/wcs-client.js';
 import { FakeWcs } from '../support/fake-wcs.js';
 import { rest, startMedia, waitFor, type RunningMedia } from '../support/media-server.js';
@@ -100,6 +101,40 @@ describe('the WCS codec (src/contracts/wcs-protocol.ts), both directions through
       /streamfedChain/,
     );
     expect(clientMessage.stream({ ...offer, streamfedChain: 'f' })).toMatch(/streamfedChain must be array/);
+  });
+});
+
+describe('push chains: fleet ids and the loop rule', () => {
+  it('gives every member of a settled fleet the same id, and a server alone its member id', () => {
+    const m1 = fleetIdOf(undefined, 'm1', [
+      { memberId: 'm2', up: true },
+      { memberId: 'm3', up: false },
+    ]);
+    const m2 = fleetIdOf(undefined, 'm2', [{ memberId: 'm1', up: true }]);
+    expect(m1).toBe('m1,m2');
+    expect(m2).toBe(m1);
+    expect(fleetIdOf(undefined, 'alone', [])).toBe('alone');
+    expect(fleetIdOf('fleet-a', 'm1', [{ memberId: 'm2', up: true }])).toBe('fleet-a');
+    // an id that would not fit the wire is hashed, the same way on every member
+    const many = Array.from({ length: 40 }, (_, i) => ({ memberId: `streamfed-media-${i}`, up: true }));
+    const long = fleetIdOf(undefined, 'streamfed-media-x', many);
+    expect(long).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(clientMessage.stream({ ...offer, streamfedChain: [{ fleet: long, name: 'n' }] })).not.toBeTypeOf(
+      'string',
+    );
+  });
+
+  it('refuses only the way back: the same fleet under the same name', () => {
+    const chain = chainOf([{ fleet: 'f1', name: 'cam' }], 'outsider', 'cam');
+    expect(chain).toEqual([
+      { fleet: 'f1', name: 'cam' },
+      { fleet: 'outsider', name: 'cam' },
+    ]);
+    expect(loopProblem(chain, 'f1', 'cam')).toMatch(/would loop/);
+    expect(loopProblem(chain, 'f1', 'imported')).toBeUndefined();
+    expect(loopProblem(chain, 'f2', 'cam')).toBeUndefined();
+    // a foreign WCS announces no fleet: pushed as any target
+    expect(loopProblem(chain, undefined, 'cam')).toBeUndefined();
   });
 });
 

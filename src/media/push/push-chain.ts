@@ -1,19 +1,24 @@
+import { createHash } from 'node:crypto';
 import type { ChainHop } from '../../contracts/wcs-protocol.js';
+
+/** The longest fleet id on the wire (wcs-protocol.ts FleetId); a longer member list is hashed. */
+const MAX_FLEET_ID = 256;
 
 /**
  * The id this server announces as its fleet's (getUserData's `streamfedFleetId`): the configured
- * `--fleet-id`, else the sorted ids of this member and the members that answer, so every member of a settled
- * fleet announces the same id (and a server alone announces its own member id).
+ * `--fleet-id`, else the sorted ids of this member and the members that answer, comma-separated (either
+ * hashed, `sha256:<hex>`, when too long), so every member of a settled fleet announces the same id and a
+ * server alone announces its own member id.
  */
 export function fleetIdOf(
   configured: string | undefined,
   memberId: string,
   members: { memberId?: string | undefined; up: boolean }[],
 ): string {
-  if (configured) return configured;
   const ids = new Set([memberId]);
   for (const m of members) if (m.up && m.memberId) ids.add(m.memberId);
-  return [...ids].sort().join(',');
+  const id = configured || [...ids].sort().join(',');
+  return id.length <= MAX_FLEET_ID ? id : `sha256:${createHash('sha256').update(id).digest('hex')}`;
 }
 
 /** The chain a push of this stream sends: the hops it came by, then this fleet under its local name. */
