@@ -6,6 +6,7 @@ import type { MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver } from 'wer
 import { PushFailureCode } from '../../contracts/pull-api.js';
 import type { MediaEngine } from '../rtc/media-engine.js';
 import type { MediaKind } from '../rtc/sdp-offer.js';
+import type { MediaSessionInit } from '../streams/media-session.js';
 import { Publisher } from '../streams/publisher.js';
 import { StreamInfo, StreamStatus } from '../streams/status.js';
 import type { StreamService } from '../streams/stream-service.js';
@@ -82,16 +83,22 @@ export class IngressLeg extends EventEmitter<MediaLegEvents> implements MediaLeg
     return { peer, offer: { hasAudio: true, hasVideo: true } };
   }
 
-  async answered(): Promise<void> {
-    const { session } = await this.#streams.publishWith(
-      {
-        appKey: 'pull',
-        sessionId: `pull:${this.#target.uri}`,
-        mediaSessionId: this.#localMediaSessionId,
-        name: this.#target.localStreamName,
-      },
-      async () => ({ session: await this.#createPublisher(this.#engine) }),
-    );
+  /**
+   * Publishes what we play here. A stream pulled from a streamfed server remembers where it came from, as
+   * one that arrived by a push does (push-chain.ts): pushing it back there under its name is a loop.
+   */
+  async answered(remoteFleetId: string | undefined): Promise<void> {
+    const { localStreamName, remoteStreamName, uri } = this.#target;
+    const init: MediaSessionInit = {
+      appKey: 'pull',
+      sessionId: `pull:${uri}`,
+      mediaSessionId: this.#localMediaSessionId,
+      name: localStreamName,
+      ...(remoteFleetId ? { chain: [{ fleet: remoteFleetId, name: remoteStreamName }] } : {}),
+    };
+    const { session } = await this.#streams.publishWith(init, async () => ({
+      session: await this.#createPublisher(this.#engine, init),
+    }));
     if (this.#closed) {
       session.end(StreamStatus.UNPUBLISHED, StreamInfo.STOPPED_BY_PUBLISHER_STOP);
       return;
@@ -113,20 +120,11 @@ export class IngressLeg extends EventEmitter<MediaLegEvents> implements MediaLeg
   }
 
   /** The local publisher: one producer per negotiated kind on a loopback plain transport we send into. */
-  async #createPublisher(engine: MediaEngine): Promise<Publisher> {
+  async #createPublisher(engine: MediaEngine, init: MediaSessionInit): Promise<Publisher> {
     const transport = await engine.createLoopbackIngress();
     try {
       const router = engine.routerOf(transport);
-      const publisher = new Publisher(
-        {
-          appKey: 'pull',
-          sessionId: `pull:${this.#target.uri}`,
-          mediaSessionId: this.#localMediaSessionId,
-          name: this.#target.localStreamName,
-        },
-        transport,
-        router,
-      );
+      const publisher = new Publisher(init, transport, router);
       for (const track of this.#tracks) {
         const codec = track.transceiver.codecs.find((c) => !c.mimeType.toLowerCase().endsWith('/rtx'));
         if (!codec) continue;

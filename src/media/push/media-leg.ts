@@ -28,8 +28,8 @@ export interface MediaLeg extends EventEmitter<MediaLegEvents> {
   prepare(): Promise<void>;
   /** The WebRTC peer to offer, with its transceivers, and what the offer says about itself. */
   createPeer(host: string): { peer: RTCPeerConnection; offer: OfferOptions };
-  /** The answer is applied: start feeding media. */
-  answered(): Promise<void>;
+  /** The answer is applied: start feeding media. `remoteFleetId`: what the remote announced (push-chain.ts). */
+  answered(remoteFleetId: string | undefined): Promise<void>;
   /** The relay is PUBLISHING. */
   publishing(): void;
   /** RTP packets our side has put on the wire (push); undefined for a pull, which always expects media. */

@@ -174,6 +174,11 @@ export class PushManager {
     return relay.describe();
   }
 
+  /** Whether the push or pull is (still) here. */
+  has(localMediaSessionId: string): boolean {
+    return this.pushes.has(localMediaSessionId);
+  }
+
   list(): PushDescription[] {
     return [...this.pushes.values()].map((p) => p.describe());
   }

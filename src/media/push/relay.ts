@@ -151,7 +151,7 @@ export class Relay extends EventEmitter<RelayEvents> {
     try {
       await this.#step(leg.prepare());
       await this.#negotiate();
-      await this.#step(leg.answered());
+      await this.#step(leg.answered(this.#client?.fleetId));
       const { iceMs, mediaMs } = this.#target.deadlines;
       await Promise.all([
         this.#step(
