@@ -117,10 +117,5 @@ export function claimWins(a: NameClaim, b: NameClaim): boolean {
   return a.memberId < b.memberId;
 }
 
-export const ErrorBody = Type.Object({
-  statusCode: Type.Integer(),
-  error: Type.String(),
-  message: Type.String(),
-  code: Type.Optional(Type.String()),
-});
-export type ErrorBody = Static<typeof ErrorBody>;
+/** A member's refusal: the REST API's one error body (rest-error.ts). */
+export { RestErrorBody as ErrorBody } from './rest-error.js';

@@ -36,6 +36,11 @@ export const PushFailureCode = {
   WEBRTC: 'PUSH_ERR_WEBRTC',
   /** The local side ended (pull: the local stream was stopped here). */
   LOCAL_ENDED: 'PUSH_ERR_LOCAL_ENDED',
+  /**
+   * Refused before publishing: the stream came to this server by a push chain that already passed through
+   * the target's fleet under the same name (the way back of 1 → 2 → 1). Answered 409, never listed.
+   */
+  LOOP: 'PUSH_ERR_LOOP',
   /** Anything else (a bug): the info says what. */
   INTERNAL: 'PUSH_ERR_INTERNAL',
 } as const;
@@ -88,9 +93,16 @@ export interface PushRequestBody {
   custom?: Record<string, unknown>;
 }
 
-/** A /pull/push or /pull/pull that failed on the remote side answers 500 with this body. */
+/** The HTTP status a failed /pull/push or /pull/pull answers with: 409 for a loop, else 500. */
+export const pushFailureStatus = (code: PushFailureCode): 409 | 500 =>
+  code === PushFailureCode.LOOP ? 409 : 500;
+
+/**
+ * A /pull/push or /pull/pull that failed on the remote side answers `pushFailureStatus(code)` with this body
+ * (a RestErrorBody, rest-error.ts, plus the FAILED relay).
+ */
 export interface PushFailureBody {
-  statusCode: 500;
+  statusCode: number;
   code: PushFailureCode;
   error: string;
   message: string;

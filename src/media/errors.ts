@@ -1,27 +1,51 @@
+import { RestErrorCode } from '../contracts/rest-error.js';
+
 /**
- * Errors as types. Each carries the HTTP status the REST API answers with (fastify reads `statusCode`) and,
- * for stream errors, the WCS info text the WebSocket side reports in FAILED events.
+ * The one error type of the media server: a stable `code` (fastify's `FST_ERR_*` is the model) and the HTTP
+ * status the REST API answers with (fastify reads `statusCode`; rest-server.ts's error handler turns it into
+ * the body). Stream errors' messages are also the WCS info texts the WebSocket side reports in FAILED
+ * events. The subclasses below only preset a code and a status; families of codes (push, fleet, hooks) are
+ * subclasses that carry their own code sets.
  */
 export class StreamfedError extends Error {
-  readonly statusCode: number = 500;
-  constructor(message: string, options?: ErrorOptions) {
+  constructor(
+    readonly code: string,
+    readonly statusCode: number,
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
     this.name = new.target.name;
+  }
+
+  /** Fields the REST error body carries beside statusCode, code, error and message (none by default). */
+  get details(): Record<string, unknown> | undefined {
+    return undefined;
   }
 }
 
 export class BadRequestError extends StreamfedError {
-  override readonly statusCode = 400;
+  constructor(message: string, options?: ErrorOptions) {
+    super(RestErrorCode.BAD_REQUEST, 400, message, options);
+  }
 }
 export class UnauthorizedError extends StreamfedError {
-  override readonly statusCode = 401;
+  constructor(message: string, options?: ErrorOptions) {
+    super(RestErrorCode.UNAUTHORIZED, 401, message, options);
+  }
 }
 export class ForbiddenError extends StreamfedError {
-  override readonly statusCode = 403;
+  constructor(message: string, options?: ErrorOptions) {
+    super(RestErrorCode.FORBIDDEN, 403, message, options);
+  }
 }
 export class NotFoundError extends StreamfedError {
-  override readonly statusCode = 404;
+  constructor(message: string, options?: ErrorOptions) {
+    super(RestErrorCode.NOT_FOUND, 404, message, options);
+  }
 }
 export class ConflictError extends StreamfedError {
-  override readonly statusCode = 409;
+  constructor(message: string, options?: ErrorOptions) {
+    super(RestErrorCode.CONFLICT, 409, message, options);
+  }
 }

@@ -55,6 +55,7 @@ export async function runMedia(argv: string[]): Promise<void> {
     pushDeadlines: pushDeadlines(o),
     pingIntervalMs: o['ping-interval-ms'],
     pingProbes: o['ping-probes'],
+    fleetId: o['fleet-id'],
     fleet: {
       memberId: o['member-id'] ?? `${hostname()}:${ports.rest}`,
       peers: o.peers,

@@ -195,6 +195,12 @@ export const mediaOptionSpecs = {
     description:
       "this server's id in its fleet (default: <host name>:<rest port>; the pod name in a cluster)",
   },
+  'fleet-id': {
+    type: 'string',
+    env: 'STREAMFED_FLEET_ID',
+    description:
+      "the id this server announces as its fleet's, to refuse push chains that come back (default: the sorted member ids)",
+  },
   'fleet-kube-selector': {
     type: 'string',
     env: 'STREAMFED_FLEET_KUBE_SELECTOR',

@@ -17,6 +17,7 @@ import type { RelayDeadlines } from './push/relay.js';
 import { defaultPushDeadlines } from './media-options.js';
 import { registerPullRoutes } from './rest/pull-routes.js';
 import { Fleet } from './fleet/fleet.js';
+import { fleetIdOf } from './push/push-chain.js';
 import { registerFleetRoutes } from './fleet/fleet-routes.js';
 import { membershipOf, type FleetOptions } from './fleet/fleet-options.js';
 
@@ -53,6 +54,8 @@ export interface MediaServerConfig {
   pingProbes: number;
   /** Fleet membership and relays; without it the server is a fleet of one. */
   fleet?: FleetOptions | undefined;
+  /** The id this server announces as its fleet's (`--fleet-id`; default: see push-chain.ts fleetIdOf). */
+  fleetId?: string | undefined;
 }
 
 export interface MediaServerAddresses {
@@ -110,6 +113,7 @@ export class MediaServer {
         keepAlive: { intervalMs: config.pingIntervalMs, probes: config.pingProbes },
         maxMessageBytes: 256 * 1024,
         hooks,
+        fleetId: () => fleetId(),
       },
       streams,
       metrics,
@@ -118,6 +122,7 @@ export class MediaServer {
     const pushes = new PushManager(streams, engine, new TargetPolicy(config.pushAllow), metrics, log, {
       insecureTls: config.pushInsecureTls,
       deadlines: { ...defaultPushDeadlines, ...config.pushDeadlines },
+      fleetId: () => fleetId(),
     });
     const sampler = new StatsSampler(streams, metrics);
     const fleetOptions = config.fleet ?? {
@@ -134,6 +139,7 @@ export class MediaServer {
       metrics,
       log,
     );
+    const fleetId = (): string => fleetIdOf(config.fleetId, fleet.memberId, fleet.members());
     pushes.useLoopGuard((target) => fleet.loopGuard.check(target));
     fleet.useOtherUsers(
       (name) => pushes.list().filter((p) => p.type === 'push' && p.localStreamName === name).length,

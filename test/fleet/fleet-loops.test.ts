@@ -64,8 +64,8 @@ describe('pushes meet the fleet: loops are refused, a push into one member plays
         uri: back.wsUrl,
         localStreamName: 'looped',
       });
-      expect(refused.status).toBeGreaterThanOrEqual(400);
-      expect(JSON.stringify(refused.body)).toContain('Stream name is already in use');
+      expect(refused.status).toBe(409);
+      expect(refused.body).toMatchObject({ statusCode: 409, code: 'PUSH_ERR_LOOP' });
     }
     // the fleet still has the one original publisher; nothing came back in
     const origin = await publishersOf(m1.restUrl, 'looped');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { StreamRequest, constrainedSize, validator } from '../../src/media/signalling/messages.js';
+import { StreamRequest, validator } from '../../src/contracts/wcs-protocol.js';
+import { constrainedSize } from '../../src/media/signalling/messages.js';
 
 const check = validator(StreamRequest);
 const sdp = 'v=0\r\n';

@@ -27,13 +27,8 @@ const statusOf: Record<FleetErrorCode, number> = {
 };
 
 export class FleetError extends StreamfedError {
-  override readonly statusCode: number;
-  constructor(
-    readonly code: FleetErrorCode,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-    this.statusCode = statusOf[code];
+  declare readonly code: FleetErrorCode;
+  constructor(code: FleetErrorCode, message: string, options?: ErrorOptions) {
+    super(code, statusOf[code], message, options);
   }
 }

@@ -1,23 +1,13 @@
 import { Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { FleetPaths, NameClaim, RelayOffer, type ErrorBody } from '../../contracts/fleet-api.js';
+import type { FastifyInstance } from 'fastify';
+import { FleetPaths, NameClaim, RelayOffer } from '../../contracts/fleet-api.js';
 import { StreamName } from '../../contracts/stream-name.js';
+import { errorBody } from '../rest/rest-server.js';
 import { FleetError, FleetErrorCode } from './fleet-errors.js';
 import type { Fleet } from './fleet.js';
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 const NameParams = Type.Object({ name: StreamName });
-
-/** A fleet failure as a REST body: the stable code beside fastify's fields. */
-function sendError(reply: FastifyReply, error: FleetError): FastifyReply {
-  const body: ErrorBody = {
-    statusCode: error.statusCode,
-    error: error.statusCode === 404 ? 'Not Found' : 'Error',
-    message: error.message,
-    code: error.code,
-  };
-  return reply.status(error.statusCode).send(body);
-}
 
 const notOrigin = (name: string): FleetError =>
   new FleetError(FleetErrorCode.NOT_ORIGIN, `stream ${name} is not published on this member`);
@@ -31,9 +21,9 @@ export function registerFleetRoutes(app: FastifyInstance, fleet: Fleet): void {
   app.get<{ Params: { name: string } }>(
     FleetPaths.originRoute,
     { schema: { params: NameParams } },
-    async (request, reply) => {
+    async (request) => {
       const publisher = fleet.originOf(request.params.name);
-      if (!publisher) return sendError(reply, notOrigin(request.params.name));
+      if (!publisher) throw notOrigin(request.params.name);
       return { name: publisher.name, publishedAt: publisher.createdAt };
     },
   );
@@ -41,15 +31,15 @@ export function registerFleetRoutes(app: FastifyInstance, fleet: Fleet): void {
   app.post<{ Body: RelayOffer }>(
     FleetPaths.relayOffers,
     { schema: { body: RelayOffer } },
-    async (request, reply) => {
+    async (request) => {
       try {
         await fleet.checkOffer(request.body);
         const publisher = fleet.originOf(request.body.name);
-        if (!publisher) return sendError(reply, notOrigin(request.body.name));
+        if (!publisher) throw notOrigin(request.body.name);
         return await fleet.origin.serve(request.body, publisher);
       } catch (error) {
-        if (error instanceof FleetError) return sendError(reply, error);
-        return sendError(reply, new FleetError(FleetErrorCode.RELAY_REFUSED, (error as Error).message));
+        if (error instanceof FleetError) throw error;
+        throw new FleetError(FleetErrorCode.RELAY_REFUSED, (error as Error).message);
       }
     },
   );
@@ -62,14 +52,7 @@ export function registerFleetRoutes(app: FastifyInstance, fleet: Fleet): void {
       reply.hijack();
       if (!fleet.origin.attach(request.params.id, reply.raw)) {
         reply.raw.writeHead(404, { 'content-type': 'application/json' });
-        reply.raw.end(
-          JSON.stringify({
-            statusCode: 404,
-            error: 'Not Found',
-            message: 'no such relay',
-            code: FleetErrorCode.NOT_ORIGIN,
-          }),
-        );
+        reply.raw.end(JSON.stringify(errorBody(new FleetError(FleetErrorCode.NOT_ORIGIN, 'no such relay'))));
       }
     },
   );
@@ -79,21 +62,12 @@ export function registerFleetRoutes(app: FastifyInstance, fleet: Fleet): void {
     { schema: { params: IdParams } },
     async (request, reply) => {
       if (!fleet.origin.close(request.params.id))
-        return sendError(reply, new FleetError(FleetErrorCode.NOT_ORIGIN, 'no such relay'));
+        throw new FleetError(FleetErrorCode.NOT_ORIGIN, 'no such relay');
       return reply.status(204).send();
     },
   );
 
-  app.post<{ Body: NameClaim }>(
-    FleetPaths.claims,
-    { schema: { body: NameClaim } },
-    async (request, reply) => {
-      try {
-        return await fleet.settleClaim(request.body);
-      } catch (error) {
-        if (error instanceof FleetError) return sendError(reply, error);
-        throw error;
-      }
-    },
+  app.post<{ Body: NameClaim }>(FleetPaths.claims, { schema: { body: NameClaim } }, async (request) =>
+    fleet.settleClaim(request.body),
   );
 }

@@ -21,13 +21,13 @@ export type HookRefusalCode =
 
 /** A connection, publish or play refused by the REST hook backend (or by its absence: fail closed). */
 export class HookRefusedError extends StreamfedError {
-  override readonly statusCode = 403;
+  declare readonly code: HookRefusalCode;
   constructor(
-    readonly code: HookRefusalCode,
+    code: HookRefusalCode,
     readonly hook: AuthorizingHook,
     message: string,
   ) {
-    super(message);
+    super(code, 403, message);
   }
 }
 

@@ -6,18 +6,16 @@ import {
   type PushStatus,
 } from '../../contracts/pull-api.js';
 import type { Logger } from '../../log.js';
-import { ConflictError, NotFoundError, StreamfedError } from '../errors.js';
+import { ConflictError, NotFoundError } from '../errors.js';
 import type { MediaMetrics } from '../metrics.js';
 import type { MediaEngine } from '../rtc/media-engine.js';
 import type { StreamService } from '../streams/stream-service.js';
-import { Pull } from './pull.js';
-import { Push } from './push.js';
-import type { PushTarget, RelayDeadlines } from './relay.js';
-import { codeOf } from './relay-error.js';
+import { EgressLeg } from './egress-leg.js';
+import { IngressLeg } from './ingress-leg.js';
+import { Relay, type PushTarget, type RelayDeadlines } from './relay.js';
+import { chainOf } from './push-chain.js';
+import { RelayError, codeOf } from './relay-error.js';
 import type { TargetPolicy } from './target-policy.js';
-
-/** A push (local stream → remote server) or a pull (remote stream → published here). */
-type Relay = Push | Pull;
 
 export interface PushRequest {
   uri: string;
@@ -30,20 +28,29 @@ export type PushQuery =
   | { localMediaSessionId: string }
   | { uri: string; localStreamName: string; remoteStreamName?: string | undefined };
 
-/** The remote end could not be reached or refused the stream: WCS answers 500 with the reason. */
-export class PushFailedError extends StreamfedError {
+/**
+ * The remote end could not be reached or refused the stream: WCS answers 500 with the reason (409 for a
+ * loop); the body carries the FAILED relay.
+ */
+export class PushFailedError extends RelayError {
   constructor(
     message: string,
-    readonly code: PushFailureCode,
+    code: PushFailureCode,
     readonly push: PushDescription,
   ) {
-    super(message);
+    super(code, message);
+  }
+
+  override get details(): { push: PushDescription } {
+    return { push: this.push };
   }
 }
 
 export interface PushManagerOptions {
   insecureTls: boolean;
   deadlines: RelayDeadlines;
+  /** This server's fleet id (push-chain.ts): the hop a push adds to its stream's chain. */
+  fleetId: () => string;
 }
 
 const statuses: PushStatus[] = ['NEW', 'PENDING', 'PUBLISHING', 'FAILED'];
@@ -67,7 +74,7 @@ export class PushManager {
   ) {
     streams.on('unpublished', (publisher) => {
       for (const push of this.pushes.values()) {
-        if (push instanceof Push && push.target.localStreamName === publisher.name)
+        if (push.type === 'push' && push.target.localStreamName === publisher.name)
           this.end(push, 'local stream unpublished');
       }
     });
@@ -85,7 +92,8 @@ export class PushManager {
     const source = await this.streams.resolve(request.localStreamName);
     if (!source) throw new NotFoundError(`local stream ${request.localStreamName} not found`);
     this.replaceFailed('push', target);
-    return this.run(new Push(target, source));
+    const chain = chainOf(source.init.chain, this.options.fleetId(), source.name);
+    return this.run(new Relay(target, () => new EgressLeg(source, chain)));
   }
 
   /** WCS's /pull/pull: play `remoteStreamName` from the server at `uri` and publish it here as `localStreamName`. */
@@ -95,7 +103,12 @@ export class PushManager {
       throw new ConflictError(`stream ${request.localStreamName} is already published here`);
     }
     this.replaceFailed('pull', target);
-    return this.run(new Pull(target, this.streams, this.engine));
+    return this.run(
+      new Relay(
+        target,
+        (localMediaSessionId) => new IngressLeg(target, localMediaSessionId, this.streams, this.engine),
+      ),
+    );
   }
 
   private async targetOf(request: PushRequest): Promise<PushTarget> {
@@ -150,6 +163,8 @@ export class PushManager {
     try {
       await relay.start();
     } catch (error) {
+      // a loop is refused before anything was published: nothing to list
+      if (codeOf(error) === PushFailureCode.LOOP) this.end(relay, 'loop refused');
       throw new PushFailedError(
         `${type} with ${uri} failed: ${(error as Error).message}`,
         codeOf(error),
@@ -157,6 +172,11 @@ export class PushManager {
       );
     }
     return relay.describe();
+  }
+
+  /** Whether the push or pull is (still) here. */
+  has(localMediaSessionId: string): boolean {
+    return this.pushes.has(localMediaSessionId);
   }
 
   list(): PushDescription[] {
@@ -210,7 +230,7 @@ export class PushManager {
     this.metrics.pushPackets.remove({ push: d.localMediaSessionId });
     this.metrics.pushDelivered.remove({ push: d.localMediaSessionId });
     this.sampled.delete(push);
-    push.terminate();
+    push.close();
     this.pushes.delete(push.localMediaSessionId);
     this.log.info({ push: d.localMediaSessionId, why, packets: d.packets }, 'push ended');
     this.updateGauge();

@@ -1,14 +1,11 @@
-import { PushFailureCode } from '../../contracts/pull-api.js';
+import { PushFailureCode, pushFailureStatus } from '../../contracts/pull-api.js';
+import { StreamfedError } from '../errors.js';
 
 /** A push or pull step that failed, with the stable code that says which (see PushFailureCode). */
-export class RelayError extends Error {
-  override readonly name = 'RelayError';
-  constructor(
-    readonly code: PushFailureCode,
-    message: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
+export class RelayError extends StreamfedError {
+  declare readonly code: PushFailureCode;
+  constructor(code: PushFailureCode, message: string, options?: ErrorOptions) {
+    super(code, pushFailureStatus(code), message, options);
   }
 }
 

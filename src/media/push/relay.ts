@@ -3,13 +3,21 @@ import { randomUUID } from 'node:crypto';
 import type { RTCPeerConnection } from 'werift';
 import { PushFailureCode, type PushDescription, type PushStatus } from '../../contracts/pull-api.js';
 import { DeliveryTracker } from './delivery.js';
+import type { MediaLeg } from './media-leg.js';
+import { loopProblem } from './push-chain.js';
 import { RelayError, codeOf, withDeadline } from './relay-error.js';
-import { WcsClient, type OfferOptions, type StreamStatusEvent } from './wcs-client.js';
+import { WcsClient, type StreamStatusEvent } from './wcs-client.js';
 
 export type { PushDescription, PushStatus } from '../../contracts/pull-api.js';
 
-export interface PushEvents {
+export interface RelayEvents {
   status: [status: PushStatus, info: string | undefined, code: PushFailureCode | undefined];
+}
+
+/** What anyone may watch (mediasoup's `observer`): every status, and the one close. */
+export interface RelayObserverEvents {
+  status: [status: PushStatus, info: string | undefined, code: PushFailureCode | undefined];
+  close: [];
 }
 
 /** How long each step that waits on the remote may take (see the --push-*-timeout-ms options). */
@@ -51,50 +59,72 @@ function deferred(): Deferred {
 }
 
 /**
- * What a push and a pull share: a WCS client session on the remote server, a WebRTC peer, a status that
- * only moves forward (NEW → PENDING → PUBLISHING, or FAILED with a code and the reason), a deadline on every
- * step that waits on the remote, delivery measured at the far end, and one way out that frees everything.
- * Subclasses supply the media legs.
+ * A push or a pull: one WCS signalling client on the remote server (WcsClient), one WebRTC peer, and one
+ * media leg (egress for a push, ingress for a pull: media-leg.ts), composed. The relay owns all three and
+ * its timers: a status that only moves forward (NEW → PENDING → PUBLISHING, or FAILED with a code and the
+ * reason), a deadline on every step that waits on the remote, delivery measured at the far end, and one
+ * close() that frees everything and may be called any number of times. fail() frees everything too but
+ * keeps the relay (FAILED, listed) until it is closed.
  */
-export abstract class Relay extends EventEmitter<PushEvents> {
-  abstract readonly type: 'push' | 'pull';
+export class Relay extends EventEmitter<RelayEvents> {
   readonly localMediaSessionId = randomUUID();
   readonly remoteMediaSessionId = randomUUID();
   readonly createdAt = Date.now();
-  protected client: WcsClient | undefined;
-  protected peer: RTCPeerConnection | undefined;
-  protected readonly delivery: DeliveryTracker;
+  readonly observer = new EventEmitter<RelayObserverEvents>();
+  readonly #target: PushTarget;
+  readonly #leg: MediaLeg;
+  readonly #delivery: DeliveryTracker;
+  #client: WcsClient | undefined;
+  #peer: RTCPeerConnection | undefined;
   #status: PushStatus = 'NEW';
   #info: string | undefined;
   #code: PushFailureCode | undefined;
   #packets = 0;
   #bytes = 0;
-  #done = false;
+  #closed = false;
+  #released = false;
   readonly #abort = new AbortController();
-  /** Rejects when the relay fails or is terminated: every step of start() races it. */
+  /** Rejects when the relay fails or is closed: every step of start() races it. */
   readonly #ended: Promise<never>;
   #end!: (error: RelayError) => void;
   readonly #iceUp = deferred();
   readonly #remoteUp = deferred();
   #mediaTimer: NodeJS.Timeout | undefined;
 
-  constructor(readonly target: PushTarget) {
+  /** `makeLeg` builds the media leg; it is given the relay's local media session id. */
+  constructor(target: PushTarget, makeLeg: (localMediaSessionId: string) => MediaLeg) {
     super();
+    this.#target = target;
     this.#ended = new Promise<never>((_, reject) => (this.#end = reject));
     this.#ended.catch(() => undefined);
-    this.delivery = new DeliveryTracker(target.deadlines.mediaMs, () => this.sentSoFar());
+    this.#leg = makeLeg(this.localMediaSessionId);
+    this.#delivery = new DeliveryTracker(target.deadlines.mediaMs, () => this.#leg.sentSoFar());
+    this.#leg.on('forwarded', (bytes) => {
+      this.#packets++;
+      this.#bytes += bytes;
+    });
+    this.#leg.on('delivered', (packets, lost) => this.#delivery.update(packets, lost));
+    this.#leg.on('failed', (code, reason) => this.fail(code, reason));
+  }
+
+  get type(): 'push' | 'pull' {
+    return this.#leg.type;
+  }
+
+  get target(): PushTarget {
+    return this.#target;
   }
 
   get status(): PushStatus {
     return this.#status;
   }
 
-  protected get terminated(): boolean {
-    return this.#done;
+  get closed(): boolean {
+    return this.#closed;
   }
 
   describe(): PushDescription {
-    const { uri, localStreamName, remoteStreamName } = this.target;
+    const { uri, localStreamName, remoteStreamName } = this.#target;
     return {
       localMediaSessionId: this.localMediaSessionId,
       remoteMediaSessionId: this.remoteMediaSessionId,
@@ -108,7 +138,7 @@ export abstract class Relay extends EventEmitter<PushEvents> {
       createDate: this.createdAt,
       packets: this.#packets,
       bytes: this.#bytes,
-      delivery: this.delivery.view(),
+      delivery: this.#delivery.view(),
     };
   }
 
@@ -117,39 +147,39 @@ export abstract class Relay extends EventEmitter<PushEvents> {
    * RelayError naming the step that failed or timed out; the relay is then FAILED and holds nothing.
    */
   async start(): Promise<void> {
+    const leg = this.#leg;
     try {
-      await this.step(this.prepare());
-      await this.negotiate();
-      await this.step(this.onAnswered());
-      const { iceMs, mediaMs } = this.target.deadlines;
-      const remoteStatus = this.type === 'push' ? 'PUBLISHING' : 'PLAYING';
+      await this.#step(leg.prepare());
+      await this.#negotiate();
+      await this.#step(leg.answered(this.#client?.fleetId));
+      const { iceMs, mediaMs } = this.#target.deadlines;
       await Promise.all([
-        this.step(
+        this.#step(
           withDeadline(
             this.#iceUp.promise,
             iceMs,
             PushFailureCode.ICE_TIMEOUT,
-            `ICE/DTLS with ${this.target.uri} did not connect`,
+            `ICE/DTLS with ${this.#target.uri} did not connect`,
           ),
         ),
-        this.step(
+        this.#step(
           withDeadline(
             this.#remoteUp.promise,
             mediaMs,
             PushFailureCode.STATUS_TIMEOUT,
-            `${this.target.uri} did not report ${remoteStatus}`,
+            `${this.#target.uri} did not report ${leg.remoteUp}`,
           ),
         ),
       ]);
-      this.setStatus('PUBLISHING');
-      this.onPublishing();
+      this.#setStatus('PUBLISHING');
+      leg.publishing();
       this.#mediaTimer = setTimeout(() => {
-        if (this.delivery.packets === 0)
+        if (this.#delivery.packets === 0)
           this.fail(
             PushFailureCode.NO_MEDIA,
-            this.type === 'push'
-              ? `no media delivered to ${this.target.uri} within ${mediaMs} ms: its receiver reports acknowledge none of the ${this.sentSoFar() ?? 0} packets sent`
-              : `no media received from ${this.target.uri} within ${mediaMs} ms`,
+            leg.type === 'push'
+              ? `no media delivered to ${this.#target.uri} within ${mediaMs} ms: its receiver reports acknowledge none of the ${leg.sentSoFar() ?? 0} packets sent`
+              : `no media received from ${this.#target.uri} within ${mediaMs} ms`,
           );
       }, mediaMs);
     } catch (error) {
@@ -160,55 +190,38 @@ export abstract class Relay extends EventEmitter<PushEvents> {
     }
   }
 
-  /** Ends with FAILED and releases everything; the relay stays listed until terminated. */
+  /** Ends with FAILED and releases everything; the relay stays (listed) until closed. */
   fail(code: PushFailureCode, reason: string): void {
-    if (this.#status === 'FAILED' || this.#done) return;
+    if (this.#status === 'FAILED' || this.#closed) return;
     this.#end(new RelayError(code, reason));
-    this.setStatus('FAILED', reason, code);
-    this.release(false);
+    this.#setStatus('FAILED', reason, code);
+    this.#release(false);
   }
 
-  /** Stops the relay: its remote stream ends and every local resource is freed. */
-  terminate(): void {
-    if (this.#done) return;
-    this.#done = true;
+  /** Stops the relay: its remote stream ends and everything it owns is freed. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     this.#end(new RelayError(PushFailureCode.LOCAL_ENDED, 'terminated'));
-    this.release(true);
+    this.#release(true);
+    this.observer.emit('close');
     this.removeAllListeners();
-  }
-
-  /** Builds the local media legs (before any remote step). */
-  protected abstract prepare(): Promise<void>;
-  /** The WebRTC peer to offer, with its transceivers, and what the offer says about itself. */
-  protected abstract createPeer(): { peer: RTCPeerConnection; offer: OfferOptions };
-  /** The answer is applied: start feeding media. */
-  protected abstract onAnswered(): Promise<void>;
-  /** The relay is PUBLISHING. */
-  protected abstract onPublishing(): void;
-  /** RTP packets our side has put on the wire (push); undefined for a pull, which always expects media. */
-  protected abstract sentSoFar(): number | undefined;
-  /** Frees the subclass's media legs. */
-  protected abstract releaseMedia(): void;
-  /** A status event of our stream on the remote. */
-  protected abstract onRemoteStatus(event: StreamStatusEvent): void;
-
-  /** The remote reported the stream up (PUBLISHING for a push, PLAYING for a pull). */
-  protected remoteUp(): void {
-    this.#remoteUp.resolve();
+    this.observer.removeAllListeners();
   }
 
   /** A step of start(): settles when `promise` does, or rejects as soon as the relay fails or ends. */
-  private step<T>(promise: Promise<T>): Promise<T> {
+  #step<T>(promise: Promise<T>): Promise<T> {
     return Promise.race([promise, this.#ended]);
   }
 
   /**
    * Offers our peer to the remote as a browser would (publishStream for a push, playStream for a pull) and
-   * applies its answer; the peer's failure fails the relay.
+   * applies its answer; the peer's failure fails the relay. A push whose chain already passed through the
+   * target's fleet under this name is refused before it publishes (push-chain.ts).
    */
-  private async negotiate(): Promise<void> {
-    const { peer, offer } = this.createPeer();
-    this.peer = peer;
+  async #negotiate(): Promise<void> {
+    const { peer, offer } = this.#leg.createPeer(this.#target.url.hostname.replace(/^\[|\]$/g, ''));
+    this.#peer = peer;
     let connected = false;
     peer.connectionStateChange.subscribe((state) => {
       if (state === 'connected') {
@@ -219,30 +232,33 @@ export abstract class Relay extends EventEmitter<PushEvents> {
         else
           this.fail(
             PushFailureCode.ICE_FAILED,
-            `ICE/DTLS with ${this.target.uri} ${state} before connecting`,
+            `ICE/DTLS with ${this.#target.uri} ${state} before connecting`,
           );
       }
     });
-    await this.step(peer.setLocalDescription(await this.step(peer.createOffer())));
+    await this.#step(peer.setLocalDescription(await this.#step(peer.createOffer())));
     const sdp = peer.localDescription?.sdp;
     if (!sdp) throw new RelayError(PushFailureCode.INTERNAL, 'no local description');
-    const client = await this.step(this.connect());
-    const { remoteStreamName, uri } = this.target;
+    const client = await this.#step(this.#connect());
+    const { remoteStreamName, uri } = this.#target;
+    const loop = loopProblem(offer.chain ?? [], client.fleetId, remoteStreamName);
+    if (loop !== undefined) throw new RelayError(PushFailureCode.LOOP, `${uri}: ${loop}`);
     const id = this.remoteMediaSessionId;
-    const options = { ...offer, custom: this.target.custom };
-    const { answer } = await this.step(
+    const options = { ...offer, custom: this.#target.custom };
+    const push = this.type === 'push';
+    const { answer } = await this.#step(
       withDeadline(
-        this.type === 'push'
+        push
           ? client.publish(remoteStreamName, sdp, id, options)
           : client.play(remoteStreamName, sdp, id, options),
-        this.target.deadlines.answerMs,
+        this.#target.deadlines.answerMs,
         PushFailureCode.ANSWER_TIMEOUT,
-        `no answer SDP from ${uri} to ${this.type === 'push' ? 'publishStream' : 'playStream'}`,
+        `no answer SDP from ${uri} to ${push ? 'publishStream' : 'playStream'}`,
         () => client.cancel(id),
       ),
     );
     try {
-      await this.step(peer.setRemoteDescription({ type: 'answer', sdp: answer }));
+      await this.#step(peer.setRemoteDescription({ type: 'answer', sdp: answer }));
     } catch (error) {
       if (error instanceof RelayError) throw error;
       throw new RelayError(
@@ -253,55 +269,62 @@ export abstract class Relay extends EventEmitter<PushEvents> {
   }
 
   /** Opens the WCS session on the remote; its status events and its end drive ours. */
-  private async connect(): Promise<WcsClient> {
-    const { connectMs, handshakeMs } = this.target.deadlines;
-    const client = await WcsClient.connect(this.target.uri, {
-      insecureTls: this.target.insecureTls,
+  async #connect(): Promise<WcsClient> {
+    const { connectMs, handshakeMs } = this.#target.deadlines;
+    const client = await WcsClient.connect(this.#target.uri, {
+      insecureTls: this.#target.insecureTls,
       connectTimeoutMs: connectMs,
       handshakeTimeoutMs: handshakeMs,
-      custom: this.target.custom,
+      custom: this.#target.custom,
       signal: this.#abort.signal,
     });
-    this.client = client;
-    if (this.#done || this.#status === 'FAILED') {
+    this.#client = client;
+    if (this.#released) {
       client.close();
       throw new RelayError(PushFailureCode.LOCAL_ENDED, 'terminated');
     }
     client.on('status', (event) => {
-      if (event.mediaSessionId === this.remoteMediaSessionId) this.onRemoteStatus(event);
+      if (event.mediaSessionId === this.remoteMediaSessionId) this.#onRemoteStatus(event);
     });
     client.on('closed', (reason) =>
       this.fail(PushFailureCode.REMOTE_DISCONNECTED, `remote session ended: ${reason}`),
     );
-    this.setStatus('PENDING');
+    this.#setStatus('PENDING');
     return client;
   }
 
-  protected counted(bytes: number): void {
-    this.#packets++;
-    this.#bytes += bytes;
+  /** A status event of our stream on the remote: up, or ended (the leg says which statuses are which). */
+  #onRemoteStatus(event: StreamStatusEvent): void {
+    if (event.status === this.#leg.remoteUp) this.#remoteUp.resolve();
+    else if ((this.#leg.remoteEnds as readonly string[]).includes(event.status))
+      this.fail(
+        PushFailureCode.REMOTE_REJECTED,
+        `remote stream ${event.status}${event.info ? `: ${event.info}` : ''}`,
+      );
   }
 
-  protected get forwardedPackets(): number {
-    return this.#packets;
-  }
-
-  protected setStatus(status: PushStatus, info?: string, code?: PushFailureCode): void {
+  #setStatus(status: PushStatus, info?: string, code?: PushFailureCode): void {
     this.#status = status;
     this.#info = info;
     this.#code = code;
     this.emit('status', status, info, code);
+    this.observer.emit('status', status, info, code);
   }
 
-  private release(stopRemote: boolean): void {
+  /** Frees what the relay owns, the timers, the signalling client (ending our stream on the remote
+   * when asked), the peer, the leg. */
+  #release(stopRemote: boolean): void {
+    if (this.#released) return;
+    this.#released = true;
     this.#abort.abort();
     clearTimeout(this.#mediaTimer);
-    if (this.client && !this.client.closed) {
+    const client = this.#client;
+    if (client && !client.closed) {
       if (stopRemote)
-        this.client.stop(this.remoteMediaSessionId, this.target.remoteStreamName, this.type === 'push');
-      this.client.close();
+        client.stop(this.remoteMediaSessionId, this.#target.remoteStreamName, this.type === 'push');
+      client.close();
     }
-    void this.peer?.close().catch(() => undefined);
-    this.releaseMedia();
+    void this.#peer?.close().catch(() => undefined);
+    this.#leg.close();
   }
 }

@@ -2,6 +2,14 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { PushFailureCode } from '../../contracts/pull-api.js';
+import {
+  decodeServerFrame,
+  encodeClientFrame,
+  type ChainHop,
+  type ClientMessages,
+  type StreamStatusEvent,
+  type UserData,
+} from '../../contracts/wcs-protocol.js';
 import { StreamStatus, isFinal } from '../streams/status.js';
 import { RelayError, withDeadline } from './relay-error.js';
 
@@ -23,14 +31,11 @@ export interface OfferOptions {
   hasAudio?: boolean;
   hasVideo?: boolean;
   custom?: Record<string, unknown> | undefined;
+  /** The push chain the published stream came by (publishStream's `streamfedChain`; streamfed targets keep it). */
+  chain?: ChainHop[] | undefined;
 }
 
-export interface StreamStatusEvent {
-  mediaSessionId: string;
-  name?: string;
-  status: StreamStatus;
-  info?: string;
-}
+export type { StreamStatusEvent } from '../../contracts/wcs-protocol.js';
 
 export interface WcsClientEvents {
   status: [event: StreamStatusEvent];
@@ -139,7 +144,7 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
     const hasAudio = options.hasAudio ?? true;
     const hasVideo = options.hasVideo ?? true;
     // the fields the Web SDK sends (flashphoner-core.js publishStream/playStream), with its defaults
-    const body = {
+    const body: ClientMessages['publishStream'][0] = {
       mediaSessionId,
       name,
       published,
@@ -156,6 +161,7 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
       constraints: { audio: hasAudio, video: hasVideo },
       cvoExtension: false,
       ...(published ? { rtmpUrl: '' } : { width: 0, height: 0, quality: 0 }),
+      ...(published && options.chain ? { streamfedChain: options.chain } : {}),
     };
     return this.request(published ? 'publishStream' : 'playStream', body);
   }
@@ -176,7 +182,10 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
   ): Promise<void> {
     let onClosed: ((reason: string) => void) | undefined;
     const answered = new Promise<void>((resolve, reject) => {
-      this.pendingHandshake = resolve;
+      this.pendingHandshake = (userData) => {
+        this.#userData = userData;
+        resolve();
+      };
       // a remote whose connect hook refuses says why in a `fail` before it drops the socket
       this.refusedHandshake = (info) =>
         reject(new RelayError(PushFailureCode.REMOTE_REJECTED, `${url} refused the connection: ${info}`));
@@ -209,12 +218,18 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
     }
   }
 
-  private pendingHandshake: (() => void) | undefined;
+  private pendingHandshake: ((userData: UserData) => void) | undefined;
+  #userData: UserData | undefined;
+
+  /** The fleet id a streamfed server announces in getUserData; undefined for any other WCS server. */
+  get fleetId(): string | undefined {
+    return this.#userData?.streamfedFleetId;
+  }
   private refusedHandshake: ((info: string) => void) | undefined;
 
   private request(
-    message: string,
-    body: { mediaSessionId: string; name: string } & Record<string, unknown>,
+    message: 'publishStream' | 'playStream',
+    body: ClientMessages['publishStream'][0],
   ): Promise<StreamAnswer> {
     if (this.closedReason)
       return Promise.reject(new RelayError(PushFailureCode.REMOTE_DISCONNECTED, this.closedReason));
@@ -225,68 +240,50 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
     });
   }
 
+  /** A server frame, checked by the protocol's one codec; frames we cannot use are ignored (WCS sends many). */
   private onFrame(text: string): void {
-    let frame: { message?: unknown; data?: unknown };
-    try {
-      frame = JSON.parse(text) as typeof frame;
-    } catch {
-      return;
-    }
-    const data = Array.isArray(frame.data) ? frame.data : [];
-    const first = data[0] as Record<string, unknown> | undefined;
+    const frame = decodeServerFrame(text);
+    if (typeof frame === 'string') return;
     switch (frame.message) {
       case 'getUserData':
-        this.pendingHandshake?.();
+        this.pendingHandshake?.(frame.userData);
         this.pendingHandshake = undefined;
         return;
       case 'ping':
         return this.send('pong', null);
       case 'setRemoteSDP': {
-        const [id, sdp] = data as [unknown, unknown];
-        const pending = typeof id === 'string' ? this.answers.get(id) : undefined;
-        if (pending && typeof sdp === 'string') {
-          this.answers.delete(id as string);
-          pending.resolve(sdp);
+        const pending = this.answers.get(frame.mediaSessionId);
+        if (pending) {
+          this.answers.delete(frame.mediaSessionId);
+          pending.resolve(frame.sdp);
         }
         return;
       }
-      case 'notifyStreamStatusEvent':
-        if (first && typeof first['mediaSessionId'] === 'string' && typeof first['status'] === 'string') {
-          const event: StreamStatusEvent = {
-            mediaSessionId: first['mediaSessionId'],
-            status: first['status'] as StreamStatus,
-            ...(typeof first['name'] === 'string' ? { name: first['name'] } : {}),
-            ...(typeof first['info'] === 'string' ? { info: first['info'] } : {}),
-          };
-          if (isFinal(event.status))
-            this.rejectAnswer(
-              event.mediaSessionId,
-              new RelayError(
-                PushFailureCode.REMOTE_REJECTED,
-                `remote stream ${event.status}${event.info ? `: ${event.info}` : ''}`,
-              ),
-            );
-          this.emit('status', event);
-        }
-        return;
-      case 'fail':
-        if (first?.['apiMethod'] === 'connection')
-          this.refusedHandshake?.(String(first['info'] ?? 'refused'));
-        if (first && typeof first['id'] === 'string') {
+      case 'notifyStreamStatusEvent': {
+        const { event } = frame;
+        if (isFinal(event.status as StreamStatus))
           this.rejectAnswer(
-            first['id'],
+            event.mediaSessionId,
             new RelayError(
               PushFailureCode.REMOTE_REJECTED,
-              `remote refused: ${String(first['info'] ?? 'failed')}`,
+              `remote stream ${event.status}${event.info ? `: ${event.info}` : ''}`,
             ),
           );
-          this.emit('status', {
-            mediaSessionId: first['id'],
-            status: StreamStatus.FAILED,
-            info: String(first['info'] ?? ''),
-          });
+        this.emit('status', event);
+        return;
+      }
+      case 'fail': {
+        const { apiMethod, info, id } = frame.fail;
+        if (apiMethod === 'connection') this.refusedHandshake?.(info ?? 'refused');
+        if (id !== undefined) {
+          this.rejectAnswer(
+            id,
+            new RelayError(PushFailureCode.REMOTE_REJECTED, `remote refused: ${info ?? 'failed'}`),
+          );
+          this.emit('status', { mediaSessionId: id, status: StreamStatus.FAILED, info: info ?? '' });
         }
         return;
+      }
     }
   }
 
@@ -313,8 +310,7 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
     this.emit('closed', reason);
   }
 
-  private send(message: string, data: unknown): void {
-    if (this.socket.readyState === WebSocket.OPEN)
-      this.socket.send(JSON.stringify({ message, data: [data] }));
+  private send<M extends keyof ClientMessages>(message: M, ...data: ClientMessages[M]): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(encodeClientFrame(message, ...data));
   }
 }

@@ -1,9 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { StreamName } from '../../contracts/stream-name.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
-import { PushFailedError, type PushManager } from '../push/push-manager.js';
-import type { PushDescription, PushFailureBody } from '../../contracts/pull-api.js';
+import type { PushManager } from '../push/push-manager.js';
 
 const Uri = Type.String({ minLength: 1, maxLength: 2048 });
 
@@ -33,33 +32,13 @@ const Empty = Type.Object({});
 
 /** WCS's /rest-api/pull/* family. */
 export function registerPullRoutes(app: FastifyInstance, pushes: PushManager): void {
-  // push and pull answer alike: the relay, or 500 with the reason and the FAILED relay
-  const relay =
-    (start: (body: PushBody) => Promise<PushDescription>) =>
-    async (request: FastifyRequest<{ Body: PushBody }>, reply: FastifyReply): Promise<unknown> => {
-      try {
-        return await start(request.body);
-      } catch (error) {
-        if (!(error instanceof PushFailedError)) throw error;
-        const body: PushFailureBody = {
-          statusCode: 500,
-          code: error.code,
-          error: 'Internal Server Error',
-          message: error.message,
-          push: error.push,
-        };
-        return reply.status(500).send(body);
-      }
-    };
-  app.post(
-    '/rest-api/pull/push',
-    { schema: { body: PushBody } },
-    relay((body) => pushes.push(body)),
+  // push and pull answer alike: the relay, or (PushFailedError, through the error handler) 500 with the
+  // code, the reason and the FAILED relay
+  app.post<{ Body: PushBody }>('/rest-api/pull/push', { schema: { body: PushBody } }, async (request) =>
+    pushes.push(request.body),
   );
-  app.post(
-    '/rest-api/pull/pull',
-    { schema: { body: PushBody } },
-    relay((body) => pushes.pull(body)),
+  app.post<{ Body: PushBody }>('/rest-api/pull/pull', { schema: { body: PushBody } }, async (request) =>
+    pushes.pull(request.body),
   );
 
   app.post('/rest-api/pull/find_all', { schema: { body: Empty } }, async () => {
@@ -78,16 +57,18 @@ export function registerPullRoutes(app: FastifyInstance, pushes: PushManager): v
         throw new BadRequestError('invalid request: give localMediaSessionId, or localStreamName (and uri)');
       if (uri !== undefined) return pushes.terminate({ uri, localStreamName, remoteStreamName });
       // no uri: every push and pull of that stream (and remote name, when given), wherever it goes
-      const ids = pushes
+      const matches = pushes
         .list()
         .filter(
           (p) =>
             p.localStreamName === localStreamName &&
             (remoteStreamName === undefined || p.remoteStreamName === remoteStreamName),
-        )
-        .map((p) => p.localMediaSessionId);
-      if (ids.length === 0) throw new NotFoundError('push not found');
-      return ids.flatMap((id) => pushes.terminate({ localMediaSessionId: id }));
+        );
+      if (matches.length === 0) throw new NotFoundError('push not found');
+      // ending a pull unpublishes its stream, which ends the pushes of that stream: those are gone already
+      for (const { localMediaSessionId } of matches)
+        if (pushes.has(localMediaSessionId)) pushes.terminate({ localMediaSessionId });
+      return matches;
     },
   );
 }

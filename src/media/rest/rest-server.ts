@@ -3,7 +3,9 @@ import fastifyCors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
+import { RestErrorCode, type RestErrorBody } from '../../contracts/rest-error.js';
 import type { Logger } from '../../log.js';
+import { BadRequestError, NotFoundError, StreamfedError } from '../errors.js';
 import { packageRoot } from '../../paths.js';
 import { installRouteAuth, type RegisteredRoute, type RestAuthOptions } from './rest-auth.js';
 
@@ -30,7 +32,7 @@ export interface RestServer {
  * - An empty body is read as {}; every `…/find` and `…/find_all` route answers GET as well as POST (the SDK's
  *   rest module sends GET when it has no body).
  * - CORS on every route, preflights answered.
- * - Authorisation per route (see rest-auth.ts); errors answered as `{statusCode, error, message}`.
+ * - Authorisation per route (see rest-auth.ts); errors answered as `{statusCode, code, error, message}` (errorBody).
  */
 export function createRestServer(options: RestOptions, log: Logger): RestServer {
   const app = Fastify({
@@ -50,9 +52,7 @@ export function createRestServer(options: RestOptions, log: Logger): RestServer 
     try {
       done(null, JSON.parse(text));
     } catch (error) {
-      const e = new Error(`malformed JSON body: ${(error as Error).message}`) as FastifyError;
-      (e as { statusCode: number }).statusCode = 400;
-      done(e, undefined);
+      done(new BadRequestError(`malformed JSON body: ${(error as Error).message}`), undefined);
     }
   });
 
@@ -75,17 +75,18 @@ export function createRestServer(options: RestOptions, log: Logger): RestServer 
     if (request.body === undefined || request.body === null) request.body = {};
   });
 
+  // The one place an error becomes a REST body: routes throw, this answers (see errorBody).
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const statusCode = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
-    if (statusCode >= 500) request.log.error({ err: error, url: request.url }, 'request failed');
-    const message = error.validation ? `invalid request: ${error.message}` : error.message;
-    void reply.status(statusCode).send({ statusCode, error: httpReason(statusCode), message });
+    const body = errorBody(error);
+    // ours are expected outcomes (a push that failed logs itself); anything else is a bug
+    if (body.statusCode >= 500 && !(error instanceof StreamfedError))
+      request.log.error({ err: error, url: request.url }, 'request failed');
+    void reply.status(body.statusCode).send(body);
   });
 
   app.setNotFoundHandler((request, reply) => {
-    void reply
-      .status(404)
-      .send({ statusCode: 404, error: 'Not Found', message: `no route ${request.method} ${request.url}` });
+    const body = errorBody(new NotFoundError(`no route ${request.method} ${request.url}`));
+    void reply.status(body.statusCode).send(body);
   });
 
   // The official Web SDK demo pages, served from the dependency itself (they load ../../../../flashphoner.js).
@@ -112,6 +113,34 @@ function ignoringUnknownFields(schema: unknown): unknown {
   return copy;
 }
 
+/**
+ * The body of a REST refusal, fastify-style, always with a stable `code`: ours (a StreamfedError carries its
+ * code and status, and may add fields), fastify's own `FST_ERR_*` (validation, body too large, ...), or, for
+ * anything else, the generic code of its status.
+ */
+export function errorBody(error: Error): RestErrorBody & Record<string, unknown> {
+  if (error instanceof StreamfedError) {
+    const { statusCode, code, message, details } = error;
+    return { statusCode, code, error: httpReason(statusCode), message, ...details };
+  }
+  const e = error as Partial<FastifyError>;
+  const statusCode = e.statusCode !== undefined && e.statusCode >= 400 ? e.statusCode : 500;
+  const fastifyCode = typeof e.code === 'string' && e.code.startsWith('FST_ERR_') ? e.code : undefined;
+  const code = fastifyCode ?? (e.validation ? 'FST_ERR_VALIDATION' : genericCode(statusCode));
+  const message = e.validation ? `invalid request: ${error.message}` : error.message;
+  return { statusCode, code, error: httpReason(statusCode), message };
+}
+
+function genericCode(statusCode: number): RestErrorCode {
+  const codes: Record<number, RestErrorCode> = {
+    401: RestErrorCode.UNAUTHORIZED,
+    403: RestErrorCode.FORBIDDEN,
+    404: RestErrorCode.NOT_FOUND,
+    409: RestErrorCode.CONFLICT,
+  };
+  return codes[statusCode] ?? (statusCode >= 500 ? RestErrorCode.INTERNAL : RestErrorCode.BAD_REQUEST);
+}
+
 function httpReason(code: number): string {
   const reasons: Record<number, string> = {
     400: 'Bad Request',
@@ -122,6 +151,7 @@ function httpReason(code: number): string {
     413: 'Payload Too Large',
     415: 'Unsupported Media Type',
     500: 'Internal Server Error',
+    502: 'Bad Gateway',
   };
   return reasons[code] ?? 'Error';
 }

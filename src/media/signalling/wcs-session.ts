@@ -10,20 +10,13 @@ import { StreamInfo, StreamStatus, type StreamDescription } from '../streams/sta
 import type { StreamService } from '../streams/stream-service.js';
 import { streamNameProblem } from '../../contracts/stream-name.js';
 import {
-  AvailableRequest,
-  Connection,
-  Envelope,
-  StopRequest,
-  StreamRequest,
-  constrainedSize,
-  validator,
-} from './messages.js';
-
-const checkEnvelope = validator(Envelope);
-const checkConnection = validator(Connection);
-const checkStream = validator(StreamRequest);
-const checkStop = validator(StopRequest);
-const checkAvailable = validator(AvailableRequest);
+  clientMessage,
+  decodeFrame,
+  encodeServerFrame,
+  type Connection,
+  type ServerMessages,
+} from '../../contracts/wcs-protocol.js';
+import { constrainedSize } from './messages.js';
 
 export interface KeepAlive {
   /** How often the server pings. */
@@ -69,6 +62,8 @@ export class WcsSession {
     private readonly hooks: SignallingHooks,
     /** The TCP socket under the WebSocket, to fail the connection when the connect hook refuses. */
     private readonly tcp: Duplex,
+    /** The fleet id announced in getUserData (push-chain.ts). */
+    private readonly fleetId: () => string,
   ) {
     socket.on('message', (raw, isBinary) => void this.onMessage(raw.toString(), isBinary));
     socket.on('close', () => this.close(StreamInfo.REQUESTED_STREAM_SHUTDOWN));
@@ -113,15 +108,9 @@ export class WcsSession {
 
   private async onMessage(text: string, isBinary: boolean): Promise<void> {
     this.missedPongs = 0;
-    let parsed: unknown;
-    try {
-      parsed = isBinary ? undefined : JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    const envelope = parsed === undefined ? 'message is not JSON text' : checkEnvelope(parsed);
+    const envelope = decodeFrame(isBinary ? undefined : text);
     if (typeof envelope === 'string') return this.reject('unknown', envelope);
-    const body = envelope.data?.[0];
+    const body = envelope.data[0];
     switch (envelope.message) {
       case 'connection':
         return this.onConnection(body);
@@ -149,7 +138,7 @@ export class WcsSession {
   }
 
   private async onConnection(body: unknown): Promise<void> {
-    const connection = checkConnection(body ?? {});
+    const connection = clientMessage.connection(body ?? {});
     if (typeof connection === 'string') return this.reject('connection', connection);
     if (this.connection || this.connecting)
       return this.reject('connection', 'session is already established');
@@ -162,7 +151,7 @@ export class WcsSession {
       // the SDK's session FAILED, as when a handshake is refused. A clean close would read DISCONNECTED.
       const info = error instanceof StreamfedError ? error.message : StreamInfo.FAILED_BY_ERROR;
       if (this.socket.readyState !== this.socket.OPEN) return;
-      this.socket.send(JSON.stringify({ message: 'fail', data: [{ apiMethod: 'connection', info }] }), () =>
+      this.socket.send(encodeServerFrame('fail', { apiMethod: 'connection', info }), () =>
         this.tcp.end(Buffer.from([0x83, 0x00])),
       );
       return;
@@ -175,6 +164,7 @@ export class WcsSession {
       ...connection,
       sessionId: this.sessionId,
       authToken: connection.authToken ?? null,
+      streamfedFleetId: this.fleetId(),
     });
   }
 
@@ -185,7 +175,7 @@ export class WcsSession {
     if (!this.connection) return refuse(StreamInfo.SESSION_NOT_READY);
     const nameProblem = streamNameProblem((body as { name?: unknown } | null)?.name);
     if (nameProblem !== undefined) return refuse(nameProblem);
-    const request = checkStream(body);
+    const request = clientMessage.stream(body);
     if (typeof request === 'string') return refuse(request);
     const init = {
       appKey: this.connection.appKey ?? 'defaultApp',
@@ -193,6 +183,7 @@ export class WcsSession {
       mediaSessionId: request.mediaSessionId,
       name: request.name,
       ...(publish ? { declaredSize: constrainedSize(request.constraints) } : {}),
+      ...(publish && request.streamfedChain ? { chain: request.streamfedChain } : {}),
     };
     try {
       await this.hooks.stream(apiMethod, init, body as Record<string, unknown>);
@@ -249,7 +240,7 @@ export class WcsSession {
   }
 
   private onStop(body: unknown, apiMethod: string): void {
-    const request = checkStop(body);
+    const request = clientMessage.stop(body);
     if (typeof request === 'string') return this.reject(apiMethod, request, idOf(body));
     const session = this.owned.get(request.mediaSessionId);
     if (!session) return this.reject(apiMethod, StreamInfo.STREAM_NOT_FOUND, request.mediaSessionId);
@@ -264,13 +255,13 @@ export class WcsSession {
       this.send('availableStream', {
         id,
         ...(typeof name === 'string' ? { name } : {}),
-        status: String(available),
+        status: available ? 'true' : 'false',
         info,
       });
     const nameProblem = streamNameProblem(name);
     if (nameProblem !== undefined)
       return id === undefined ? this.reject('availableStream', nameProblem) : answer(false, nameProblem);
-    const request = checkAvailable(body);
+    const request = clientMessage.available(body);
     if (typeof request === 'string') return this.reject('availableStream', request, id);
     const available = (await this.streams.resolve(request.name)) !== undefined;
     answer(available, available ? 'Available' : StreamInfo.STREAM_NOT_FOUND);
@@ -289,9 +280,9 @@ export class WcsSession {
     this.send('fail', { apiMethod, info, ...(id !== undefined ? { id } : {}) });
   }
 
-  private send(message: string, ...data: unknown[]): void {
+  private send<M extends keyof ServerMessages>(message: M, ...data: ServerMessages[M]): void {
     if (this.socket.readyState !== this.socket.OPEN) return;
-    this.socket.send(JSON.stringify({ message, data }));
+    this.socket.send(encodeServerFrame(message, ...data));
   }
 }
 

@@ -20,6 +20,8 @@ export interface SignallingOptions {
   maxMessageBytes: number;
   /** WCS REST hooks asked before each connection, publish and play (none: all allowed). */
   hooks?: SignallingHooks | undefined;
+  /** The id of this server's fleet, announced to every client in getUserData (push-chain.ts). */
+  fleetId: () => string;
 }
 
 /** The WCS WebSocket endpoints (ws, and wss when configured): one WcsSession per connection. */
@@ -91,6 +93,7 @@ export class SignallingServer {
         remote,
         this.options.hooks ?? noHooks,
         request.socket,
+        this.options.fleetId,
       );
       this.sessions.add(session);
       this.metrics.wsSessions.inc();

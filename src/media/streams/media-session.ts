@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type * as ms from 'mediasoup/types';
+import type { ChainHop } from '../../contracts/wcs-protocol.js';
 import { StreamInfo, StreamStatus, isFinal, type StreamDescription } from './status.js';
 
 export interface MediaSessionEvents {
@@ -14,6 +15,8 @@ export interface MediaSessionInit {
   name: string;
   /** The video size a publisher's client declared (its getUserMedia constraints); 0 when unknown. */
   declaredSize?: VideoSize;
+  /** A publisher that arrived by a streamfed push: the push chain it came by (publishStream's streamfedChain). */
+  chain?: ChainHop[];
 }
 
 export interface VideoSize {

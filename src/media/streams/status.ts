@@ -1,14 +1,7 @@
-/** Stream statuses and info texts as the WCS Web SDK knows them (src/constants.js of @flashphoner/websdk). */
-export const StreamStatus = {
-  NEW: 'NEW',
-  PENDING: 'PENDING',
-  PUBLISHING: 'PUBLISHING',
-  PLAYING: 'PLAYING',
-  UNPUBLISHED: 'UNPUBLISHED',
-  STOPPED: 'STOPPED',
-  FAILED: 'FAILED',
-} as const;
-export type StreamStatus = (typeof StreamStatus)[keyof typeof StreamStatus];
+import { StreamStatus } from '../../contracts/wcs-protocol.js';
+
+/** Stream statuses (their one home is the WCS protocol contract) and info texts as the Web SDK knows them. */
+export { StreamStatus };
 
 export const StreamInfo = {
   STREAM_NAME_ALREADY_IN_USE: 'Stream name is already in use',

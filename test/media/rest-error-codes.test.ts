@@ -1,0 +1,226 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FleetPaths } from '../../src/contracts/fleet-api.js';
+import { PushFailureCode } from '../../src/contracts/pull-api.js';
+import { RestErrorCode } from '../../src/contracts/rest-error.js';
+import { freePort } from '../support/media-process.js';
+import { rest, startMedia, type RunningMedia } from '../support/media-server.js';
+import { NodePeer } from '../support/node-peer.js';
+
+interface Refusal {
+  what: string;
+  path: string;
+  body?: unknown;
+  method?: 'GET' | 'POST';
+  contentType?: string;
+  headers?: Record<string, string>;
+  status: number;
+  code: string;
+}
+
+describe('REST error bodies carry a stable code', () => {
+  let media: RunningMedia;
+  let publisher: NodePeer;
+  let closedPort: number;
+  const token = 'codes-token';
+  const auth = { authorization: `Bearer ${token}` };
+
+  beforeAll(async () => {
+    media = await startMedia({ restToken: token });
+    publisher = await NodePeer.publish(media.wsUrl, 'published');
+    await publisher.waitStatus('PUBLISHING');
+    closedPort = await freePort();
+  }, 30_000);
+  afterAll(async () => {
+    await publisher?.stop();
+    await media?.stop();
+  });
+
+  it('answers every refusal with {statusCode, code, error, message}, the code naming what was refused', async () => {
+    const selfUri = (): string => media.wsUrl;
+    const cases: Refusal[] = [
+      {
+        what: 'no credentials',
+        path: '/rest-api/stream/find_all',
+        headers: {},
+        status: 401,
+        code: RestErrorCode.UNAUTHORIZED,
+      },
+      {
+        what: 'wrong token',
+        path: '/rest-api/pull/find_all',
+        headers: { authorization: 'Bearer nope' },
+        status: 401,
+        code: RestErrorCode.UNAUTHORIZED,
+      },
+      {
+        what: 'malformed JSON',
+        path: '/rest-api/stream/find',
+        body: '{"name":',
+        status: 400,
+        code: RestErrorCode.BAD_REQUEST,
+      },
+      {
+        what: 'wrong type',
+        path: '/rest-api/stream/find',
+        body: { name: 42 },
+        status: 400,
+        code: 'FST_ERR_VALIDATION',
+      },
+      {
+        what: 'bad name',
+        path: '/rest-api/pull/push',
+        body: { uri: 'ws://127.0.0.1:1', localStreamName: 'a\nb' },
+        status: 400,
+        code: 'FST_ERR_VALIDATION',
+      },
+      {
+        what: 'huge body',
+        path: '/rest-api/stream/find',
+        body: { name: 'x'.repeat(100 * 1024) },
+        status: 413,
+        code: 'FST_ERR_CTP_BODY_TOO_LARGE',
+      },
+      {
+        what: 'unsupported media type',
+        path: '/rest-api/stream/find',
+        body: '<name/>',
+        contentType: 'application/xml',
+        status: 415,
+        code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+      },
+      {
+        what: 'no such route',
+        path: '/rest-api/no/such',
+        body: {},
+        status: 404,
+        code: RestErrorCode.NOT_FOUND,
+      },
+      {
+        what: 'unknown stream',
+        path: '/rest-api/stream/find',
+        body: { name: 'nobody' },
+        status: 404,
+        code: RestErrorCode.NOT_FOUND,
+      },
+      {
+        what: 'no streams matched',
+        path: '/rest-api/stream/terminate',
+        body: { mediaSessionId: 'nope' },
+        status: 404,
+        code: RestErrorCode.NOT_FOUND,
+      },
+      {
+        what: 'unknown connection',
+        path: '/rest-api/connection/terminate',
+        body: { sessionId: '/nobody' },
+        status: 404,
+        code: RestErrorCode.NOT_FOUND,
+      },
+      {
+        what: 'no pushes',
+        path: '/rest-api/pull/find_all',
+        body: {},
+        status: 404,
+        code: RestErrorCode.NOT_FOUND,
+      },
+      {
+        what: 'terminate without a key',
+        path: '/rest-api/pull/terminate',
+        body: { remoteStreamName: 'x' },
+        status: 400,
+        code: RestErrorCode.BAD_REQUEST,
+      },
+      {
+        what: 'push of an unknown stream',
+        path: '/rest-api/pull/push',
+        body: { uri: 'ws://127.0.0.1:1', localStreamName: 'nobody' },
+        status: 404,
+        code: RestErrorCode.NOT_FOUND,
+      },
+      {
+        what: 'uri not ws://',
+        path: '/rest-api/pull/push',
+        body: { uri: 'http://127.0.0.1:1', localStreamName: 'published' },
+        status: 400,
+        code: RestErrorCode.BAD_REQUEST,
+      },
+      {
+        what: 'disallowed target',
+        path: '/rest-api/pull/push',
+        body: { uri: 'ws://10.255.0.1:8080', localStreamName: 'published' },
+        status: 403,
+        code: RestErrorCode.FORBIDDEN,
+      },
+      {
+        what: 'push to itself',
+        path: '/rest-api/pull/push',
+        body: { uri: selfUri(), localStreamName: 'published' },
+        status: 409,
+        code: 'FLEET_LOOP',
+      },
+      {
+        what: 'pull into a published name',
+        path: '/rest-api/pull/pull',
+        body: { uri: `ws://127.0.0.1:${closedPort}`, localStreamName: 'published' },
+        status: 409,
+        code: RestErrorCode.CONFLICT,
+      },
+      {
+        what: 'unreachable target',
+        path: '/rest-api/pull/push',
+        body: { uri: `ws://127.0.0.1:${closedPort}`, localStreamName: 'published' },
+        status: 500,
+        code: PushFailureCode.UNREACHABLE,
+      },
+      {
+        what: 'fleet: not the origin',
+        path: FleetPaths.origin('nobody'),
+        method: 'GET',
+        status: 404,
+        code: 'FLEET_NOT_ORIGIN',
+      },
+    ];
+    const seen: { what: string; status: number; code: unknown }[] = [];
+    for (const c of cases) {
+      const headers = c.headers ?? auth;
+      let status: number;
+      let body: unknown;
+      if (c.method === 'GET' || c.contentType) {
+        const response = await fetch(`${media.restUrl}${c.path}`, {
+          method: c.method ?? 'POST',
+          headers: { ...headers, ...(c.contentType ? { 'content-type': c.contentType } : {}) },
+          ...(c.method === 'GET' ? {} : { body: String(c.body) }),
+        });
+        status = response.status;
+        body = await response.json();
+      } else {
+        ({ status, body } = await rest(media.restUrl, c.path, c.body, headers));
+      }
+      seen.push({ what: c.what, status, code: (body as { code?: unknown }).code });
+      expect(body).toMatchObject({
+        statusCode: status,
+        code: expect.any(String),
+        error: expect.any(String),
+        message: expect.any(String),
+      });
+      expect((body as { message: string }).message).not.toBe('');
+    }
+    expect(seen).toEqual(cases.map(({ what, status, code }) => ({ what, status, code })));
+  });
+
+  it('keeps the FAILED push in the body of a failed push, beside its code', async () => {
+    const uri = `ws://127.0.0.1:${closedPort}`;
+    const call = (path: string, body?: unknown): ReturnType<typeof rest> =>
+      rest(media.restUrl, path, body, auth);
+    const failed = await call('/rest-api/pull/push', { uri, localStreamName: 'published' });
+    expect(failed.status).toBe(500);
+    expect(failed.body).toMatchObject({
+      statusCode: 500,
+      code: PushFailureCode.UNREACHABLE,
+      error: 'Internal Server Error',
+      push: { status: 'FAILED', code: PushFailureCode.UNREACHABLE, uri },
+    });
+    expect((await call('/rest-api/pull/terminate', { uri, localStreamName: 'published' })).status).toBe(200);
+    expect((await call('/rest-api/pull/find_all')).status).toBe(404);
+  });
+});
