@@ -1,5 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { StreamName } from './stream-name.js';
+import { PushChain } from './wcs-protocol.js';
 
 /**
  * The member-to-member REST contract of a fleet of media servers: paths, request and response shapes. The
@@ -86,6 +87,8 @@ export const RelayAnswer = Type.Object({
   port: Type.Integer(),
   srtpParameters: SrtpParametersSchema,
   producers: Type.Array(RelayedProducer),
+  /** The push chain the origin's publisher came by, if it came by a push: relayed copies keep it. */
+  chain: Type.Optional(PushChain),
 });
 export type RelayAnswer = Static<typeof RelayAnswer>;
 

@@ -64,10 +64,6 @@ export async function runMedia(argv: string[]): Promise<void> {
             labelSelector: o['fleet-kube-selector'],
             namespace: o['fleet-kube-namespace'] ?? podNamespace(),
             kubeconfig: o['fleet-kubeconfig'],
-            ordinalPorts:
-              o['ordinal-port-stride'] > 0
-                ? { restPort: o['rest-port'], stride: o['ordinal-port-stride'] }
-                : undefined,
           }
         : undefined,
       relayIdleMs: o['relay-idle-seconds'] * 1000,

@@ -1,4 +1,5 @@
 import { UsageError, type OptionValues } from '../config/options.js';
+import { ordinalPort, podOrdinal } from '../contracts/ordinal-port.js';
 import type { mediaOptionSpecs } from './media-options.js';
 
 /** The ports one media server listens on. */
@@ -43,15 +44,4 @@ export function mediaPorts(o: OptionValues<typeof mediaOptionSpecs>): MediaPorts
   const over = Object.entries(ports).find(([, port]) => port > 65535);
   if (over) throw new UsageError(`pod ordinal ${ordinal} puts the ${over[0]} port past 65535 (${over[1]})`);
   return ports;
-}
-
-/** The StatefulSet ordinal a pod name ends with (`<set>-<N>`), else undefined. */
-export function podOrdinal(podName: string): number | undefined {
-  const match = /-(\d+)$/.exec(podName);
-  return match?.[1] === undefined ? undefined : Number(match[1]);
-}
-
-/** A TCP port of the pod with this ordinal: the configured port + ordinal × stride. */
-export function ordinalPort(port: number, ordinal: number, stride: number): number {
-  return port + ordinal * stride;
 }

@@ -61,6 +61,9 @@ const STREAM = 'in-pod-camera';
 /** The name a StreamPush publishes STREAM under on pod B: STREAM itself already plays on B through the fleet,
  * so a push of it into B is refused as a loop. */
 const PUSHED = 'in-pod-camera-pushed';
+/** Published on pod B and pushed by a StreamPush that names Services only, into the fleet under SERVICE_COPY. */
+const SERVICE_STREAM = 'in-pod-by-services';
+const SERVICE_COPY = 'in-pod-by-services-copy';
 /** Published on pod A and played on pod B through the fleet alone (no StreamPush). */
 const FLEET_STREAM = 'in-pod-fleet-camera';
 const upLog = path.join(packageRoot, '.tmp/cluster-up.log');
@@ -130,8 +133,9 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
     expect(applied.code, applied.stderr).toBe(0);
     return waitActive(name, `StreamPush ${name} Active`);
   };
-  const pushesOnA = async (): Promise<unknown[]> => {
-    const r = await rest(podA.restUrl, '/rest-api/pull/find_all');
+  /** The pushes a media pod runs (find_all). */
+  const pushesOf = async (restUrl: string): Promise<unknown[]> => {
+    const r = await rest(restUrl, '/rest-api/pull/find_all');
     return r.status === 200 ? (r.body as unknown[]) : [];
   };
   /** docker kill of a pod's container (kubelet will restart it). */
@@ -312,7 +316,7 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       await player.waitStatus('PLAYING', MINUTE);
       const deleted = await k('delete', 'streampush', 'camera-to-b', '--timeout=60s');
       expect(deleted.code, deleted.stderr).toBe(0);
-      expect(await pushesOnA()).toEqual([]);
+      expect(await pushesOf(podA.restUrl)).toEqual([]);
       await player.waitStatus('STOPPED', 30_000);
       await player.page.close();
       await waitFor(
@@ -346,6 +350,51 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       await publisher?.waitPublishStatus('UNPUBLISHED');
     },
     10 * MINUTE,
+  );
+
+  it(
+    'a StreamPush naming only Services: the operator finds the pod that publishes (pod B, at the port its ordinal gives it) and pushes once into the fleet (pod A); the copy plays on pod B',
+    async () => {
+      const onB = await TwoWayStreamingPage.open(browser, podB.restUrl, podB.wsUrl);
+      try {
+        await onB.publish(SERVICE_STREAM);
+        await onB.waitPublishStatus('PUBLISHING');
+        const service = { name: 'streamfed-media' };
+        const manifest = {
+          apiVersion: 'streamfed.io/v1alpha1',
+          kind: 'StreamPush',
+          metadata: { name: 'by-services', namespace: releaseNamespace },
+          spec: {
+            source: { service: { ...service, port: values.media.ports.rest } },
+            localStreamName: SERVICE_STREAM,
+            remoteStreamName: SERVICE_COPY,
+            target: { service: { ...service, port: values.media.ports.ws } },
+            retry: { initialDelaySeconds: 1, maxDelaySeconds: 2 },
+          },
+        };
+        const applied = await kubectl(cluster.kubeconfigPath, ['apply', '-f', '-'], JSON.stringify(manifest));
+        expect(applied.code, applied.stderr).toBe(0);
+        const active = await waitActive('by-services', 'StreamPush by-services Active');
+        expect(active.status).toMatchObject({
+          sourcePod: podB.name,
+          sourceUrl: podB.restUrl,
+          targetPod: podA.name,
+          targetUri: podA.wsUrl,
+        });
+        // once into the fleet: one push, from pod B; the copy originates on pod A
+        expect(await pushesOf(podB.restUrl)).toHaveLength(1);
+        expect(await pushesOf(podA.restUrl)).toEqual([]);
+        await playsFromB(SERVICE_COPY);
+        const deleted = await k('delete', 'streampush', 'by-services', '--timeout=60s');
+        expect(deleted.code, deleted.stderr).toBe(0);
+        expect(await pushesOf(podB.restUrl)).toEqual([]);
+        await onB.stopPublishing();
+        await onB.waitPublishStatus('UNPUBLISHED');
+      } finally {
+        await onB.page.close();
+      }
+    },
+    8 * MINUTE,
   );
 
   it(

@@ -1,6 +1,10 @@
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REST_URL_ANNOTATION } from '../../src/media/fleet/kube-membership.js';
+import {
+  ORDINAL_PORT_STRIDE_ANNOTATION,
+  PORTS_ANNOTATION,
+  REST_URL_ANNOTATION,
+} from '../../src/kube/pod-endpoints.js';
 import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.js';
 import { createServer } from 'node:net';
 import { createReadyPod } from '../support/kube-pods.js';
@@ -122,9 +126,9 @@ describe('fleet membership from the media pods, through a real kube-apiserver', 
     await expect(NodePeer.play(member.wsUrl, 'kube-stream')).rejects.toThrow('Stream not found');
     await publisher.stop();
   });
-  it('finds pods started with --ordinal-port-stride at the REST port their ordinal gives them (no container ports, no annotation)', async () => {
+  it('finds pods started with --ordinal-port-stride at the REST port their ordinal gives them (no container ports)', async () => {
     // what the chart renders with media.ordinalPortStride: the same base ports for every pod, which adds
-    // ordinal × stride itself; the pods declare no ports
+    // ordinal × stride itself; the pods declare no ports, their annotations the stride and the base ports
     const base = await allocateMediaPorts();
     await allocateMediaPorts(); // reserves the next RTC block, which pod 1's range moves into
     const tcp = [base.ws, base.wss, base.rest, base.restTls];
@@ -156,7 +160,14 @@ describe('fleet membership from the media pods, through a real kube-apiserver', 
         await createReadyPod(core, namespace, {
           apiVersion: 'v1',
           kind: 'Pod',
-          metadata: { name, labels },
+          metadata: {
+            name,
+            labels,
+            annotations: {
+              [ORDINAL_PORT_STRIDE_ANNOTATION]: String(stride),
+              [PORTS_ANNOTATION]: JSON.stringify({ ws: base.ws, wss: base.wss, rest: base.rest }),
+            },
+          },
           spec: { containers: [{ name: 'media', image: 'streamfed:dev' }] },
         });
       }

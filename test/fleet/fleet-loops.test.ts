@@ -92,6 +92,19 @@ describe('pushes meet the fleet: loops are refused, a push into one member plays
     await player.stop();
   });
 
+  it('keeps the push chain across a fleet relay: pushing the relayed copy back where it came from is refused', async () => {
+    const [m1] = fleet as [FleetMember, FleetMember];
+    // 'imported' originates on m2, pushed in by the outsider, which has it as 'looped'; m1 relays it from m2
+    const refused = await rest(m1.restUrl, '/rest-api/pull/push', {
+      uri: outsider.wsUrl,
+      localStreamName: 'imported',
+      remoteStreamName: 'looped',
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ statusCode: 409, code: 'PUSH_ERR_LOOP' });
+    expect(await publishersOf(outsider.restUrl, 'looped')).toHaveLength(1);
+  });
+
   it('pushes a stream published on another member out of any member, and keeps its relay while it pushes', async () => {
     const m2 = fleet[1] as FleetMember;
     // m2 does not publish 'looped' (m1 does): a push from m2, as a Service in front of the fleet may land

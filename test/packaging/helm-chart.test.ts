@@ -2,6 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import type { V1Pod } from '@kubernetes/client-node';
+import { restUrlOf, wsUrlOf } from '../../src/kube/pod-endpoints.js';
 import { packageRoot } from '../../src/paths.js';
 import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.js';
 import { kubectl } from '../support/kubectl.js';
@@ -96,7 +98,13 @@ describe('Helm chart and plain manifests', () => {
     };
     type Workload = {
       kind?: string;
-      spec?: { template: { spec: { hostNetwork?: boolean; containers: Container[] } } };
+      metadata?: { name?: string };
+      spec?: {
+        template: {
+          metadata?: { annotations?: Record<string, string> };
+          spec: { hostNetwork?: boolean; containers: Container[] };
+        };
+      };
     };
     const docs = parseAllDocuments(rendered.stdout).map((d) => d.toJS() as Workload | null);
     const container = (kind: string) => {
@@ -130,6 +138,20 @@ describe('Helm chart and plain manifests', () => {
       KUBERNETES_SERVICE_PORT: '6443',
     });
     expect(Object.keys(media.env)).toContain('POD_NAME');
+    expect(media.env.STREAMFED_FLEET_ID).toMatch(/^[a-z0-9-]+\/[a-z0-9-]+-media$/);
+    // whoever finds the pods through the API (fleet members, the operator) finds pod 1 where it listens:
+    // the pod as the API would show it, from the rendered template, through the one URL rule
+    const set = docs.find((d) => d?.kind === 'StatefulSet');
+    const podOne = {
+      metadata: {
+        name: `${set?.metadata?.name ?? ''}-1`,
+        annotations: set?.spec?.template.metadata?.annotations,
+      },
+      spec: set?.spec?.template.spec,
+      status: { podIP: '127.0.0.1', conditions: [{ type: 'Ready', status: 'True' }] },
+    } as V1Pod;
+    expect(restUrlOf(podOne)).toBe('http://127.0.0.1:28091');
+    expect(wsUrlOf(podOne)).toBe('ws://127.0.0.1:28090');
     const operator = container('Deployment');
     expect(operator.env).toMatchObject({
       KUBERNETES_SERVICE_HOST: '127.0.0.1',

@@ -82,6 +82,8 @@ export class FleetRelay extends EventEmitter<FleetRelayEvents> {
         sessionId: `fleet:${this.origin.memberId}`,
         mediaSessionId: this.id,
         name: this.name,
+        // a push of the relayed copy extends the chain the origin's stream came by (push-chain.ts)
+        ...(answer.chain ? { chain: answer.chain } : {}),
       };
       const publisher = new RelayedPublisher(
         init,

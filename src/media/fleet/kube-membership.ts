@@ -3,10 +3,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { SupervisedInformer } from '../../kube/informer.js';
 import { restUrlOf } from '../../kube/pod-endpoints.js';
 import type { Logger } from '../../log.js';
-import { ordinalPort, podOrdinal } from '../ordinal-ports.js';
 import type { Membership, MembershipEvents, Peer } from './membership.js';
-
-export { REST_URL_ANNOTATION } from '../../kube/pod-endpoints.js';
 
 export interface KubeMembershipOptions {
   namespace: string;
@@ -16,25 +13,15 @@ export interface KubeMembershipOptions {
   kubeconfig?: string | undefined;
   /** The container port whose number is the REST port (default `rest`). */
   portName?: string;
-  /**
-   * The pods were started with --ordinal-port-stride: pod `<set>-N` listens on `restPort + N × stride` and
-   * declares no container ports, so its REST port is derived from its name the way it derives its own.
-   */
-  ordinalPorts?: OrdinalRestPort | undefined;
-}
-
-/** The REST port every pod of the StatefulSet is configured with, and the stride their ordinals move it by. */
-export interface OrdinalRestPort {
-  restPort: number;
-  stride: number;
 }
 
 /**
  * The members of a fleet in Kubernetes: the pods of the media StatefulSet, watched (list + watch informer)
  * through the API. Pods, not Endpoints: the API refuses loopback addresses in Endpoints, and hostNetwork test
  * clusters have nothing else. A pod is a member while it is Ready, has an IP and is not being deleted; its
- * REST URL is `http://<podIP>:<port named rest>` (with ordinal ports, `<rest port + ordinal × stride>`), or
- * the `streamfed.io/rest-url` annotation. RBAC: get, list and watch pods in one namespace.
+ * REST URL is the media pods' one rule (kube/pod-endpoints.ts: the `streamfed.io/rest-url` annotation, else
+ * `http://<podIP>:<port named rest>`, moved by the pod's ordinal when its annotations say it was started with
+ * --ordinal-port-stride). RBAC: get, list and watch pods in one namespace.
  */
 export class KubeMembership extends EventEmitter<MembershipEvents> implements Membership {
   readonly #options: KubeMembershipOptions;
@@ -86,7 +73,7 @@ export class KubeMembership extends EventEmitter<MembershipEvents> implements Me
 
   #update(pod: V1Pod): void {
     const key = pod.metadata?.uid ?? '';
-    const restUrl = restUrlOf(pod, this.#restPort(pod));
+    const restUrl = restUrlOf(pod, this.#options.portName ?? 'rest');
     const current = this.#peers.get(key);
     if (current && current.restUrl === restUrl) return;
     if (current) this.#remove(key);
@@ -95,15 +82,6 @@ export class KubeMembership extends EventEmitter<MembershipEvents> implements Me
     this.#peers.set(key, peer);
     this.#log.info({ pod: pod.metadata?.name, restUrl }, 'fleet member appeared');
     this.emit('added', peer);
-  }
-
-  /** The pod's REST port: its ordinal's when the pods move their ports, else the container port named so. */
-  #restPort(pod: V1Pod): string | number {
-    const { ordinalPorts, portName = 'rest' } = this.#options;
-    const ordinal = ordinalPorts && podOrdinal(pod.metadata?.name ?? '');
-    return ordinalPorts && ordinal !== undefined
-      ? ordinalPort(ordinalPorts.restPort, ordinal, ordinalPorts.stride)
-      : portName;
   }
 
   #remove(key: string): void {

@@ -117,6 +117,7 @@ export class OriginRelays {
         publishedAt: publisher.createdAt,
         ...pipeEndpoint(transport),
         producers,
+        ...(publisher.init.chain ? { chain: publisher.init.chain } : {}),
       };
     } catch (error) {
       half.close('closed');
