@@ -141,9 +141,7 @@ export class MediaServer {
     );
     const fleetId = (): string => fleetIdOf(config.fleetId, fleet.memberId, fleet.members());
     pushes.useLoopGuard((target) => fleet.loopGuard.check(target));
-    fleet.useOtherUsers(
-      (name) => pushes.list().filter((p) => p.type === 'push' && p.localStreamName === name).length,
-    );
+    fleet.useOtherUsers((name) => pushes.pushesOf(name).length);
     const server = new MediaServer(
       config,
       log,

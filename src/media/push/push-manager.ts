@@ -26,7 +26,8 @@ export interface PushRequest {
 
 export type PushQuery =
   | { localMediaSessionId: string }
-  | { uri: string; localStreamName: string; remoteStreamName?: string | undefined };
+  /** Without `uri`: wherever the stream goes. */
+  | { uri?: string | undefined; localStreamName: string; remoteStreamName?: string | undefined };
 
 /**
  * The remote end could not be reached or refused the stream: WCS answers 500 with the reason (409 for a
@@ -73,11 +74,15 @@ export class PushManager {
     private readonly options: PushManagerOptions,
   ) {
     streams.on('unpublished', (publisher) => {
-      for (const push of this.pushes.values()) {
-        if (push.type === 'push' && push.target.localStreamName === publisher.name)
-          this.end(push, 'local stream unpublished');
-      }
+      for (const push of this.pushesOf(publisher.name)) this.end(push, 'local stream unpublished');
     });
+  }
+
+  /** The pushes (not pulls) of a local stream to other servers. */
+  pushesOf(localStreamName: string): Relay[] {
+    return [...this.pushes.values()].filter(
+      (p) => p.type === 'push' && p.target.localStreamName === localStreamName,
+    );
   }
 
   /** The fleet's check (media/fleet/loop-guard.ts): refuses pushes to this server or back into its fleet. */
@@ -174,11 +179,6 @@ export class PushManager {
     return relay.describe();
   }
 
-  /** Whether the push or pull is (still) here. */
-  has(localMediaSessionId: string): boolean {
-    return this.pushes.has(localMediaSessionId);
-  }
-
   list(): PushDescription[] {
     return [...this.pushes.values()].map((p) => p.describe());
   }
@@ -202,7 +202,8 @@ export class PushManager {
     if (matches.length === 0) throw new NotFoundError('push not found');
     return matches.map((push) => {
       const d = push.describe();
-      this.end(push, 'terminated by request');
+      // ending a pull unpublishes its stream, which ends that stream's pushes: one may be gone already
+      if (this.pushes.has(push.localMediaSessionId)) this.end(push, 'terminated by request');
       return d;
     });
   }
@@ -212,12 +213,12 @@ export class PushManager {
   }
 
   private match(query: PushQuery | PushTarget): Relay[] {
-    const key = 'uri' in query ? pushTargetKey(query.uri) : undefined;
+    const key = 'uri' in query && query.uri !== undefined ? pushTargetKey(query.uri) : undefined;
     return [...this.pushes.values()].filter((p) => {
       if ('localMediaSessionId' in query) return p.localMediaSessionId === query.localMediaSessionId;
       const t = p.target;
       return (
-        t.key === key &&
+        (key === undefined || t.key === key) &&
         t.localStreamName === query.localStreamName &&
         (query.remoteStreamName === undefined || t.remoteStreamName === query.remoteStreamName)
       );

@@ -55,20 +55,8 @@ export function registerPullRoutes(app: FastifyInstance, pushes: PushManager): v
       if (localMediaSessionId !== undefined) return pushes.terminate({ localMediaSessionId });
       if (localStreamName === undefined)
         throw new BadRequestError('invalid request: give localMediaSessionId, or localStreamName (and uri)');
-      if (uri !== undefined) return pushes.terminate({ uri, localStreamName, remoteStreamName });
-      // no uri: every push and pull of that stream (and remote name, when given), wherever it goes
-      const matches = pushes
-        .list()
-        .filter(
-          (p) =>
-            p.localStreamName === localStreamName &&
-            (remoteStreamName === undefined || p.remoteStreamName === remoteStreamName),
-        );
-      if (matches.length === 0) throw new NotFoundError('push not found');
-      // ending a pull unpublishes its stream, which ends the pushes of that stream: those are gone already
-      for (const { localMediaSessionId } of matches)
-        if (pushes.has(localMediaSessionId)) pushes.terminate({ localMediaSessionId });
-      return matches;
+      // without uri: every push and pull of that stream (and remote name, when given), wherever it goes
+      return pushes.terminate({ uri, localStreamName, remoteStreamName });
     },
   );
 }
