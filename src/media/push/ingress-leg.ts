@@ -23,6 +23,8 @@ interface Track {
   payloadType: number;
   ssrc: number;
   remoteSsrc?: number;
+  /** The negotiated codec's payload type on the remote's packets (set with the producer; others are dropped). */
+  remotePayloadType?: number;
 }
 
 /**
@@ -128,6 +130,7 @@ export class IngressLeg extends EventEmitter<MediaLegEvents> implements MediaLeg
       for (const track of this.#tracks) {
         const codec = track.transceiver.codecs.find((c) => !c.mimeType.toLowerCase().endsWith('/rtx'));
         if (!codec) continue;
+        track.remotePayloadType = codec.payloadType;
         const parameters = Object.fromEntries(
           (codec.parameters ?? '')
             .split(';')
@@ -184,8 +187,7 @@ export class IngressLeg extends EventEmitter<MediaLegEvents> implements MediaLeg
     if (!ours) return;
     track.onReceiveRtp.subscribe((rtp) => {
       if (!this.#socket || !this.#publisher) return;
-      const negotiated = ours.transceiver.codecs.find((c) => !c.mimeType.toLowerCase().endsWith('/rtx'));
-      if (!negotiated || rtp.header.payloadType !== negotiated.payloadType) return;
+      if (rtp.header.payloadType !== ours.remotePayloadType) return;
       ours.remoteSsrc = rtp.header.ssrc;
       const packet = rtp.serialize();
       packet[1] = (packet[1]! & 0x80) | ours.payloadType;
