@@ -119,6 +119,3 @@ export function claimWins(a: NameClaim, b: NameClaim): boolean {
   if (a.publishedAt !== b.publishedAt) return a.publishedAt < b.publishedAt;
   return a.memberId < b.memberId;
 }
-
-/** A member's refusal: the REST API's one error body (rest-error.ts). */
-export { RestErrorBody as ErrorBody } from './rest-error.js';

@@ -14,6 +14,14 @@ export interface ReconcileResult {
 }
 
 /** A reconcile that did not reach the desired state; `retry` false when only a spec change can help. */
+/** The status fields of a push on the source server, cleared when there is none (any more). */
+const NO_PUSH = {
+  pushStatus: undefined,
+  delivery: undefined,
+  localMediaSessionId: undefined,
+  remoteMediaSessionId: undefined,
+} as const satisfies Partial<StreamPushStatus>;
+
 export class ReconcileError extends Error {
   override readonly name = 'ReconcileError';
   constructor(
@@ -84,10 +92,7 @@ export class Reconciler {
         await this.writeStatus(o, 'Failed', 'PushNotDelivering', message, {
           ...fields,
           lastError: message,
-          pushStatus: undefined,
-          delivery: undefined,
-          localMediaSessionId: undefined,
-          remoteMediaSessionId: undefined,
+          ...NO_PUSH,
         });
         throw new ReconcileError('PushNotDelivering', message, true);
       }
@@ -113,10 +118,7 @@ export class Reconciler {
         sourcePod: desired.sourcePod,
         targetPod: desired.targetPod,
         lastError: message,
-        pushStatus: undefined,
-        delivery: undefined,
-        localMediaSessionId: undefined,
-        remoteMediaSessionId: undefined,
+        ...NO_PUSH,
       });
       throw new ReconcileError(reason, message, true);
     }
@@ -139,14 +141,7 @@ export class Reconciler {
         const message = `${desired.localStreamName} is no longer published on pod ${o.status.sourcePod} nor on any other member`;
         this.event(o, 'Warning', 'SourceLost', message);
       }
-      const cleared = {
-        sourceUrl: undefined,
-        sourcePod: undefined,
-        pushStatus: undefined,
-        delivery: undefined,
-        localMediaSessionId: undefined,
-        remoteMediaSessionId: undefined,
-      };
+      const cleared = { sourceUrl: undefined, sourcePod: undefined, ...NO_PUSH };
       await this.writeStatus(o, 'Failed', error.reason, error.message, {
         ...(gone ? cleared : {}),
         lastError: error.message,

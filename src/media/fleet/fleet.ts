@@ -225,7 +225,7 @@ export class Fleet implements RemoteStreams {
     this.#metrics.fleetRelayedBytes.inc({ direction: 'out' }, Math.max(0, bytesOut - this.#sampled.out));
     this.#metrics.fleetRelayedPacketsLost.inc(Math.max(0, lost - this.#sampled.lost));
     Object.assign(this.#sampled, { in: bytesIn, out: bytesOut, lost });
-    this.#metrics.fleetRelaysServed.set(this.#origin.list().length);
+    this.#metrics.fleetRelaysServed.set(this.#origin.size);
   }
 
   close(): void {

@@ -73,7 +73,7 @@ export class KubeMembership extends EventEmitter<MembershipEvents> implements Me
 
   #update(pod: V1Pod): void {
     const key = pod.metadata?.uid ?? '';
-    const restUrl = restUrlOf(pod, this.#options.portName ?? 'rest');
+    const restUrl = restUrlOf(pod, this.#options.portName);
     const current = this.#peers.get(key);
     if (current && current.restUrl === restUrl) return;
     if (current) this.#remove(key);

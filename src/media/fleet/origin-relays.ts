@@ -153,8 +153,9 @@ export class OriginRelays {
     );
   }
 
-  list(): { relayId: string; name: string; memberId: string }[] {
-    return [...this.#halves.values()].map((h) => ({ relayId: h.id, name: h.name, memberId: h.memberId }));
+  /** How many relay halves this origin serves. */
+  get size(): number {
+    return this.#halves.size;
   }
 
   /** Bytes sent over the hops this origin serves. */

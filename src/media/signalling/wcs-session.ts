@@ -140,8 +140,7 @@ export class WcsSession {
   private async onConnection(body: unknown): Promise<void> {
     const connection = clientMessage.connection(body ?? {});
     if (typeof connection === 'string') return this.reject('connection', connection);
-    if (this.connection || this.connecting)
-      return this.reject('connection', 'session is already established');
+    if (this.connecting) return this.reject('connection', 'session is already established');
     this.connecting = true;
     try {
       await this.hooks.connect(this.sessionId, connection);

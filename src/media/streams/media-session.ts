@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type * as ms from 'mediasoup/types';
 import type { ChainHop } from '../../contracts/wcs-protocol.js';
 import { StreamInfo, StreamStatus, isFinal, type StreamDescription } from './status.js';
+import type { FrameSize } from '../rtc/video-size.js';
 
 export interface MediaSessionEvents {
   /** Every status change, final ones included (UNPUBLISHED, STOPPED, FAILED). */
@@ -19,10 +20,8 @@ export interface MediaSessionInit {
   chain?: ChainHop[];
 }
 
-export interface VideoSize {
-  width: number;
-  height: number;
-}
+/** A stream's video size: what its key frames say, or what its publisher asked for. */
+export type VideoSize = FrameSize;
 
 /**
  * One published or played stream on one WebRTC transport. Owns its transport: ending the session closes
