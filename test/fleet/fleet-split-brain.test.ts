@@ -113,12 +113,7 @@ describe('split brain: two members that accepted one name while apart settle it 
 
     for (const player of players) await player.stop();
     await first.stop();
-    later.client.close();
-    await later.peer.close();
-    for (const ended of [localPlayer, relayPlayer]) {
-      ended.client.close();
-      await ended.peer.close();
-    }
+    for (const ended of [later, localPlayer, relayPlayer]) await ended.close();
     await waitFleetIdle(members);
   });
 });

@@ -206,6 +206,8 @@ describe('StreamPush over a media fleet (source.service, target.service)', () =>
     }, 'Events telling the source moved and the push was made again');
 
     // the orphan sweep covers every member behind the Service: a push there that no StreamPush owns is ended
+    const orphans = async () => (await operator.metrics.orphansTerminated.get()).values[0]?.value ?? 0;
+    const orphansBefore = await orphans();
     const stray = await rest(
       a2.restUrl,
       '/rest-api/pull/push',
@@ -213,8 +215,6 @@ describe('StreamPush over a media fleet (source.service, target.service)', () =>
       auth,
     );
     expect(stray.status, JSON.stringify(stray.body)).toBe(200);
-    const orphans = async () => (await operator.metrics.orphansTerminated.get()).values[0]?.value ?? 0;
-    const orphansBefore = await orphans();
     await waitFor(
       async () => (await pushesOn(a2.restUrl)).length === 0,
       'the stray push on a fleet member terminated',

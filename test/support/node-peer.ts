@@ -210,6 +210,12 @@ export class NodePeer {
       this.client.stop(this.mediaSessionId, this.name, this.published);
       await this.waitStatus(this.published ? 'UNPUBLISHED' : 'STOPPED').catch(() => undefined);
     }
+    await this.close();
+  }
+
+  /** Closes everything without telling the server (for a stream the server already ended). */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
     this.client.close();
     await this.peer.close();
   }
