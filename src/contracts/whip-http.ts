@@ -259,3 +259,38 @@ export function sessionUrl(endpoint: string | URL, location: string | undefined 
 export function isHttpTarget(uri: string): boolean {
   return /^https?:\/\//i.test(uri);
 }
+
+// ---- streamfed ⇄ streamfed: push chains over WHIP ------------------------------------------------------
+
+/**
+ * Between two streamfed servers a WHIP push keeps the push chain (wcs-protocol.ts `ChainHop`) as a WCS push
+ * does: our client sends the chain its stream came by in this request header (base64url of the JSON array, so
+ * any stream name fits a header), and our endpoints announce their fleet id in a response header on the 201
+ * and on OPTIONS. A foreign endpoint ignores the one and never sends the other. A WHIP publish whose chain
+ * already passed through the endpoint's fleet under the same name is refused 409 with code `PUSH_ERR_LOOP`.
+ */
+export const STREAMFED_CHAIN_HEADER = 'streamfed-chain';
+export const STREAMFED_FLEET_HEADER = 'streamfed-fleet-id';
+
+export function encodeChainHeader(chain: readonly { fleet: string; name: string }[]): string {
+  return Buffer.from(JSON.stringify(chain), 'utf8').toString('base64url');
+}
+
+/** The chain a request carries, or undefined when the header is absent or not a chain (ignored, not refused). */
+export function decodeChainHeader(value: string | undefined): { fleet: string; name: string }[] | undefined {
+  if (!value || value.length > 64 * 1024) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+    if (!Array.isArray(parsed) || parsed.length > 64) return undefined;
+    const ok = parsed.every(
+      (h: unknown) =>
+        typeof h === 'object' &&
+        h !== null &&
+        typeof (h as { fleet?: unknown }).fleet === 'string' &&
+        typeof (h as { name?: unknown }).name === 'string',
+    );
+    return ok ? (parsed as { fleet: string; name: string }[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
