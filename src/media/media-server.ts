@@ -8,6 +8,7 @@ import { createRestServer } from './rest/rest-server.js';
 import { registerStreamRoutes } from './rest/stream-routes.js';
 import { SignallingServer } from './signalling/ws-server.js';
 import { StreamInfo } from './streams/status.js';
+import { StreamRegistry } from './streams/stream-registry.js';
 import { StreamService } from './streams/stream-service.js';
 import { StatsSampler } from './stats-sampler.js';
 import { PushManager } from './push/push-manager.js';
@@ -82,7 +83,7 @@ export class MediaServer {
       // A dead worker takes its streams with it; exit so the orchestrator restarts us whole.
       onWorkerDied: () => void started.server?.stop().finally(() => process.exit(1)),
     });
-    const streams = new StreamService(engine, metrics, log);
+    const registry = new StreamRegistry({ metrics, log });
     const memberId = memberIdOf(config);
     const fleet = new Fleet(
       {
@@ -96,11 +97,12 @@ export class MediaServer {
         probeIntervalMs: config.fleet.probeIntervalMs,
       },
       membershipOf(config.fleet, log),
-      streams,
+      registry,
       engine,
       metrics,
       log,
     );
+    const streams = new StreamService({ registry, engine, remote: fleet });
     const fleetId = (): string => fleetIdOf(config.fleet.fleetId, memberId, fleet.members());
     const hooks = config.signalling.hooks ? new RestHooks(config.signalling.hooks, metrics, log) : undefined;
     const signalling = new SignallingServer({
@@ -125,8 +127,7 @@ export class MediaServer {
       metrics,
       log,
     });
-    fleet.useOtherUsers((name) => pushes.pushesOf(name).length);
-    const sampler = new StatsSampler(streams, metrics);
+    const sampler = new StatsSampler(registry, metrics);
     const server = new MediaServer({
       config,
       log,

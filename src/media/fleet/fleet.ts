@@ -13,7 +13,8 @@ import type { MediaEngine } from '../rtc/media-engine.js';
 import type { MediaSession } from '../streams/media-session.js';
 import type { Publisher } from '../streams/publisher.js';
 import { StreamInfo, StreamStatus } from '../streams/status.js';
-import type { RemoteStreams, StreamService } from '../streams/stream-service.js';
+import type { StreamRegistry } from '../streams/stream-registry.js';
+import type { RemoteStreams } from '../streams/stream-service.js';
 import { FleetError, FleetErrorCode } from './fleet-errors.js';
 import { pipeAddress, type PipeListen } from './fleet-pipe.js';
 import { FleetRelay } from './fleet-relay.js';
@@ -67,7 +68,7 @@ export interface RelayDescription {
 export class Fleet implements RemoteStreams {
   readonly #config: FleetConfig;
   readonly #membership: Membership;
-  readonly #streams: StreamService;
+  readonly #streams: StreamRegistry;
   readonly #engine: MediaEngine;
   readonly #metrics: MediaMetrics;
   readonly #log: Logger;
@@ -78,7 +79,6 @@ export class Fleet implements RemoteStreams {
   readonly #sweeper: NodeJS.Timeout;
   readonly #sampled = { in: 0, out: 0, lost: 0 };
   #wsPorts: number[] = [];
-  #otherUsers: (name: string) => number = () => 0;
   readonly loopGuard: LoopGuard;
   #nextRouter = 0;
   #closed = false;
@@ -86,7 +86,7 @@ export class Fleet implements RemoteStreams {
   constructor(
     config: FleetConfig,
     membership: Membership,
-    streams: StreamService,
+    streams: StreamRegistry,
     engine: MediaEngine,
     metrics: MediaMetrics,
     log: Logger,
@@ -97,7 +97,7 @@ export class Fleet implements RemoteStreams {
     this.#engine = engine;
     this.#metrics = metrics;
     this.#log = log.child({ component: 'fleet', memberId: config.memberId });
-    this.#origin = new OriginRelays(config, config.memberId);
+    this.#origin = new OriginRelays({ listen: config, memberId: config.memberId, users: streams.users });
     this.loopGuard = new LoopGuard(
       {
         ownWsPorts: () => this.#wsPorts,
@@ -120,7 +120,6 @@ export class Fleet implements RemoteStreams {
       if (!(publisher instanceof RelayedPublisher)) void this.#announce(publisher);
     });
     this.#sweeper = setInterval(() => this.#sweep(), Math.min(1000, config.relayIdleMs));
-    streams.useRemote(this);
   }
 
   get memberId(): string {
@@ -271,11 +270,10 @@ export class Fleet implements RemoteStreams {
       name,
     };
     try {
-      const { session } = await this.#streams.publishWith(
-        init,
-        async () => ({ session: await relay.open(this.#router(), this.#config, this.#config.memberId) }),
-        { fleetCheck: false },
-      );
+      // a relayed stream enters the registry directly: its name is the origin's, checked there
+      const { session } = await this.#streams.admitPublisher(init, async () => ({
+        session: await relay.open(this.#router(), this.#config, this.#config.memberId),
+      }));
       this.#metrics.fleetRelaySetupSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
       this.#log.info({ stream: name, origin: relay.origin.memberId }, 'relay live');
       return session;
@@ -363,14 +361,10 @@ export class Fleet implements RemoteStreams {
     return router;
   }
 
-  /** Besides players, what else uses a relayed stream here (pushes of it to other servers). */
-  useOtherUsers(count: (name: string) => number): void {
-    this.#otherUsers = count;
-  }
-
+  /** Closes the relays nothing has used (players, pushes of them) for the idle time. */
   #sweep(): void {
     for (const relay of [...this.#relays.values()]) {
-      const users = this.#players(relay.name).length + this.#otherUsers(relay.name);
+      const users = relay.publisher ? this.#streams.users.count(relay.publisher) : 0;
       if (relay.idle(users, this.#config.relayIdleMs)) {
         this.#log.info({ stream: relay.name }, 'relay idle: closing');
         relay.close();

@@ -10,6 +10,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import type { MediaMetrics } from '../metrics.js';
 import type { MediaEngine } from '../rtc/media-engine.js';
 import type { StreamService } from '../streams/stream-service.js';
+import type { StreamUser } from '../streams/stream-users.js';
 import { EgressLeg } from './egress-leg.js';
 import { IngressLeg } from './ingress-leg.js';
 import type { PushConfig } from '../media-options.js';
@@ -69,6 +70,8 @@ const statuses: PushStatus[] = ['NEW', 'PENDING', 'PUBLISHING', 'FAILED'];
 export class PushManager {
   private readonly pushes = new Map<string, Relay>();
   private readonly sampled = new WeakMap<Relay, { packets: number; bytes: number; delivered: number }>();
+  /** Each push's use of its local stream (a relayed one is not let go while pushed). */
+  private readonly uses = new Map<Relay, StreamUser>();
   private readonly config: PushConfig;
   private readonly streams: StreamService;
   private readonly engine: MediaEngine;
@@ -93,7 +96,7 @@ export class PushManager {
   }
 
   /** The pushes (not pulls) of a local stream to other servers. */
-  pushesOf(localStreamName: string): Relay[] {
+  private pushesOf(localStreamName: string): Relay[] {
     return [...this.pushes.values()].filter(
       (p) => p.type === 'push' && p.target.localStreamName === localStreamName,
     );
@@ -107,7 +110,9 @@ export class PushManager {
     if (!source) throw new NotFoundError(`local stream ${request.localStreamName} not found`);
     this.replaceFailed('push', target);
     const chain = chainOf(source.init.chain, this.fleetId(), source.name);
-    return this.run(new Relay(target, () => new EgressLeg(source, chain)));
+    const relay = new Relay(target, () => new EgressLeg(source, chain));
+    this.uses.set(relay, this.streams.use(source, 'push'));
+    return this.run(relay);
   }
 
   /** WCS's /pull/pull: play `remoteStreamName` from the server at `uri` and publish it here as `localStreamName`. */
@@ -240,6 +245,8 @@ export class PushManager {
     this.metrics.pushPackets.remove({ push: d.localMediaSessionId });
     this.metrics.pushDelivered.remove({ push: d.localMediaSessionId });
     this.sampled.delete(push);
+    this.uses.get(push)?.release();
+    this.uses.delete(push);
     push.close();
     this.pushes.delete(push.localMediaSessionId);
     this.log.info({ push: d.localMediaSessionId, why, packets: d.packets }, 'push ended');
