@@ -14,9 +14,7 @@ import { StatsSampler } from './stats-sampler.js';
 import { PushManager } from './push/push-manager.js';
 import { registerPullRoutes } from './rest/pull-routes.js';
 import { Fleet } from './fleet/fleet.js';
-import { fleetIdOf } from './push/push-chain.js';
 import { registerFleetRoutes } from './fleet/fleet-routes.js';
-import { membershipOf } from './fleet/fleet-options.js';
 import { memberIdOf, type MediaServerConfig, type TlsFiles } from './media-options.js';
 
 export interface MediaServerAddresses {
@@ -84,26 +82,18 @@ export class MediaServer {
       onWorkerDied: () => void started.server?.stop().finally(() => process.exit(1)),
     });
     const registry = new StreamRegistry({ metrics, log });
-    const memberId = memberIdOf(config);
-    const fleet = new Fleet(
-      {
-        memberId,
-        listenIp: config.listen.ip,
-        announcedIp: config.listen.announcedIp,
-        rtcMinPort: config.listen.rtcMinPort,
-        rtcMaxPort: config.listen.rtcMaxPort,
-        restToken: config.rest.token,
-        relayIdleMs: config.fleet.relayIdleMs,
-        probeIntervalMs: config.fleet.probeIntervalMs,
-      },
-      membershipOf(config.fleet, log),
+    const fleet = new Fleet({
+      config: config.fleet,
+      memberId: memberIdOf(config),
+      listen: config.listen,
+      restToken: config.rest.token,
       registry,
       engine,
       metrics,
       log,
-    );
+    });
     const streams = new StreamService({ registry, engine, remote: fleet });
-    const fleetId = (): string => fleetIdOf(config.fleet.fleetId, memberId, fleet.members());
+    const fleetId = (): string => fleet.fleetId();
     const hooks = config.signalling.hooks ? new RestHooks(config.signalling.hooks, metrics, log) : undefined;
     const signalling = new SignallingServer({
       host: config.listen.ip,

@@ -98,6 +98,11 @@ export class MediaEngine {
     return this.slots.map((s) => s.router);
   }
 
+  /** The router for a new transport: the least loaded one. Every part asks here, none chooses its own. */
+  pickRouter(): ms.Router {
+    return this.leastLoaded().router;
+  }
+
   async createWebRtcTransport(): Promise<ms.WebRtcTransport> {
     const slot = this.leastLoaded();
     const { ip, announcedIp, rtcMinPort, rtcMaxPort } = this.listen;
