@@ -92,7 +92,7 @@ async function measureFleet() {
 
 async function measurePipeToRouter() {
   const before = new Set(childPids(process.pid));
-  baseline = await startMedia({ workers: 2 });
+  baseline = await startMedia({ listen: { workers: 2 } });
   const workers = childPids(process.pid).filter((pid) => !before.has(pid));
   const server = baseline.server;
   sources = await publishAll(baseline.wsUrl);

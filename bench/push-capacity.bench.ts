@@ -29,7 +29,7 @@ beforeAll(async () => {
   // before server 2 starts, so its worker inherits the CPU too
   execFileSync('taskset', ['-a', '-cp', '1', String(process.pid)]);
   host = await MediaHost.start({ cpu: 0 });
-  s2 = await startMedia({ workers: 1 });
+  s2 = await startMedia({ listen: { workers: 1 } });
 });
 afterAll(async () => {
   await s2?.stop();

@@ -25,7 +25,7 @@ let source: TaggedSource;
 
 beforeAll(async () => {
   host = await MediaHost.start();
-  s2 = await startMedia({ workers: 1 });
+  s2 = await startMedia({ listen: { workers: 1 } });
   source = await TaggedSource.publish(host.wsUrl, 'lat', BITRATE);
 });
 afterAll(async () => {

@@ -24,7 +24,7 @@ const send = (message: HostMessage): void => {
 };
 
 const rtcMinPort = Number(process.env['HOST_RTC_MIN_PORT'] ?? 47000);
-const media = await startMedia({ workers: 1, rtcMinPort, rtcMaxPort: rtcMinPort + 499 });
+const media = await startMedia({ listen: { workers: 1, rtcMinPort, rtcMaxPort: rtcMinPort + 499 } });
 const pipes = new Map<string, ms.PipeTransport>();
 
 async function pipe(name: string, port: number): Promise<{ port: number; producers: PipedProducer[] }> {

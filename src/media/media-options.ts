@@ -1,5 +1,10 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { logLevelOption, readOptions, type OptionSpecs, type OptionValues } from '../config/options.js';
+import type { FleetOptions } from './fleet/fleet-options.js';
+import type { RestHooksOptions } from './hooks/rest-hooks.js';
+import { mediaPorts } from './ordinal-ports.js';
 import type { RelayDeadlines } from './push/relay.js';
 
 export const mediaOptionSpecs = {
@@ -225,16 +230,164 @@ export const mediaOptionSpecs = {
   'log-level': logLevelOption,
 } satisfies OptionSpecs;
 
-/** The push/pull step deadlines from the option values. */
-export function pushDeadlines(o: OptionValues<typeof mediaOptionSpecs>): RelayDeadlines {
+export type MediaOptionValues = OptionValues<typeof mediaOptionSpecs>;
+
+export interface TlsFiles {
+  cert: Buffer;
+  key: Buffer;
+}
+
+/** Where the server binds and what it announces, its media ports and workers, its TLS files. */
+export interface ListenConfig {
+  ip: string;
+  /** The address put in ICE candidates and fleet pipes (the pod or node IP). */
+  announcedIp?: string | undefined;
+  rtcMinPort: number;
+  rtcMaxPort: number;
+  /** mediasoup workers, one router each. */
+  workers: number;
+  /** wss and https are served when set. */
+  tls?: TlsFiles | undefined;
+}
+
+/** The WCS WebSocket endpoints. */
+export interface SignallingConfig {
+  wsPort: number;
+  wssPort: number;
+  pingIntervalMs: number;
+  pingProbes: number;
+  /** WCS REST hooks backend; unset: every connection, publish and play is allowed. */
+  hooks?: RestHooksOptions | undefined;
+}
+
+/** The REST API (with /metrics, probes, demo pages). */
+export interface RestConfig {
+  port: number;
+  tlsPort: number;
+  token?: string | undefined;
+  /** HTTP Basic credentials accepted besides the token. */
+  basic?: { user: string; password: string } | undefined;
+  protectMetrics: boolean;
+  protectDemo: boolean;
+  /** Access-Control-Allow-Origin: `*` or a list of origins. */
+  corsOrigins: string[];
+}
+
+/** Server-to-server pushes and pulls. */
+export interface PushConfig {
+  /** Hosts, *.domain suffixes and CIDRs pushes and pulls may connect to. */
+  allow: string[];
+  insecureTls: boolean;
+  deadlines: RelayDeadlines;
+}
+
+/** One media server's configuration, in the groups of the parts it configures. */
+export interface MediaServerConfig {
+  listen: ListenConfig;
+  signalling: SignallingConfig;
+  rest: RestConfig;
+  push: PushConfig;
+  /** Membership and relays; without peers or a selector the server is a fleet of one. */
+  fleet: FleetOptions;
+}
+
+/** Some fields of some groups, each over the same group of a whole configuration. */
+export type MediaConfigOverrides = { [G in keyof MediaServerConfig]?: Partial<MediaServerConfig[G]> };
+
+/**
+ * The configuration the option values give: the one mapping of options to configuration, for the command
+ * (media-command.ts, after its usage checks) and for the defaults below.
+ */
+export function mediaConfig(o: MediaOptionValues): MediaServerConfig {
+  const ports = mediaPorts(o);
+  const cert = o['tls-cert'];
+  const key = o['tls-key'];
   return {
-    connectMs: o['push-connect-timeout-ms'],
-    handshakeMs: o['push-handshake-timeout-ms'],
-    answerMs: o['push-answer-timeout-ms'],
-    iceMs: o['push-ice-timeout-ms'],
-    mediaMs: o['push-media-timeout-ms'],
+    listen: {
+      ip: o['listen-ip'],
+      announcedIp: o['announced-ip'],
+      rtcMinPort: ports.rtcMin,
+      rtcMaxPort: ports.rtcMax,
+      workers: Math.max(1, o.workers),
+      tls: cert && key ? { cert: readFileSync(cert), key: readFileSync(key) } : undefined,
+    },
+    signalling: {
+      wsPort: ports.ws,
+      wssPort: ports.wss,
+      pingIntervalMs: o['ping-interval-ms'],
+      pingProbes: o['ping-probes'],
+      hooks: o['hooks-url']
+        ? { url: o['hooks-url'], secret: o['hooks-secret'], timeoutMs: o['hooks-timeout-ms'] }
+        : undefined,
+    },
+    rest: {
+      port: ports.rest,
+      tlsPort: ports.restTls,
+      token: o['rest-token'],
+      basic:
+        o['rest-user'] !== undefined
+          ? { user: o['rest-user'], password: o['rest-password'] ?? '' }
+          : undefined,
+      protectMetrics: o['rest-protect-metrics'],
+      protectDemo: o['rest-protect-demo'],
+      corsOrigins: o['cors-origin'],
+    },
+    push: {
+      allow: o['push-allow'],
+      insecureTls: o['push-insecure-tls'],
+      deadlines: {
+        connectMs: o['push-connect-timeout-ms'],
+        handshakeMs: o['push-handshake-timeout-ms'],
+        answerMs: o['push-answer-timeout-ms'],
+        iceMs: o['push-ice-timeout-ms'],
+        mediaMs: o['push-media-timeout-ms'],
+      },
+    },
+    fleet: {
+      memberId: o['member-id'],
+      fleetId: o['fleet-id'],
+      peers: o.peers,
+      kube: o['fleet-kube-selector']
+        ? {
+            labelSelector: o['fleet-kube-selector'],
+            namespace: o['fleet-kube-namespace'] ?? podNamespace(),
+            kubeconfig: o['fleet-kubeconfig'],
+          }
+        : undefined,
+      relayIdleMs: o['relay-idle-seconds'] * 1000,
+      probeIntervalMs: 1000,
+    },
   };
 }
 
-/** The deadlines when no option sets them. */
-export const defaultPushDeadlines: RelayDeadlines = pushDeadlines(readOptions(mediaOptionSpecs, [], {}));
+/** The configuration no option changes: every default has its home in the specs above. */
+export const mediaDefaults: MediaServerConfig = mediaConfig(readOptions(mediaOptionSpecs, [], {}));
+
+/** `base` with the given fields of each group replaced. */
+export function withOverrides(base: MediaServerConfig, overrides: MediaConfigOverrides): MediaServerConfig {
+  return {
+    listen: { ...base.listen, ...overrides.listen },
+    signalling: { ...base.signalling, ...overrides.signalling },
+    rest: { ...base.rest, ...overrides.rest },
+    push: { ...base.push, ...overrides.push },
+    fleet: { ...base.fleet, ...overrides.fleet },
+  };
+}
+
+/**
+ * This server's id in its fleet: the configured one, else `<host name>:<rest port>` (unique per host; in a
+ * cluster `--member-id` is the pod name), or a random one when the OS chooses the REST port.
+ */
+export function memberIdOf(config: MediaServerConfig): string {
+  if (config.fleet.memberId) return config.fleet.memberId;
+  return config.rest.port ? `${os.hostname()}:${config.rest.port}` : `media-${randomUUID()}`;
+}
+
+/** The namespace a pod runs in, from its service account (or `default` out of cluster). */
+function podNamespace(): string {
+  try {
+    return readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim();
+  } catch {
+    return process.env['POD_NAMESPACE'] ?? 'default';
+  }
+}

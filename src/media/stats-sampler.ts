@@ -1,6 +1,6 @@
 import type * as ms from 'mediasoup/types';
 import type { MediaMetrics } from './metrics.js';
-import type { StreamService } from './streams/stream-service.js';
+import type { StreamRegistry } from './streams/stream-registry.js';
 import { Publisher } from './streams/publisher.js';
 import { Player } from './streams/player.js';
 
@@ -14,7 +14,7 @@ export class StatsSampler {
   private readonly last = new Map<string, { bytes: number; packets: number; lost: number }>();
 
   constructor(
-    private readonly streams: StreamService,
+    private readonly streams: StreamRegistry,
     private readonly metrics: MediaMetrics,
   ) {}
 

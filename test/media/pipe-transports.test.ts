@@ -5,7 +5,7 @@ import { NodePeer } from '../support/node-peer.js';
 describe('pipe transports between workers', () => {
   let media: RunningMedia;
   beforeAll(async () => {
-    media = await startMedia({ workers: 2 });
+    media = await startMedia({ listen: { workers: 2 } });
   });
   afterAll(async () => media?.stop());
 

@@ -6,7 +6,7 @@ describe('REST API: auth, health, bad input', () => {
   const token = 'test-token-do-not-log';
   const auth = { authorization: `Bearer ${token}` };
   beforeAll(async () => {
-    media = await startMedia({ restToken: token });
+    media = await startMedia({ rest: { token } });
   });
   afterAll(async () => media?.stop());
 

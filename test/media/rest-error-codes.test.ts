@@ -25,7 +25,7 @@ describe('REST error bodies carry a stable code', () => {
   const auth = { authorization: `Bearer ${token}` };
 
   beforeAll(async () => {
-    media = await startMedia({ restToken: token });
+    media = await startMedia({ rest: { token } });
     publisher = await NodePeer.publish(media.wsUrl, 'published');
     await publisher.waitStatus('PUBLISHING');
     closedPort = await freePort();

@@ -5,7 +5,7 @@ import { WcsSocket } from '../support/wcs-socket.js';
 describe('WCS WebSocket protocol: handshake and bad input', () => {
   let media: RunningMedia;
   beforeAll(async () => {
-    media = await startMedia({ pingIntervalMs: 200, pingProbes: 3 });
+    media = await startMedia({ signalling: { pingIntervalMs: 200, pingProbes: 3 } });
   });
   afterAll(async () => media?.stop());
 

@@ -141,7 +141,7 @@ describe('push chains: fleet ids and the loop rule', () => {
 describe('the WCS codec on the wire: our server and our client', () => {
   let media: RunningMedia;
   beforeAll(async () => {
-    media = await startMedia({ fleetId: 'fleet-a' });
+    media = await startMedia({ fleet: { fleetId: 'fleet-a' } });
   });
   afterAll(async () => media?.stop());
 

@@ -319,7 +319,10 @@ describe('Helm chart and plain manifests', () => {
     );
     expect(env).toMatchObject({ STREAMFED_LEADER_ELECT: 'true', STREAMFED_WATCH_NAMESPACE: '' });
 
-    const [s1, s2] = await Promise.all([startMedia({ workers: 1 }), startMedia({ workers: 1 })]);
+    const [s1, s2] = await Promise.all([
+      startMedia({ listen: { workers: 1 } }),
+      startMedia({ listen: { workers: 1 } }),
+    ]);
     const operator = await spawnOperator(
       saKubeconfig,
       'streamfed-operator-pod',

@@ -8,7 +8,10 @@ describe('a stream pulled from a streamfed fleet is not pushed back to it under 
   let b: RunningMedia;
   let publisher: NodePeer;
   beforeAll(async () => {
-    [a, b] = await Promise.all([startMedia({ fleetId: 'fleet-a' }), startMedia({ fleetId: 'fleet-b' })]);
+    [a, b] = await Promise.all([
+      startMedia({ fleet: { fleetId: 'fleet-a' } }),
+      startMedia({ fleet: { fleetId: 'fleet-b' } }),
+    ]);
     publisher = await NodePeer.publish(a.wsUrl, 'cam');
     await publisher.waitStatus('PUBLISHING');
   }, 30_000);

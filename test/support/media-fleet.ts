@@ -18,7 +18,7 @@ export const restUrlOf = (ports: MediaPorts): string => `http://127.0.0.1:${port
 export async function spawnFleet(count: number, extraArgs: string[] = []): Promise<FleetMember[]> {
   const ports: MediaPorts[] = [];
   for (let i = 0; i < count; i++) ports.push(await allocateMediaPorts());
-  const members = await Promise.all(
+  const started = await Promise.allSettled(
     ports.map(async (own, i) => {
       const peers = ports.filter((p) => p !== own).map(restUrlOf);
       const memberId = `m${i + 1}`;
@@ -32,13 +32,22 @@ export async function spawnFleet(count: number, extraArgs: string[] = []): Promi
       return { process, restUrl: process.restUrl, wsUrl: process.wsUrl, memberId, ports: own };
     }),
   );
-  await waitFor(
-    async () =>
-      (
-        await Promise.all(members.map((m) => metric(m.restUrl, 'streamfed_fleet_members', { state: 'up' })))
-      ).every((n) => n === count - 1),
-    'every member to see the others up',
-  );
+  const members = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  try {
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    await waitFor(
+      async () =>
+        (
+          await Promise.all(members.map((m) => metric(m.restUrl, 'streamfed_fleet_members', { state: 'up' })))
+        ).every((n) => n === count - 1),
+      'every member to see the others up',
+    );
+  } catch (error) {
+    // a fleet that did not come up is no test's to stop: its members go now
+    await Promise.all(members.map((m) => m.process.kill()));
+    throw error;
+  }
   return members;
 }
 

@@ -143,14 +143,21 @@ export async function launchMedia(
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   killOnExit(child);
-  await waitFor(
-    () => {
-      if (child.exitCode !== null) throw new Error(`media server exited: ${out}`);
-      return out.includes('media server listening');
-    },
-    'media server to listen',
-    20_000,
-  );
+  try {
+    // generous: several servers start at once on a loaded machine
+    await waitFor(
+      () => {
+        if (child.exitCode !== null) throw new Error(`media server exited: ${out}`);
+        return out.includes('media server listening');
+      },
+      'media server to listen',
+      60_000,
+    );
+  } catch (error) {
+    // a server that never listened is no one's to stop: it goes now, not with the test process
+    if (child.exitCode === null) child.kill('SIGKILL');
+    throw error;
+  }
   const tls = extraArgs.includes('--tls-cert');
   const kill = async (): Promise<void> => {
     if (child.exitCode === null) child.kill('SIGKILL');

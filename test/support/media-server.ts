@@ -1,5 +1,6 @@
 import { createLogger } from '../../src/log.js';
-import { MediaServer, type MediaServerConfig } from '../../src/media/media-server.js';
+import { mediaDefaults, withOverrides, type MediaConfigOverrides } from '../../src/media/media-options.js';
+import { MediaServer } from '../../src/media/media-server.js';
 
 export interface RunningMedia {
   server: MediaServer;
@@ -11,28 +12,28 @@ export interface RunningMedia {
 
 let nextRtcPort = 42000;
 
-/** A media server in this process, on 127.0.0.1 with OS-chosen ports and a private RTC port range. */
-export async function startMedia(overrides: Partial<MediaServerConfig> = {}): Promise<RunningMedia> {
+/**
+ * A media server in this process, on 127.0.0.1 with OS-chosen ports, a private RTC port range and two workers;
+ * everything else the defaults (media-options.ts), each group's fields overridable.
+ */
+export async function startMedia(overrides: MediaConfigOverrides = {}): Promise<RunningMedia> {
   const rtcMinPort = nextRtcPort;
   nextRtcPort += 500;
-  const config: MediaServerConfig = {
-    listenIp: '127.0.0.1',
-    announcedIp: '127.0.0.1',
-    wsPort: 0,
-    wssPort: 0,
-    restPort: 0,
-    restTlsPort: 0,
-    rtcMinPort,
-    rtcMaxPort: rtcMinPort + 499,
-    workers: 2,
-    pushAllow: ['127.0.0.0/8'],
-    pushInsecureTls: false,
-    pingIntervalMs: 5000,
-    pingProbes: 6,
-    ...overrides,
-  };
+  const testing = withOverrides(mediaDefaults, {
+    listen: {
+      ip: '127.0.0.1',
+      announcedIp: '127.0.0.1',
+      rtcMinPort,
+      rtcMaxPort: rtcMinPort + 499,
+      workers: 2,
+    },
+    signalling: { wsPort: 0, wssPort: 0 },
+    rest: { port: 0, tlsPort: 0 },
+    push: { allow: ['127.0.0.0/8'] },
+  });
+  const config = withOverrides(testing, overrides);
   const log = createLogger((process.env['TEST_LOG_LEVEL'] as 'warn' | undefined) ?? 'warn', 'test-media');
-  const { server, addresses } = await MediaServer.start(config, log);
+  const { server, addresses } = await MediaServer.start({ config, log });
   return {
     server,
     wsUrl: `ws://127.0.0.1:${addresses.wsPort}`,

@@ -4,12 +4,17 @@ import { StaticMembership, type Membership } from './membership.js';
 
 /** How a media server finds and treats the other members of its fleet. */
 export interface FleetOptions {
-  memberId: string;
+  /** This server's id in its fleet (`--member-id`; default: media-options.ts memberIdOf). */
+  memberId?: string | undefined;
+  /** The id this server announces as its fleet's (`--fleet-id`; default: push-chain.ts fleetIdOf). */
+  fleetId?: string | undefined;
   /** REST base URLs of the other members (`--peers`). */
   peers: string[];
   /** Discovery of the media pods through the Kubernetes API (`--fleet-kube-selector`). */
   kube?: KubeMembershipOptions | undefined;
+  /** A relay nothing uses is closed after this long. */
   relayIdleMs: number;
+  /** How often every member is probed. */
   probeIntervalMs: number;
 }
 

@@ -8,6 +8,7 @@ import {
   type RelayOffer,
 } from '../../contracts/fleet-api.js';
 import type { Publisher } from '../streams/publisher.js';
+import type { StreamUser, StreamUsers } from '../streams/stream-users.js';
 import { FleetError, FleetErrorCode } from './fleet-errors.js';
 import { createPipeHalf, pipeEndpoint, type PipeListen } from './fleet-pipe.js';
 
@@ -36,6 +37,8 @@ class OriginHalf {
     readonly name: string,
     readonly memberId: string,
     transport: ms.PipeTransport,
+    /** The half's use of the publisher it serves, released when it closes. */
+    private readonly user: StreamUser,
     private readonly onClosed: (half: OriginHalf) => void,
   ) {
     this.#transport = transport;
@@ -71,6 +74,7 @@ class OriginHalf {
       this.#control.end();
     }
     this.#transport.close();
+    this.user.release();
     this.onClosed(this);
   }
 
@@ -83,19 +87,31 @@ class OriginHalf {
  * The relays this server serves as an origin. Only a stream published here (never one relayed here) is
  * served, so a relay never feeds another relay: members fetch from the origin or not at all.
  */
+export interface OriginRelaysOptions {
+  listen: PipeListen;
+  memberId: string;
+  /** Each served relay is a user of its publisher while it lasts. */
+  users: StreamUsers;
+}
+
 export class OriginRelays {
   readonly #halves = new Map<string, OriginHalf>();
   readonly #listen: PipeListen;
   readonly #memberId: string;
+  readonly #users: StreamUsers;
 
-  constructor(listen: PipeListen, memberId: string) {
-    this.#listen = listen;
-    this.#memberId = memberId;
+  constructor(options: OriginRelaysOptions) {
+    this.#listen = options.listen;
+    this.#memberId = options.memberId;
+    this.#users = options.users;
   }
 
   async serve(offer: RelayOffer, publisher: Publisher): Promise<RelayAnswer> {
     const transport = await createPipeHalf(publisher.router, this.#listen);
-    const half = new OriginHalf(offer.name, offer.memberId, transport, (h) => this.#halves.delete(h.id));
+    const user = this.#users.acquire(publisher, 'relay');
+    const half = new OriginHalf(offer.name, offer.memberId, transport, user, (h) =>
+      this.#halves.delete(h.id),
+    );
     this.#halves.set(half.id, half);
     try {
       await transport.connect({

@@ -10,12 +10,14 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import type { MediaMetrics } from '../metrics.js';
 import type { MediaEngine } from '../rtc/media-engine.js';
 import type { StreamService } from '../streams/stream-service.js';
+import type { StreamUser } from '../streams/stream-users.js';
 import { EgressLeg } from './egress-leg.js';
 import { IngressLeg } from './ingress-leg.js';
-import { Relay, type PushTarget, type RelayDeadlines } from './relay.js';
+import type { PushConfig } from '../media-options.js';
+import { Relay, type PushTarget } from './relay.js';
 import { chainOf } from './push-chain.js';
 import { RelayError, codeOf } from './relay-error.js';
-import type { TargetPolicy } from './target-policy.js';
+import { TargetPolicy } from './target-policy.js';
 
 export interface PushRequest {
   uri: string;
@@ -48,10 +50,15 @@ export class PushFailedError extends RelayError {
 }
 
 export interface PushManagerOptions {
-  insecureTls: boolean;
-  deadlines: RelayDeadlines;
+  config: PushConfig;
+  streams: StreamService;
+  engine: MediaEngine;
+  /** The fleet's check (media/fleet/loop-guard.ts): refuses pushes to this server or back into its fleet. */
+  loopGuard: (target: PushTarget) => Promise<void>;
   /** This server's fleet id (push-chain.ts): the hop a push adds to its stream's chain. */
   fleetId: () => string;
+  metrics: MediaMetrics;
+  log: Logger;
 }
 
 const statuses: PushStatus[] = ['NEW', 'PENDING', 'PUBLISHING', 'FAILED'];
@@ -63,42 +70,49 @@ const statuses: PushStatus[] = ['NEW', 'PENDING', 'PUBLISHING', 'FAILED'];
 export class PushManager {
   private readonly pushes = new Map<string, Relay>();
   private readonly sampled = new WeakMap<Relay, { packets: number; bytes: number; delivered: number }>();
-  private loopGuard: ((target: PushTarget) => Promise<void>) | undefined;
+  /** Each push's use of its local stream (a relayed one is not let go while pushed). */
+  private readonly uses = new Map<Relay, StreamUser>();
+  private readonly config: PushConfig;
+  private readonly streams: StreamService;
+  private readonly engine: MediaEngine;
+  private readonly policy: TargetPolicy;
+  private readonly loopGuard: (target: PushTarget) => Promise<void>;
+  private readonly fleetId: () => string;
+  private readonly metrics: MediaMetrics;
+  private readonly log: Logger;
 
-  constructor(
-    private readonly streams: StreamService,
-    private readonly engine: MediaEngine,
-    private readonly policy: TargetPolicy,
-    private readonly metrics: MediaMetrics,
-    private readonly log: Logger,
-    private readonly options: PushManagerOptions,
-  ) {
-    streams.on('unpublished', (publisher) => {
+  constructor(options: PushManagerOptions) {
+    this.config = options.config;
+    this.streams = options.streams;
+    this.engine = options.engine;
+    this.policy = new TargetPolicy(options.config.allow);
+    this.loopGuard = options.loopGuard;
+    this.fleetId = options.fleetId;
+    this.metrics = options.metrics;
+    this.log = options.log;
+    this.streams.on('unpublished', (publisher) => {
       for (const push of this.pushesOf(publisher.name)) this.end(push, 'local stream unpublished');
     });
   }
 
   /** The pushes (not pulls) of a local stream to other servers. */
-  pushesOf(localStreamName: string): Relay[] {
+  private pushesOf(localStreamName: string): Relay[] {
     return [...this.pushes.values()].filter(
       (p) => p.type === 'push' && p.target.localStreamName === localStreamName,
     );
   }
 
-  /** The fleet's check (media/fleet/loop-guard.ts): refuses pushes to this server or back into its fleet. */
-  useLoopGuard(guard: (target: PushTarget) => Promise<void>): void {
-    this.loopGuard = guard;
-  }
-
   async push(request: PushRequest): Promise<PushDescription> {
     const target = await this.targetOf(request);
-    await this.loopGuard?.(target);
+    await this.loopGuard(target);
     // a stream published on another member of the fleet is relayed here first (a Service may land anywhere)
     const source = await this.streams.resolve(request.localStreamName);
     if (!source) throw new NotFoundError(`local stream ${request.localStreamName} not found`);
     this.replaceFailed('push', target);
-    const chain = chainOf(source.init.chain, this.options.fleetId(), source.name);
-    return this.run(new Relay(target, () => new EgressLeg(source, chain)));
+    const chain = chainOf(source.init.chain, this.fleetId(), source.name);
+    const relay = new Relay(target, () => new EgressLeg(source, chain));
+    this.uses.set(relay, this.streams.use(source, 'push'));
+    return this.run(relay);
   }
 
   /** WCS's /pull/pull: play `remoteStreamName` from the server at `uri` and publish it here as `localStreamName`. */
@@ -123,9 +137,9 @@ export class PushManager {
       url: await this.policy.check(request.uri),
       localStreamName: request.localStreamName,
       remoteStreamName: request.remoteStreamName ?? request.localStreamName,
-      insecureTls: this.options.insecureTls,
+      insecureTls: this.config.insecureTls,
       custom: request.custom,
-      deadlines: this.options.deadlines,
+      deadlines: this.config.deadlines,
     };
   }
 
@@ -231,6 +245,8 @@ export class PushManager {
     this.metrics.pushPackets.remove({ push: d.localMediaSessionId });
     this.metrics.pushDelivered.remove({ push: d.localMediaSessionId });
     this.sampled.delete(push);
+    this.uses.get(push)?.release();
+    this.uses.delete(push);
     push.close();
     this.pushes.delete(push.localMediaSessionId);
     this.log.info({ push: d.localMediaSessionId, why, packets: d.packets }, 'push ended');

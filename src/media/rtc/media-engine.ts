@@ -1,15 +1,17 @@
 import type * as ms from 'mediasoup/types';
 import type { Logger } from '../../log.js';
+import type { ListenConfig } from '../media-options.js';
 import type { MediaMetrics } from '../metrics.js';
 import { mediaCodecs } from './codecs.js';
 import { ensureWorkerBin } from './worker-bin.js';
 
 export interface MediaEngineOptions {
-  workers: number;
-  listenIp: string;
-  announcedIp?: string | undefined;
-  rtcMinPort: number;
-  rtcMaxPort: number;
+  /** The workers to start and the addresses and ports their transports listen on. */
+  listen: Pick<ListenConfig, 'ip' | 'announcedIp' | 'rtcMinPort' | 'rtcMaxPort' | 'workers'>;
+  log: Logger;
+  metrics: MediaMetrics;
+  /** A worker died: its routers, and every stream on them, are gone. */
+  onWorkerDied: (error: Error) => void;
 }
 
 interface RouterSlot {
@@ -46,25 +48,25 @@ export class MediaEngine {
     consumer: 0,
   };
   private closed = false;
+  private readonly listen: MediaEngineOptions['listen'];
+  private readonly log: Logger;
+  private readonly metrics: MediaMetrics;
+  private readonly onWorkerDied: (error: Error) => void;
 
-  private constructor(
-    private readonly options: MediaEngineOptions,
-    private readonly log: Logger,
-    private readonly metrics: MediaMetrics,
-    private readonly onWorkerDied: (error: Error) => void,
-  ) {}
+  private constructor(options: MediaEngineOptions) {
+    this.listen = options.listen;
+    this.log = options.log;
+    this.metrics = options.metrics;
+    this.onWorkerDied = options.onWorkerDied;
+  }
 
-  static async start(
-    options: MediaEngineOptions,
-    log: Logger,
-    metrics: MediaMetrics,
-    onWorkerDied: (error: Error) => void,
-  ): Promise<MediaEngine> {
+  static async start(options: MediaEngineOptions): Promise<MediaEngine> {
     ensureWorkerBin();
     const mediasoup = await import('mediasoup');
-    const engine = new MediaEngine(options, log, metrics, onWorkerDied);
+    const engine = new MediaEngine(options);
+    const { workers } = options.listen;
     try {
-      for (let i = 0; i < options.workers; i++) {
+      for (let i = 0; i < workers; i++) {
         // mediasoup's own logs go through the `debug` module (DEBUG=mediasoup*); its level is ours to raise
         const logLevel = (process.env['MEDIASOUP_LOG_LEVEL'] as 'debug' | 'warn' | undefined) ?? 'warn';
         const worker = await mediasoup.createWorker({
@@ -79,7 +81,7 @@ export class MediaEngine {
       engine.close();
       throw error;
     }
-    log.info({ workers: options.workers }, 'mediasoup workers started');
+    options.log.info({ workers }, 'mediasoup workers started');
     return engine;
   }
 
@@ -96,14 +98,19 @@ export class MediaEngine {
     return this.slots.map((s) => s.router);
   }
 
+  /** The router for a new transport: the least loaded one. Every part asks here, none chooses its own. */
+  pickRouter(): ms.Router {
+    return this.leastLoaded().router;
+  }
+
   async createWebRtcTransport(): Promise<ms.WebRtcTransport> {
     const slot = this.leastLoaded();
-    const { listenIp, announcedIp, rtcMinPort, rtcMaxPort } = this.options;
+    const { ip, announcedIp, rtcMinPort, rtcMaxPort } = this.listen;
     const portRange = { min: rtcMinPort, max: rtcMaxPort };
     const transport = await slot.router.createWebRtcTransport({
       listenInfos: [
-        { protocol: 'udp', ip: listenIp, announcedAddress: announcedIp, portRange },
-        { protocol: 'tcp', ip: listenIp, announcedAddress: announcedIp, portRange },
+        { protocol: 'udp', ip, announcedAddress: announcedIp, portRange },
+        { protocol: 'tcp', ip, announcedAddress: announcedIp, portRange },
       ],
       enableUdp: true,
       enableTcp: true,

@@ -22,6 +22,9 @@ export interface SignallingOptions {
   hooks?: SignallingHooks | undefined;
   /** The id of this server's fleet, announced to every client in getUserData (push-chain.ts). */
   fleetId: () => string;
+  streams: StreamService;
+  metrics: MediaMetrics;
+  log: Logger;
 }
 
 /** The WCS WebSocket endpoints (ws, and wss when configured): one WcsSession per connection. */
@@ -29,13 +32,15 @@ export class SignallingServer {
   private readonly sessions = new Set<WcsSession>();
   private readonly servers: (http.Server | https.Server)[] = [];
   private readonly wss: WebSocketServer[] = [];
+  private readonly streams: StreamService;
+  private readonly metrics: MediaMetrics;
+  private readonly log: Logger;
 
-  constructor(
-    private readonly options: SignallingOptions,
-    private readonly streams: StreamService,
-    private readonly metrics: MediaMetrics,
-    private readonly log: Logger,
-  ) {}
+  constructor(private readonly options: SignallingOptions) {
+    this.streams = options.streams;
+    this.metrics = options.metrics;
+    this.log = options.log;
+  }
 
   async listen(): Promise<{ wsPort: number; wssPort?: number }> {
     const wsPort = await this.serve(http.createServer(), this.options.wsPort);
