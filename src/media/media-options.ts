@@ -1,11 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { logLevelOption, readOptions, type OptionSpecs, type OptionValues } from '../config/options.js';
+import {
+  logLevelOption,
+  readOptions,
+  UsageError,
+  type OptionSpecs,
+  type OptionValues,
+} from '../config/options.js';
 import type { FleetOptions } from './fleet/fleet-options.js';
 import type { RestHooksOptions } from './hooks/rest-hooks.js';
 import { mediaPorts } from './ordinal-ports.js';
 import type { RelayDeadlines } from './push/relay.js';
+import type { IceServer } from '../contracts/whip-http.js';
 
 export const mediaOptionSpecs = {
   'listen-ip': {
@@ -227,8 +234,34 @@ export const mediaOptionSpecs = {
     description: 'a relay from another member without players is closed after this long',
     default: 30,
   },
+  'ice-server': {
+    type: 'list',
+    env: 'STREAMFED_ICE_SERVERS',
+    description:
+      'STUN/TURN server announced to WHIP/WHEP clients (Link rel="ice-server"), repeatable: ' +
+      'turn:host:port?transport=tcp|user:credential',
+    default: [],
+  },
   'log-level': logLevelOption,
 } satisfies OptionSpecs;
+
+/**
+ * The ICE servers of `--ice-server` values: `<stun:|turn:|turns: URL>` alone, or followed by
+ * `|<username>:<credential>` (the username ends at the first colon).
+ */
+export function parseIceServers(values: readonly string[]): IceServer[] {
+  return values.map((value) => {
+    const bar = value.indexOf('|');
+    const urls = bar < 0 ? value : value.slice(0, bar);
+    if (!/^(stun|stuns|turn|turns):[^\s<>,]+$/.test(urls))
+      throw new UsageError(`--ice-server must be a stun:, turn: or turns: URL, got "${urls}"`);
+    if (bar < 0) return { urls };
+    const auth = value.slice(bar + 1);
+    const colon = auth.indexOf(':');
+    if (colon <= 0) throw new UsageError(`--ice-server credentials must be user:credential, got "${auth}"`);
+    return { urls, username: auth.slice(0, colon), credential: auth.slice(colon + 1) };
+  });
+}
 
 export type MediaOptionValues = OptionValues<typeof mediaOptionSpecs>;
 
@@ -248,6 +281,8 @@ export interface ListenConfig {
   workers: number;
   /** wss and https are served when set. */
   tls?: TlsFiles | undefined;
+  /** STUN/TURN servers clients are told of (`--ice-server`: WHIP/WHEP `Link` headers). */
+  iceServers: IceServer[];
 }
 
 /** The WCS WebSocket endpoints. */
@@ -310,6 +345,7 @@ export function mediaConfig(o: MediaOptionValues): MediaServerConfig {
       rtcMaxPort: ports.rtcMax,
       workers: Math.max(1, o.workers),
       tls: cert && key ? { cert: readFileSync(cert), key: readFileSync(key) } : undefined,
+      iceServers: parseIceServers(o['ice-server']),
     },
     signalling: {
       wsPort: ports.ws,

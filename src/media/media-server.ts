@@ -16,6 +16,9 @@ import { registerPullRoutes } from './rest/pull-routes.js';
 import { Fleet } from './fleet/fleet.js';
 import { registerFleetRoutes } from './fleet/fleet-routes.js';
 import { memberIdOf, type MediaServerConfig, type TlsFiles } from './media-options.js';
+import { noHooks } from './hooks/rest-hooks.js';
+import { StreamAdmission } from './streams/admission.js';
+import { registerWhipRoutes } from './whip/whip-routes.js';
 
 export interface MediaServerAddresses {
   wsPort: number;
@@ -33,6 +36,7 @@ interface MediaServerParts {
   streams: StreamService;
   fleet: Fleet;
   hooks: RestHooks | undefined;
+  admission: StreamAdmission;
   signalling: SignallingServer;
   pushes: PushManager;
   sampler: StatsSampler;
@@ -49,6 +53,7 @@ export class MediaServer {
   readonly signalling: SignallingServer;
   readonly pushes: PushManager;
   readonly #hooks: RestHooks | undefined;
+  readonly #admission: StreamAdmission;
   readonly #sampler: StatsSampler;
   readonly #rest: FastifyInstance[] = [];
   #stopping: Promise<void> | undefined;
@@ -63,6 +68,7 @@ export class MediaServer {
     this.signalling = parts.signalling;
     this.pushes = parts.pushes;
     this.#hooks = parts.hooks;
+    this.#admission = parts.admission;
     this.#sampler = parts.sampler;
   }
 
@@ -95,6 +101,8 @@ export class MediaServer {
     const streams = new StreamService({ registry, engine, remote: fleet });
     const fleetId = (): string => fleet.fleetId();
     const hooks = config.signalling.hooks ? new RestHooks(config.signalling.hooks, metrics, log) : undefined;
+    // one decision on every publish and play, whichever front door (WCS WebSocket, WHIP/WHEP) it came by
+    const admission = new StreamAdmission(streams, hooks ?? noHooks, fleetId);
     const signalling = new SignallingServer({
       host: config.listen.ip,
       wsPort: config.signalling.wsPort,
@@ -102,9 +110,7 @@ export class MediaServer {
       tls: config.listen.tls,
       keepAlive: { intervalMs: config.signalling.pingIntervalMs, probes: config.signalling.pingProbes },
       maxMessageBytes: 256 * 1024,
-      hooks,
-      fleetId,
-      streams,
+      admission,
       metrics,
       log,
     });
@@ -126,6 +132,7 @@ export class MediaServer {
       streams,
       fleet,
       hooks,
+      admission,
       signalling,
       pushes,
       sampler,
@@ -180,6 +187,10 @@ export class MediaServer {
     registerStreamRoutes(app, this.streams, this.signalling);
     registerPullRoutes(app, this.pushes);
     registerFleetRoutes(app, this.fleet);
+    registerWhipRoutes(app, {
+      admission: this.#admission,
+      iceServers: this.config.listen.iceServers,
+    });
     app.get('/metrics', async (_request, reply) => {
       await this.#sampler.sample();
       this.pushes.sampleMetrics();

@@ -3,10 +3,9 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { Logger } from '../../log.js';
-import { noHooks, type SignallingHooks } from '../hooks/rest-hooks.js';
 import type { MediaMetrics } from '../metrics.js';
 import { StreamInfo } from '../streams/status.js';
-import type { StreamService } from '../streams/stream-service.js';
+import type { StreamAdmission } from '../streams/admission.js';
 import { WcsSession, type ConnectionDescription, type KeepAlive } from './wcs-session.js';
 
 export interface SignallingOptions {
@@ -18,11 +17,8 @@ export interface SignallingOptions {
   keepAlive: KeepAlive;
   /** Largest WebSocket message accepted; an SDP offer is a few KiB. */
   maxMessageBytes: number;
-  /** WCS REST hooks asked before each connection, publish and play (none: all allowed). */
-  hooks?: SignallingHooks | undefined;
-  /** The id of this server's fleet, announced to every client in getUserData (push-chain.ts). */
-  fleetId: () => string;
-  streams: StreamService;
+  /** Decides every publish and play (stream rules, loops, REST hooks) and announces the fleet id. */
+  admission: StreamAdmission;
   metrics: MediaMetrics;
   log: Logger;
 }
@@ -32,12 +28,13 @@ export class SignallingServer {
   private readonly sessions = new Set<WcsSession>();
   private readonly servers: (http.Server | https.Server)[] = [];
   private readonly wss: WebSocketServer[] = [];
-  private readonly streams: StreamService;
+  /** Decides and starts every publish and play of the sessions (the WHIP/WHEP routes share it). */
+  private readonly admission: StreamAdmission;
   private readonly metrics: MediaMetrics;
   private readonly log: Logger;
 
   constructor(private readonly options: SignallingOptions) {
-    this.streams = options.streams;
+    this.admission = options.admission;
     this.metrics = options.metrics;
     this.log = options.log;
   }
@@ -91,14 +88,12 @@ export class SignallingServer {
       const remote = request.socket.remoteAddress ?? 'unknown';
       const session = new WcsSession(
         socket,
-        this.streams,
+        this.admission,
         this.metrics,
         this.log,
         this.options.keepAlive,
         remote,
-        this.options.hooks ?? noHooks,
         request.socket,
-        this.options.fleetId,
       );
       this.sessions.add(session);
       this.metrics.wsSessions.inc();
