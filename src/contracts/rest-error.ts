@@ -19,6 +19,11 @@ export type RestErrorBody = Static<typeof RestErrorBody>;
 export const RestErrorCode = {
   /** A malformed body (JSON syntax) or a request the route cannot act on. */
   BAD_REQUEST: 'STREAMFED_ERR_BAD_REQUEST',
+  /**
+   * A request that would end or change things but names nothing it knows to act on (e.g. a
+   * /stream/terminate whose only field is a typo): refused, nothing changed.
+   */
+  NO_FILTER: 'STREAMFED_ERR_NO_FILTER',
   /** Missing or wrong credentials. */
   UNAUTHORIZED: 'STREAMFED_ERR_UNAUTHORIZED',
   /** Not allowed (e.g. a push target outside the allow-list). */
