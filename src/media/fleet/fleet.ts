@@ -17,7 +17,7 @@ import type { RemoteStreams, StreamService } from '../streams/stream-service.js'
 import { FleetError, FleetErrorCode } from './fleet-errors.js';
 import { pipeAddress, type PipeListen } from './fleet-pipe.js';
 import { FleetRelay } from './fleet-relay.js';
-import { LoopGuard } from './loop-guard.js';
+import { LoopGuard } from '../push/push-chain.js';
 import { MemberClient } from './member-client.js';
 import type { Membership, Peer } from './membership.js';
 import { OriginRelays, type ServedRelay } from './origin-relays.js';
