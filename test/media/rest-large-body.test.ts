@@ -31,62 +31,40 @@ describe('REST: large bodies, written slowly, are answered', () => {
       // past it
       over: JSON.stringify({ padding: 'x'.repeat(70_000) }),
     };
-    const cases: {
-      what: string;
-      url: string;
-      headers: Record<string, string>;
-      status: number;
-      code: string;
-    }[] = [];
     const auth = { authorization: `Bearer ${token}` };
-    for (const path of ['/rest-api/stream/find_all', '/rest-api/stream/find']) {
-      const find = path.endsWith('/find');
-      cases.push(
-        {
-          what: `${path} array`,
-          url: path,
-          headers: {},
-          status: find ? 400 : 404,
-          code: find ? FastifyErrorCode.VALIDATION : RestErrorCode.NOT_FOUND,
-        },
-        { what: `${path} padding`, url: path, headers: {}, status: 404, code: RestErrorCode.NOT_FOUND },
-        {
-          what: `${path} name`,
-          url: path,
-          headers: {},
-          status: find ? 400 : 404,
-          code: find ? FastifyErrorCode.VALIDATION : RestErrorCode.NOT_FOUND,
-        },
-        { what: `${path} over`, url: path, headers: {}, status: 413, code: FastifyErrorCode.BODY_TOO_LARGE },
-        // refused before the body is read: the answer still waits for it
-        {
-          what: `${path} no credentials`,
-          url: path,
-          headers: { guarded: 'yes' },
-          status: 401,
-          code: RestErrorCode.UNAUTHORIZED,
-        },
-        {
-          what: `${path} credentials`,
-          url: path,
-          headers: { guarded: 'yes', ...auth },
-          status: 404,
-          code: RestErrorCode.NOT_FOUND,
-        },
-      );
-    }
+    type Answer = { status: number; code: string };
+    const notFound: Answer = { status: 404, code: RestErrorCode.NOT_FOUND };
+    const invalid: Answer = { status: 400, code: FastifyErrorCode.VALIDATION };
+    const tooLarge: Answer = { status: 413, code: FastifyErrorCode.BODY_TOO_LARGE };
+    const unauthorized: Answer = { status: 401, code: RestErrorCode.UNAUTHORIZED };
+    // [body, on the guarded server, headers, answer of find_all, answer of find]
+    const table: [keyof typeof bodies, boolean, Record<string, string>, Answer, Answer][] = [
+      ['array', false, {}, notFound, invalid],
+      ['padding', false, {}, notFound, notFound],
+      ['name', false, {}, notFound, invalid],
+      ['over', false, {}, tooLarge, tooLarge],
+      // refused before the body is read: the answer still waits for it
+      ['padding', true, {}, unauthorized, unauthorized],
+      ['padding', true, auth, notFound, notFound],
+    ];
+    const cases = table.flatMap(([kind, onGuarded, headers, findAll, find]) =>
+      (['/rest-api/stream/find_all', '/rest-api/stream/find'] as const).map((url) => ({
+        what: `${url} ${kind}${onGuarded ? ` guarded${headers.authorization ? ' with credentials' : ''}` : ''}`,
+        server: onGuarded ? guarded : open,
+        url,
+        headers,
+        body: bodies[kind],
+        ...(url.endsWith('/find') ? find : findAll),
+      })),
+    );
     const seen: { what: string; status: number; code: unknown }[] = [];
     for (const c of cases) {
-      const { guarded: onGuarded, ...headers } = c.headers;
-      const server = onGuarded ? guarded : open;
-      const kind = c.what.split(' ').pop() as keyof typeof bodies;
-      const body = bodies[kind in bodies ? kind : 'padding'];
       const answer = await rawRequest(
-        server.restUrl,
+        c.server.restUrl,
         'POST',
         c.url,
-        { 'Content-Type': 'application/json', ...headers },
-        body,
+        { 'Content-Type': 'application/json', ...c.headers },
+        c.body,
         { chunkBytes: 4096, pauseMs: 5 },
       );
       const parsed = JSON.parse(answer.body || '{}') as { code?: unknown };
