@@ -99,7 +99,8 @@ export const pushFailureStatus = (code: PushFailureCode): 409 | 500 =>
 
 /**
  * A /pull/push or /pull/pull that failed on the remote side answers `pushFailureStatus(code)` with this body
- * (a RestErrorBody, rest-error.ts, plus the FAILED relay).
+ * (a RestErrorBody, rest-error.ts, plus the FAILED relay; a loop refused before connecting has no relay and
+ * answers the RestErrorBody alone). What a receiver does with each code: error-policy.ts.
  */
 export interface PushFailureBody {
   statusCode: number;

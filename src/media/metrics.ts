@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { deliveryStatuses, pushFailureCodes } from '../contracts/pull-api.js';
-import { authorizingHooks, eventHooks, hookResults } from './hooks/rest-hooks.js';
+import { authorizingHooks, eventHooks, hookResults } from './hooks/hook-names.js';
 
 /**
  * Every metric the media server exports. The dashboard and alert rules in charts/ and deploy/ may only use

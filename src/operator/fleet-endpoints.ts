@@ -1,4 +1,6 @@
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
+import { OperatorErrorCode } from '../contracts/error-policy.js';
+import { FleetErrorCode } from '../contracts/rest-error.js';
 import { restUrlOf, wsUrlOf } from '../kube/pod-endpoints.js';
 import type { Logger } from '../log.js';
 import type { StreamPushStatus } from './api.js';
@@ -84,13 +86,13 @@ export class FleetEndpoints {
     const service = `Service ${ref.namespace}/${ref.name}`;
     if (failed.length === answers.length) {
       throw new MediaApiError(
-        'SourceUnreachable',
+        OperatorErrorCode.SOURCE_UNREACHABLE,
         `no member of ${service} answered: ${failed.map((a) => `${a.member.pod}: ${a.error?.message ?? ''}`).join('; ')}`,
       );
     }
     const unanswered = failed.length ? ` (${failed.map((a) => a.member.pod).join(', ')} did not answer)` : '';
     throw new MediaApiError(
-      'StreamNotFound',
+      FleetErrorCode.NOT_ORIGIN,
       `no member of ${service} (${members.map((m) => m.pod).join(', ')}) publishes ${JSON.stringify(name)}${unanswered}`,
     );
   }
@@ -153,7 +155,7 @@ function kubeError(what: string, error: unknown): MediaApiError {
         : code
           ? `HTTP ${code}`
           : (error as Error).message;
-  return new MediaApiError('ServiceUnresolved', `${what}: ${why}`);
+  return new MediaApiError(OperatorErrorCode.SERVICE_UNRESOLVED, `${what}: ${why}`);
 }
 
 /** The container port (name or number) a Service port targets: `targetPort`, else the port itself. */

@@ -1,5 +1,13 @@
+import {
+  OperatorErrorCode,
+  errorCodeOf,
+  errorPolicies,
+  type ErrorPolicy,
+  type KnownErrorCode,
+} from '../contracts/error-policy.js';
 import { FleetPaths } from '../contracts/fleet-api.js';
 import { pushTargetKey, type PushDescription, type PushRequestBody } from '../contracts/pull-api.js';
+import { FleetErrorCode, RestErrorCode } from '../contracts/rest-error.js';
 
 /** A push as the media servers' /rest-api/pull/find_all reports it (the fields the operator reads). */
 export type MediaPush = Pick<
@@ -8,27 +16,32 @@ export type MediaPush = Pick<
 > &
   Partial<Pick<PushDescription, 'info' | 'code' | 'delivery'>>;
 
-export type MediaErrorReason =
-  | 'SourceUnreachable'
-  | 'StreamNotFound'
-  | 'TargetNotAllowed'
-  | 'PushConflict'
-  | 'PushFailed'
-  | 'BadRequest'
-  /** A Service the StreamPush names could not be read (missing, forbidden, API down). */
-  | 'ServiceUnresolved';
-
-/** A failed call to a media server, classified so the controller can report it as a condition reason. */
+/**
+ * A failed call to a media server, by the code the server sent (its REST body's `code`; the generic code of
+ * the HTTP status when it sent none we know; the operator's own for no answer at all). What the operator
+ * does about it (condition reason, Event, retry) is the code's policy: contracts/error-policy.ts.
+ */
 export class MediaApiError extends Error {
   override readonly name = 'MediaApiError';
+  readonly policy: ErrorPolicy;
   constructor(
-    readonly reason: MediaErrorReason,
+    readonly code: KnownErrorCode,
     message: string,
     readonly httpStatus?: number,
   ) {
     super(message);
+    this.policy = errorPolicies[code];
+  }
+
+  /** The condition reason of this failure (its policy's). */
+  get reason(): string {
+    return this.policy.reason;
   }
 }
+
+/** Whether an error is a media server's refusal with one of these codes. */
+export const refusedWith = (error: unknown, ...codes: KnownErrorCode[]): error is MediaApiError =>
+  error instanceof MediaApiError && codes.includes(error.code);
 
 export interface PushIdentity {
   uri: string;
@@ -100,21 +113,23 @@ export class MediaApi {
     try {
       return (await this.call(sourceUrl, '/rest-api/pull/find_all', {})) as MediaPush[];
     } catch (error) {
-      if (error instanceof MediaApiError && error.httpStatus === 404) return [];
+      if (refusedWith(error, RestErrorCode.NOT_FOUND)) return [];
       throw error;
     }
   }
 
   /**
    * Does this fleet member originate (publish) the stream? Its GET /rest-api/fleet/origin/<name>: 200 yes,
-   * 404 no (a relayed copy is no origin); anything else throws (unreachable, unauthorised, not a fleet member).
+   * FLEET_NOT_ORIGIN no (a relayed copy is no origin); anything else throws (unreachable, unauthorised, not a
+   * fleet member).
    */
   async isOrigin(restUrl: string, name: string): Promise<boolean> {
     try {
       await this.call(restUrl, FleetPaths.origin(name), undefined, this.originTimeoutMs);
       return true;
     } catch (error) {
-      if (error instanceof MediaApiError && error.httpStatus === 404) return false;
+      // a server without the fleet routes (older, foreign) has no route there: no origin either
+      if (refusedWith(error, FleetErrorCode.NOT_ORIGIN, RestErrorCode.NOT_FOUND)) return false;
       throw error;
     }
   }
@@ -128,7 +143,7 @@ export class MediaApi {
     try {
       await this.call(sourceUrl, '/rest-api/pull/terminate', query);
     } catch (error) {
-      if (!(error instanceof MediaApiError && error.httpStatus === 404)) {
+      if (!refusedWith(error, RestErrorCode.NOT_FOUND)) {
         this.lists.delete(sourceUrl);
         throw error;
       }
@@ -169,7 +184,10 @@ export class MediaApi {
       });
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-      throw new MediaApiError('SourceUnreachable', `media server ${base} unreachable: ${cause}`);
+      throw new MediaApiError(
+        OperatorErrorCode.SOURCE_UNREACHABLE,
+        `media server ${base} unreachable: ${cause}`,
+      );
     }
     const text = await response.text();
     let parsed: unknown;
@@ -180,18 +198,10 @@ export class MediaApi {
     }
     if (response.ok) return parsed;
     const message = (parsed as { message?: string } | undefined)?.message ?? `HTTP ${response.status}`;
-    const reason: MediaErrorReason =
-      response.status === 404
-        ? 'StreamNotFound'
-        : response.status === 403
-          ? 'TargetNotAllowed'
-          : response.status === 409
-            ? 'PushConflict'
-            : response.status === 400
-              ? 'BadRequest'
-              : response.status === 401
-                ? 'SourceUnreachable'
-                : 'PushFailed';
-    throw new MediaApiError(reason, `${path} on ${base}: ${message}`, response.status);
+    throw new MediaApiError(
+      errorCodeOf(parsed, response.status),
+      `${path} on ${base}: ${message}`,
+      response.status,
+    );
   }
 }

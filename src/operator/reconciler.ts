@@ -4,7 +4,9 @@ import { sameStatus, setCondition } from './conditions.js';
 import { SpecError, desiredPush, type DesiredPush } from './desired.js';
 import type { FleetEndpoints } from './fleet-endpoints.js';
 import { httpCode, type Kube } from './kube.js';
-import { MediaApiError, sameIdentity, type MediaApi, type MediaPush } from './media-api.js';
+import { errorCodeOf, errorPolicies, type ErrorPolicy } from '../contracts/error-policy.js';
+import { FleetErrorCode } from '../contracts/rest-error.js';
+import { MediaApiError, refusedWith, sameIdentity, type MediaApi, type MediaPush } from './media-api.js';
 
 export interface ReconcileResult {
   /** Look again after this long even if nothing changes (e.g. waiting for PUBLISHING). */
@@ -13,7 +15,6 @@ export interface ReconcileResult {
   active: boolean;
 }
 
-/** A reconcile that did not reach the desired state; `retry` false when only a spec change can help. */
 /** The status fields of a push on the source server, cleared when there is none (any more). */
 const NO_PUSH = {
   pushStatus: undefined,
@@ -22,6 +23,7 @@ const NO_PUSH = {
   remoteMediaSessionId: undefined,
 } as const satisfies Partial<StreamPushStatus>;
 
+/** A reconcile that did not reach the desired state; `retry` false when only a spec change can help. */
 export class ReconcileError extends Error {
   override readonly name = 'ReconcileError';
   constructor(
@@ -46,6 +48,13 @@ export interface ReconcilerOptions {
  * push is terminated before the finalizer comes off.
  */
 export class Reconciler {
+  /**
+   * The objects whose last reconcile failed for good (a code whose policy is `never`), by uid, with the
+   * generation it failed at: nothing is tried again for them, at resync either, until the spec changes
+   * (or the operator restarts, e.g. with a new token).
+   */
+  readonly #terminal = new Map<string, number>();
+
   constructor(
     private readonly kube: Kube,
     private readonly media: MediaApi,
@@ -61,6 +70,9 @@ export class Reconciler {
       // the update event brings the object back with the finalizer and a new resourceVersion
       return { active: false, requeueAfterMs: 0 };
     }
+    const generation = o.metadata?.generation ?? 0;
+    if (this.#terminal.get(uidOf(o)) === generation) return { active: false };
+    this.#terminal.delete(uidOf(o));
     let desired: DesiredPush;
     try {
       desired = desiredPush(o, this.options.clusterDomain);
@@ -110,17 +122,24 @@ export class Reconciler {
       return active ? { active } : { active, requeueAfterMs: this.options.pendingRecheckMs };
     } catch (error) {
       if (error instanceof ReconcileError) throw error;
-      const reason = error instanceof MediaApiError ? error.reason : 'ReconcileFailed';
+      const policy = error instanceof MediaApiError ? error.policy : RECONCILE_FAILED;
       const message = (error as Error).message;
-      await this.writeStatus(o, 'Failed', reason, message, {
-        sourceUrl: desired.sourceUrl,
-        targetUri: desired.uri,
-        sourcePod: desired.sourcePod,
-        targetPod: desired.targetPod,
-        lastError: message,
-        ...NO_PUSH,
-      });
-      throw new ReconcileError(reason, message, true);
+      await this.writeStatus(
+        o,
+        'Failed',
+        policy.reason,
+        message,
+        {
+          sourceUrl: desired.sourceUrl,
+          targetUri: desired.uri,
+          sourcePod: desired.sourcePod,
+          targetPod: desired.targetPod,
+          lastError: message,
+          ...NO_PUSH,
+        },
+        policy.event,
+      );
+      throw this.failed(o, policy, message);
     }
   }
 
@@ -135,18 +154,22 @@ export class Reconciler {
       resolved = await this.endpoints.resolve(desired, o.status);
     } catch (error) {
       if (!(error instanceof MediaApiError)) throw error;
-      const gone = error.reason === 'StreamNotFound';
+      const gone = refusedWith(error, FleetErrorCode.NOT_ORIGIN);
       if (gone) await this.dropPrevious(o);
       if (gone && o.status?.sourcePod) {
         const message = `${desired.localStreamName} is no longer published on pod ${o.status.sourcePod} nor on any other member`;
         this.event(o, 'Warning', 'SourceLost', message);
       }
       const cleared = { sourceUrl: undefined, sourcePod: undefined, ...NO_PUSH };
-      await this.writeStatus(o, 'Failed', error.reason, error.message, {
-        ...(gone ? cleared : {}),
-        lastError: error.message,
-      });
-      throw new ReconcileError(error.reason, error.message, true);
+      await this.writeStatus(
+        o,
+        'Failed',
+        error.reason,
+        error.message,
+        { ...(gone ? cleared : {}), lastError: error.message },
+        error.policy.event,
+      );
+      throw this.failed(o, error.policy, error.message);
     }
     const previous = o.status;
     for (const [what, before, now] of [
@@ -196,11 +219,13 @@ export class Reconciler {
     }
     if (mine && mine.status !== 'FAILED') return mine;
     if (mine) {
+      // the reason its code stands for (a server that lists no code: the generic failure of a push)
+      const failure = errorPolicies[errorCodeOf(mine, 500)];
       this.event(
         o,
         'Warning',
-        'PushFailed',
-        `push failed on the source server (${mine.info ?? 'no reason given'}): pushing again`,
+        failure.reason,
+        `push failed on the source server (${mine.code ?? 'no code'}: ${mine.info ?? 'no reason given'}): pushing again`,
       );
       await this.media.terminate(desired.sourceUrl, { localMediaSessionId: mine.localMediaSessionId });
     } else if (previous?.phase === 'Active') {
@@ -218,7 +243,15 @@ export class Reconciler {
     return pushed;
   }
 
+  /** The error a failed reconcile ends with; a failure that only a change can cure is remembered as such. */
+  private failed(o: StreamPush, policy: ErrorPolicy, message: string): ReconcileError {
+    const retry = policy.retry !== 'never';
+    if (!retry) this.#terminal.set(uidOf(o), o.metadata?.generation ?? 0);
+    return new ReconcileError(policy.reason, message, retry);
+  }
+
   private async finalize(o: StreamPush): Promise<ReconcileResult> {
+    this.#terminal.delete(uidOf(o));
     if (!o.metadata?.finalizers?.includes(FINALIZER)) return { active: false };
     const status = o.status;
     if (status?.sourceUrl && status.localMediaSessionId) {
@@ -245,6 +278,7 @@ export class Reconciler {
     reason: string,
     message: string,
     fields: Partial<StreamPushStatus>,
+    eventType: 'Normal' | 'Warning' = phase === 'Active' ? 'Normal' : 'Warning',
   ): Promise<void> {
     const previous = o.status ?? {};
     const ready = phase === 'Active' ? 'True' : 'False';
@@ -284,7 +318,7 @@ export class Reconciler {
       throw error;
     }
     if (before?.status !== ready || before.reason !== reason) {
-      this.event(o, ready === 'True' ? 'Normal' : 'Warning', reason, message);
+      this.event(o, eventType, reason, message);
     }
   }
 
@@ -294,5 +328,11 @@ export class Reconciler {
     });
   }
 }
+
+/** An object's identity across delete and re-create under the same name. */
+const uidOf = (o: StreamPush): string => o.metadata?.uid ?? keyOfObject(o);
+
+/** A failure that is no media server's refusal (a bug, the API server): tried again with backoff. */
+const RECONCILE_FAILED: ErrorPolicy = { reason: 'ReconcileFailed', retry: 'backoff', event: 'Warning' };
 
 const keyOfObject = (o: StreamPush): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PushFailureCode } from '../../src/contracts/pull-api.js';
 import { spawnFleet, type FleetMember } from '../support/media-fleet.js';
 import { spawnMedia, type MediaProcess } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
@@ -46,7 +47,7 @@ describe('pushes meet the fleet: loops are refused, a push into one member plays
       uri: m2.wsUrl,
       localStreamName: 'looped',
     });
-    expect(refused.status).toBe(409);
+    expect(refused.body).toMatchObject({ statusCode: 409, code: PushFailureCode.LOOP });
     expect((refused.body as { message: string }).message).toContain('member m2');
     expect(await publishersOf(m2.restUrl, 'looped')).toEqual([]);
   });
@@ -65,7 +66,7 @@ describe('pushes meet the fleet: loops are refused, a push into one member plays
         localStreamName: 'looped',
       });
       expect(refused.status).toBe(409);
-      expect(refused.body).toMatchObject({ statusCode: 409, code: 'PUSH_ERR_LOOP' });
+      expect(refused.body).toMatchObject({ statusCode: 409, code: PushFailureCode.LOOP });
     }
     // the fleet still has the one original publisher; nothing came back in
     const origin = await publishersOf(m1.restUrl, 'looped');
@@ -101,7 +102,7 @@ describe('pushes meet the fleet: loops are refused, a push into one member plays
       remoteStreamName: 'looped',
     });
     expect(refused.status).toBe(409);
-    expect(refused.body).toMatchObject({ statusCode: 409, code: 'PUSH_ERR_LOOP' });
+    expect(refused.body).toMatchObject({ statusCode: 409, code: PushFailureCode.LOOP });
     expect(await publishersOf(outsider.restUrl, 'looped')).toHaveLength(1);
   });
 

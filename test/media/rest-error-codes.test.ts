@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FleetPaths } from '../../src/contracts/fleet-api.js';
 import { PushFailureCode } from '../../src/contracts/pull-api.js';
-import { RestErrorCode } from '../../src/contracts/rest-error.js';
+import { FleetErrorCode, RestErrorCode } from '../../src/contracts/rest-error.js';
 import { freePort } from '../support/media-process.js';
 import { rest, startMedia, type RunningMedia } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';
@@ -156,7 +156,7 @@ describe('REST error bodies carry a stable code', () => {
         path: '/rest-api/pull/push',
         body: { uri: selfUri(), localStreamName: 'published' },
         status: 409,
-        code: 'FLEET_LOOP',
+        code: PushFailureCode.LOOP,
       },
       {
         what: 'pull into a published name',
@@ -177,7 +177,7 @@ describe('REST error bodies carry a stable code', () => {
         path: FleetPaths.origin('nobody'),
         method: 'GET',
         status: 404,
-        code: 'FLEET_NOT_ORIGIN',
+        code: FleetErrorCode.NOT_ORIGIN,
       },
     ];
     const seen: { what: string; status: number; code: unknown }[] = [];

@@ -1,7 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MediaApi } from '../../src/operator/media-api.js';
+import { OperatorErrorCode, errorPolicies, type KnownErrorCode } from '../../src/contracts/error-policy.js';
+import { PushFailureCode } from '../../src/contracts/pull-api.js';
+import { RestErrorCode } from '../../src/contracts/rest-error.js';
+import { MediaApi, MediaApiError } from '../../src/operator/media-api.js';
+import { startResponder, type Answer } from '../support/http-responder.js';
+
+const push0 = { uri: 'ws://127.0.0.1:1', localStreamName: 'a', remoteStreamName: 'b' };
 
 describe('MediaApi push lists', () => {
   const calls: string[] = [];
@@ -81,5 +87,53 @@ describe('MediaApi push lists', () => {
     await expect(api.push(url, { ...push, remoteStreamName: 'fail' })).rejects.toThrow();
     await api.findAll(url);
     expect(findAlls()).toBe(before + 1);
+  });
+});
+
+describe('MediaApi errors carry the code the media server sent', () => {
+  it('reads the body code; the status stands for one only when there is none', async () => {
+    const rows: [Answer, KnownErrorCode][] = [
+      [
+        {
+          status: 409,
+          body: { statusCode: 409, code: PushFailureCode.LOOP, error: 'Conflict', message: 'loop' },
+        },
+        PushFailureCode.LOOP,
+      ],
+      [
+        {
+          status: 409,
+          body: { statusCode: 409, code: RestErrorCode.CONFLICT, error: 'Conflict', message: 'dup' },
+        },
+        RestErrorCode.CONFLICT,
+      ],
+      [
+        { status: 500, body: { statusCode: 500, code: PushFailureCode.NO_MEDIA, error: 'x', message: 'y' } },
+        PushFailureCode.NO_MEDIA,
+      ],
+      // a foreign server: no code
+      [{ status: 401 }, RestErrorCode.UNAUTHORIZED],
+      [{ status: 409, body: 'Conflict' }, RestErrorCode.CONFLICT],
+      [{ status: 502 }, RestErrorCode.INTERNAL],
+    ];
+    for (const [answer, code] of rows) {
+      const server = await startResponder(({ path }) =>
+        path === '/rest-api/pull/push' ? answer : { status: 404 },
+      );
+      try {
+        const failed = await new MediaApi(undefined).push(server.url, push0).catch((e: unknown) => e);
+        expect(failed).toBeInstanceOf(MediaApiError);
+        expect({ code: (failed as MediaApiError).code, policy: (failed as MediaApiError).policy }).toEqual({
+          code,
+          policy: errorPolicies[code],
+        });
+      } finally {
+        await server.close();
+      }
+    }
+    const unreachable = await new MediaApi(undefined)
+      .push('http://127.0.0.1:1', push0)
+      .catch((e: unknown) => e);
+    expect((unreachable as MediaApiError).code).toBe(OperatorErrorCode.SOURCE_UNREACHABLE);
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PushDescription } from '../../src/contracts/pull-api.js';
+import { PushFailureCode, type PushDescription } from '../../src/contracts/pull-api.js';
 import { rest, startMedia, waitFor, type RunningMedia } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';
 
@@ -27,7 +27,7 @@ describe('a stream pulled from a streamfed fleet is not pushed back to it under 
     expect(back.status).toBe(409);
     expect(back.body).toMatchObject({
       statusCode: 409,
-      code: 'PUSH_ERR_LOOP',
+      code: PushFailureCode.LOOP,
       message: expect.stringMatching(/loop/),
     });
     const listed = (await rest(b.restUrl, '/rest-api/pull/find_all')).body as PushDescription[];

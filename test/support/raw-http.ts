@@ -17,6 +17,8 @@ export function rawRequest(
   target: string,
   headers: Record<string, string> = {},
   body?: string,
+  /** Write the body in chunks of this many bytes, each after the last was flushed and `pauseMs` passed. */
+  pace?: { chunkBytes: number; pauseMs: number },
 ): Promise<RawAnswer> {
   const { hostname, port } = new URL(baseUrl);
   const lines = [`${method} ${target} HTTP/1.1`, `Host: ${hostname}:${port}`, 'Connection: close'];
@@ -41,6 +43,18 @@ export function rawRequest(
       }
       resolve({ status, headers: parsed, body: end < 0 ? '' : text.slice(end + 4) });
     });
-    socket.write(request);
+    if (!pace) return void socket.write(request);
+    // the head at once, then the body as a slow client sends it: a server that answers and closes before
+    // it has read it all makes the next write fail (EPIPE, ECONNRESET), which rejects
+    const rest = Buffer.from(request);
+    const head = rest.indexOf('\r\n\r\n') + 4;
+    let at = head;
+    const next = (): void => {
+      if (at >= rest.length || socket.destroyed) return;
+      const chunk = rest.subarray(at, at + pace.chunkBytes);
+      at += chunk.length;
+      socket.write(chunk, () => setTimeout(next, pace.pauseMs));
+    };
+    socket.write(rest.subarray(0, head), next);
   });
 }

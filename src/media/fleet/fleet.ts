@@ -11,7 +11,7 @@ import { FleetMembers, type MemberDescription } from './fleet-members.js';
 import { membershipOf, type FleetOptions } from './fleet-options.js';
 import { pipeAddress, type PipeListen } from './fleet-pipe.js';
 import { FleetRelays, type RelayDescription } from './fleet-relays.js';
-import { LoopGuard } from './loop-guard.js';
+import { LoopGuard } from '../push/push-chain.js';
 import { NameClaims } from './name-claims.js';
 import { OriginRelays, type ServedRelay } from './origin-relays.js';
 

@@ -3,18 +3,8 @@ import os from 'node:os';
 import type { Logger } from '../../log.js';
 import { StreamfedError } from '../errors.js';
 import type { MediaMetrics } from '../metrics.js';
+import type { AuthorizingHook, EventHook, HookResult } from './hook-names.js';
 import type { StreamDescription } from '../streams/status.js';
-
-/** The hooks that decide: a non-2xx answer, a timeout or an unreachable backend refuses. */
-export const authorizingHooks = ['connect', 'publishStream', 'playStream'] as const;
-export type AuthorizingHook = (typeof authorizingHooks)[number];
-/** The hooks that only tell: their answer is logged, never acted on. */
-export const eventHooks = ['ConnectionStatusEvent', 'StreamStatusEvent'] as const;
-export type EventHook = (typeof eventHooks)[number];
-
-/** The bounded `result` labels of streamfed_hook_requests_total. */
-export const hookResults = ['allowed', 'refused', 'timeout', 'unreachable'] as const;
-export type HookResult = (typeof hookResults)[number];
 
 export type HookRefusalCode =
   'STREAMFED_HOOK_REFUSED' | 'STREAMFED_HOOK_TIMEOUT' | 'STREAMFED_HOOK_UNREACHABLE';

@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import type * as ms from 'mediasoup/types';
 import { RtpHeader, RtpPacket } from 'werift';
+import { rtpPayloadBounds } from '../rtc/rtp-payload.js';
 
 /**
  * An RTP packet from the tap as werift's RtpPacket, without its header extensions (and padding).
@@ -15,17 +16,10 @@ import { RtpHeader, RtpPacket } from 'werift';
  * a few fixed-offset reads and mediasoup's extensions are dropped.
  */
 export function tapPacket(packet: Buffer): RtpPacket | undefined {
-  const b0 = packet[0] ?? 0;
-  const b1 = packet[1] ?? 0;
-  if (packet.length < 12 || b0 >> 6 !== 2) return undefined;
-  const csrcs = b0 & 0x0f;
-  let offset = 12 + 4 * csrcs;
-  if (b0 & 0x10) {
-    if (packet.length < offset + 4) return undefined;
-    offset += 4 + 4 * packet.readUInt16BE(offset + 2);
-  }
-  const end = b0 & 0x20 ? packet.length - (packet[packet.length - 1] ?? 0) : packet.length;
-  if (end < offset) return undefined;
+  const bounds = rtpPayloadBounds(packet);
+  if (!bounds) return undefined;
+  const csrcs = packet[0]! & 0x0f;
+  const b1 = packet[1]!;
   const header = new RtpHeader();
   header.marker = (b1 & 0x80) !== 0;
   header.payloadType = b1 & 0x7f;
@@ -33,7 +27,7 @@ export function tapPacket(packet: Buffer): RtpPacket | undefined {
   header.timestamp = packet.readUInt32BE(4);
   header.ssrc = packet.readUInt32BE(8);
   for (let i = 0; i < csrcs; i++) header.csrc.push(packet.readUInt32BE(12 + 4 * i));
-  return new RtpPacket(header, packet.subarray(offset, end));
+  return new RtpPacket(header, packet.subarray(bounds.start, bounds.end));
 }
 
 /**

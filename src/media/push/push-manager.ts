@@ -53,7 +53,7 @@ export interface PushManagerOptions {
   config: PushConfig;
   streams: StreamService;
   engine: MediaEngine;
-  /** The fleet's check (media/fleet/loop-guard.ts): refuses pushes to this server or back into its fleet. */
+  /** The fleet's check (LoopGuard in push/push-chain.ts): refuses pushes to this server or back into its fleet. */
   loopGuard: (target: PushTarget) => Promise<void>;
   /** This server's fleet id (push-chain.ts): the hop a push adds to its stream's chain. */
   fleetId: () => string;

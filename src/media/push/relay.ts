@@ -4,7 +4,7 @@ import type { RTCPeerConnection } from 'werift';
 import { PushFailureCode, type PushDescription, type PushStatus } from '../../contracts/pull-api.js';
 import { DeliveryTracker } from './delivery.js';
 import type { MediaLeg } from './media-leg.js';
-import { loopProblem } from './push-chain.js';
+import { loopProblem, loopRefusal } from './push-chain.js';
 import { RelayError, codeOf, withDeadline } from './relay-error.js';
 import { WcsClient, type StreamStatusEvent } from './wcs-client.js';
 
@@ -242,7 +242,7 @@ export class Relay extends EventEmitter<RelayEvents> {
     const client = await this.#step(this.#connect());
     const { remoteStreamName, uri } = this.#target;
     const loop = loopProblem(offer.chain ?? [], client.fleetId, remoteStreamName);
-    if (loop !== undefined) throw new RelayError(PushFailureCode.LOOP, `${uri}: ${loop}`);
+    if (loop !== undefined) throw loopRefusal(`${uri}: ${loop}`);
     const id = this.remoteMediaSessionId;
     const options = { ...offer, custom: this.#target.custom };
     const push = this.type === 'push';

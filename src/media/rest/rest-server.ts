@@ -3,7 +3,7 @@ import fastifyCors from '@fastify/cors';
 import fastifyStatic from '@fastify/static';
 import { Ajv } from 'ajv';
 import Fastify, { type FastifyInstance, type FastifyError } from 'fastify';
-import { RestErrorCode, type RestErrorBody } from '../../contracts/rest-error.js';
+import { FastifyErrorCode, restErrorCodeOf, type RestErrorBody } from '../../contracts/rest-error.js';
 import type { Logger } from '../../log.js';
 import { BadRequestError, NotFoundError, StreamfedError } from '../errors.js';
 import { packageRoot } from '../../paths.js';
@@ -128,19 +128,9 @@ export function errorBody(error: Error): RestErrorBody & Record<string, unknown>
   const e = error as Partial<FastifyError>;
   const statusCode = e.statusCode !== undefined && e.statusCode >= 400 ? e.statusCode : 500;
   const fastifyCode = typeof e.code === 'string' && e.code.startsWith('FST_ERR_') ? e.code : undefined;
-  const code = fastifyCode ?? (e.validation ? 'FST_ERR_VALIDATION' : genericCode(statusCode));
+  const code = fastifyCode ?? (e.validation ? FastifyErrorCode.VALIDATION : restErrorCodeOf(statusCode));
   const message = e.validation ? `invalid request: ${error.message}` : error.message;
   return { statusCode, code, error: httpReason(statusCode), message };
-}
-
-function genericCode(statusCode: number): RestErrorCode {
-  const codes: Record<number, RestErrorCode> = {
-    401: RestErrorCode.UNAUTHORIZED,
-    403: RestErrorCode.FORBIDDEN,
-    404: RestErrorCode.NOT_FOUND,
-    409: RestErrorCode.CONFLICT,
-  };
-  return codes[statusCode] ?? (statusCode >= 500 ? RestErrorCode.INTERNAL : RestErrorCode.BAD_REQUEST);
 }
 
 function httpReason(code: number): string {

@@ -1,7 +1,8 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
 import { StreamName } from '../../contracts/stream-name.js';
-import { NotFoundError } from '../errors.js';
+import { RestErrorCode } from '../../contracts/rest-error.js';
+import { NotFoundError, StreamfedError } from '../errors.js';
 import type { SignallingServer } from '../signalling/ws-server.js';
 import { StreamInfo, StreamStatus, type StreamDescription } from '../streams/status.js';
 import type { StreamService } from '../streams/stream-service.js';
@@ -31,7 +32,11 @@ type FindQuery = Static<typeof FindQuery>;
 
 const TerminateQuery = Type.Composite([
   StreamFilter,
-  Type.Object({ mediaSessionIds: Type.Optional(Type.Array(Id, { maxItems: 10_000 })) }),
+  Type.Object({
+    mediaSessionIds: Type.Optional(Type.Array(Id, { maxItems: 10_000 })),
+    /** Ends every stream, on purpose: the one way to, and only without any filter. */
+    all: Type.Optional(Type.Boolean()),
+  }),
 ]);
 type TerminateQuery = Static<typeof TerminateQuery>;
 
@@ -76,6 +81,18 @@ const connectionKeys = [
   'status',
 ] as const satisfies readonly (keyof ConnectionFilter)[];
 
+/** The 400 of a /stream/terminate whose body names no filter we know, or both filters and `all`. */
+function noFilter(filtered: boolean): StreamfedError {
+  const known = [...streamKeys, 'mediaSessionIds'].join(', ');
+  return new StreamfedError(
+    RestErrorCode.NO_FILTER,
+    400,
+    filtered
+      ? 'give either filters or {"all": true}, not both'
+      : `no filter given (known: ${known}): nothing ended; to end every stream on purpose send {"all": true}`,
+  );
+}
+
 /** 404 with WCS's "not found" when a query matches nothing, as WCS answers. */
 function found<T>(items: T[], what: string): T[] {
   if (items.length === 0) throw new NotFoundError(`${what} not found`);
@@ -106,10 +123,14 @@ export function registerStreamRoutes(
     return Promise.all(matches.map((d) => withMetrics(streams, d)));
   });
 
-  // WCS: every stream matching the filters ends; an empty filter ends every stream on the server.
+  // Every stream matching the filters ends. A body naming no filter we know ends nothing: a typo (`{"nmae":
+  // ...}`) or an empty body must not read as "everything"; `{"all": true}` is the one way to end every stream.
   route('/stream/terminate', TerminateQuery, async (request, reply) => {
     const query = request.body as TerminateQuery;
     const filter = { ...pick(query, streamKeys), ...pick(query, ['mediaSessionIds']) };
+    if (filter.mediaSessionIds?.length === 0) delete filter.mediaSessionIds;
+    const filtered = Object.keys(filter).length > 0;
+    if (filtered === (query.all === true)) throw noFilter(filtered);
     const matches = found(streams.find(filter), 'stream');
     for (const d of matches) {
       streams.session(d.mediaSessionId)?.end(undefined, StreamInfo.STOPPED_BY_REST_TERMINATE);

@@ -1,5 +1,5 @@
 import type * as ms from 'mediasoup/types';
-import { tapPacket } from '../push/producer-tap.js';
+import { rtpPayload } from '../rtc/rtp-payload.js';
 import { frameSizeOf, type FrameSize } from '../rtc/video-size.js';
 
 /** At most one key frame asked for per this many ms, only after the publisher sent one itself. */
@@ -79,7 +79,7 @@ export class VideoSizeProbe {
       const mimeType = this.producer.rtpParameters.codecs[0]?.mimeType ?? '';
       consumer.on('rtp', (packet) => {
         if (this.#reading !== transport) return;
-        const size = frameSizeOf(mimeType, tapPacket(packet)?.payload ?? Buffer.alloc(0));
+        const size = frameSizeOf(mimeType, rtpPayload(packet) ?? Buffer.alloc(0));
         // a bitstream we cannot read costs a bounded number of packets per reading, never a stream's worth
         if (!size && ++this.#packets < MAX_PACKETS_PER_READING) return;
         if (size) this.#size = size;
