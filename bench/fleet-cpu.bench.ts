@@ -1,6 +1,7 @@
 import type * as ms from 'mediasoup/types';
 import { afterAll, it } from 'vitest';
-import { metric, spawnFleet, type FleetMember } from '../test/support/media-fleet.js';
+import { spawnFleet, type FleetMember } from '../test/support/media-fleet.js';
+import { metric } from '../test/support/metrics.js';
 import { startMedia, waitFor, type RunningMedia } from '../test/support/media-server.js';
 import { NodePeer } from '../test/support/node-peer.js';
 import { record } from './report.js';

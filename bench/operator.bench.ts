@@ -28,6 +28,7 @@ import { startKubeCluster, type KubeCluster } from '../test/support/kube-cluster
 import { kubectl } from '../test/support/kubectl.js';
 import { spawnOperator, type OperatorProcess } from '../test/support/media-process.js';
 import { waitFor } from '../test/support/media-server.js';
+import { scrapeMetrics } from '../test/support/metrics.js';
 import { ms, record, stats, type Stats } from './report.js';
 import { cpuSeconds, rssBytes } from './support/proc.js';
 import { StandInMedia, diffCalls, sumCalls } from './support/stand-in-media.js';
@@ -739,15 +740,7 @@ function perObject(c: Counts): string {
 }
 
 /** The operator's /metrics as name{labels} → value. */
-async function scrape(url: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const values = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*(?:\{[^}]*\})?)\s+(\S+)/.exec(line);
-    if (m) values.set(m[1]!, Number(m[2]));
-  }
-  return values;
-}
+const scrape = async (url: string): Promise<Map<string, number>> => (await scrapeMetrics(url)).series();
 
 const RECONCILES = 'streamfed_operator_reconciles_total';
 const DURATION = 'streamfed_operator_reconcile_duration_seconds';

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, it } from 'vitest';
 import { spawnMedia, type MediaProcess } from '../test/support/media-process.js';
 import { rest, waitFor } from '../test/support/media-server.js';
+import { metric } from '../test/support/metrics.js';
 import { NodePeer } from '../test/support/node-peer.js';
 import { analyse, table } from './cpuprofile.js';
 import { record, resultsDir } from './report.js';
@@ -52,12 +53,6 @@ function machineTicks(): { busy: number; total: number } {
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
   const total = cpu.reduce((a, b) => a + b, 0);
   return { busy: total - (cpu[3] ?? 0) - (cpu[4] ?? 0), total };
-}
-
-async function metric(restUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${restUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{direction="in"}`));
-  return Number(line?.split(' ').at(-1) ?? NaN);
 }
 
 interface Pushed {
@@ -143,8 +138,8 @@ it('push path: CPU per forwarded packet and where it goes', async () => {
     s2: cpuUs(s2.child.pid!) + childPids(s2.child.pid!).reduce((a, w) => a + cpuUs(w), 0),
     machine: machineTicks(),
     sent: peers.reduce((n, p) => n + p.sentPackets, 0),
-    received: await metric(s2.restUrl, 'streamfed_rtp_packets_total'),
-    lost: await metric(s2.restUrl, 'streamfed_rtp_packets_lost_total'),
+    received: await metric(s2.restUrl, 'streamfed_rtp_packets_total', { direction: 'in' }),
+    lost: await metric(s2.restUrl, 'streamfed_rtp_packets_lost_total', { direction: 'in' }),
   });
   const perfFiles = subjects.map((s) => path.join(s.profDir, 'perf.data'));
   const perfs = PERF

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { afterAll, it } from 'vitest';
 import { freePort, spawnMedia, type MediaProcess } from '../test/support/media-process.js';
 import { waitFor } from '../test/support/media-server.js';
+import { metric } from '../test/support/metrics.js';
 import { WcsSocket } from '../test/support/wcs-socket.js';
 import { record } from './report.js';
 import { rssBytes } from './support/proc.js';
@@ -46,9 +47,6 @@ async function startBare(): Promise<{ pid: number; url: string; kill(): void }> 
   return { pid: bare.pid!, url: `ws://127.0.0.1:${port}`, kill: () => bare.kill('SIGKILL') };
 }
 
-const sessionsMetric = async (m: MediaProcess): Promise<string> =>
-  (await fetch(`${m.restUrl}/metrics`)).text();
-
 it('idle sessions and memory per session', async () => {
   const rows: Record<string, unknown>[] = [];
   const summary: string[] = [];
@@ -64,7 +62,7 @@ it('idle sessions and memory per session', async () => {
       const theirs = await hold(bare.url, n, false);
       await new Promise((r) => setTimeout(r, 6000)); // one keep-alive round
       await waitFor(
-        async () => (await sessionsMetric(server!)).includes(`streamfed_ws_sessions ${n}`),
+        async () => (await metric(server!.restUrl, 'streamfed_ws_sessions')) === n,
         'sessions counted',
         30_000,
       );

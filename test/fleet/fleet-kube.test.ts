@@ -8,7 +8,8 @@ import {
 import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.js';
 import { createServer } from 'node:net';
 import { createReadyPod } from '../support/kube-pods.js';
-import { fleetMembers, metric } from '../support/media-fleet.js';
+import { fleetMembers } from '../support/media-fleet.js';
+import { metric } from '../support/metrics.js';
 import { allocateMediaPorts, launchMedia, spawnMedia, type MediaProcess } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';

@@ -1,7 +1,8 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../support/browser.js';
-import { metric, spawnFleet, waitFleetIdle, type FleetMember } from '../support/media-fleet.js';
+import { spawnFleet, waitFleetIdle, type FleetMember } from '../support/media-fleet.js';
+import { metric } from '../support/metrics.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
 

@@ -3,6 +3,7 @@ import type { PushDescription, PushFailureBody } from '../../src/contracts/pull-
 import { FakeWcs, type Stall } from '../support/fake-wcs.js';
 import { spawnMedia, type MediaProcess } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
+import { metric } from '../support/metrics.js';
 import { NodePeer } from '../support/node-peer.js';
 import { osResources, type OsResources } from '../support/os-resources.js';
 
@@ -14,11 +15,6 @@ const SLACK_MS = 5000;
 async function pushes(url: string): Promise<PushDescription[]> {
   const r = await rest(url, '/rest-api/pull/find_all');
   return r.status === 200 ? (r.body as PushDescription[]) : [];
-}
-
-async function metric(restUrl: string, line: RegExp): Promise<number | undefined> {
-  const m = (await (await fetch(`${restUrl}/metrics`)).text()).match(line);
-  return m ? Number(m[1]) : undefined;
 }
 
 describe('every remote step of a push has a deadline, a true reason and a stable code', () => {
@@ -95,10 +91,7 @@ describe('every remote step of a push has a deadline, a true reason and a stable
     );
     expect(listed).toMatchObject({ status: 'FAILED', code, info: expect.stringMatching(info) });
     expect(
-      await metric(
-        s1.restUrl,
-        new RegExp(`^streamfed_push_failures_total\\{reason="${code}"\\} (\\d+)$`, 'm'),
-      ),
+      await metric(s1.restUrl, 'streamfed_push_failures_total', { reason: code }),
     ).toBeGreaterThanOrEqual(1);
   };
 
@@ -244,7 +237,7 @@ describe('every remote step of a push has a deadline, a true reason and a stable
     expect(stalled).toMatchObject({ status: 'PUBLISHING' });
     expect(stalled.delivery.packets).toBeGreaterThan(0);
     expect(stalled.packets).toBeGreaterThan(stalled.delivery.packets);
-    expect(await metric(s1.restUrl, /^streamfed_push_delivery\{status="stalled"\} (\d+)$/m)).toBe(1);
+    expect(await metric(s1.restUrl, 'streamfed_push_delivery', { status: 'stalled' })).toBe(1);
     expect((await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: id })).status).toBe(
       200,
     );
@@ -260,8 +253,7 @@ describe('every remote step of a push has a deadline, a true reason and a stable
     }
     await Promise.all(fakes.splice(0).map((f) => f.close()));
     await waitFor(
-      async () =>
-        (await metric(s1.restUrl, /^streamfed_mediasoup_objects\{type="transport"\} (\d+)$/m)) === 2,
+      async () => (await metric(s1.restUrl, 'streamfed_mediasoup_objects', { type: 'transport' })) === 2,
       "only the two publishers' transports",
     );
     // the listening REST socket stays; connections accepted on it are the test's own keep-alive client

@@ -4,19 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../support/browser.js';
 import { spawnMedia, type MediaProcess } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
+import { metric } from '../support/metrics.js';
 import { selfSignedCert } from '../support/tls.js';
 import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
 
 type PushView = PushDescription;
 
-async function metric(restUrl: string, line: RegExp): Promise<number | undefined> {
-  const text = await (await fetch(`${restUrl}/metrics`)).text();
-  const m = text.match(line);
-  return m ? Number(m[1]) : undefined;
-}
-
-const transports = (url: string): Promise<number | undefined> =>
-  metric(url, /^streamfed_mediasoup_objects\{type="transport"\} (\d+)$/m);
+const transports = (url: string): Promise<number> =>
+  metric(url, 'streamfed_mediasoup_objects', { type: 'transport' });
 
 async function pushes(url: string): Promise<PushView[]> {
   const r = await rest(url, '/rest-api/pull/find_all');
@@ -91,15 +86,13 @@ describe('server-to-server push over WebRTC between server processes', () => {
     }, 'remote receiver reports acknowledging the push');
     expect(delivered.delivery.packets).toBeLessThanOrEqual(delivered.packets);
     expect(delivered.delivery.lastDeliveredAt).toBeGreaterThan(push.createDate);
-    expect(
-      await metric(s1.restUrl, /^streamfed_push_delivered_packets_total\{push="[^"]+"\} (\d+)$/m),
-    ).toBeGreaterThan(0);
-    expect(await metric(s1.restUrl, /^streamfed_push_delivery\{status="delivering"\} (\d+)$/m)).toBe(1);
+    expect(await metric(s1.restUrl, 'streamfed_push_delivered_packets_total')).toBeGreaterThan(0);
+    expect(await metric(s1.restUrl, 'streamfed_push_delivery', { status: 'delivering' })).toBe(1);
     const all = await pushes(s1.restUrl);
     expect(all).toHaveLength(1);
     expect(all[0]).toMatchObject({ status: 'PUBLISHING', localMediaSessionId: push.localMediaSessionId });
-    expect(await metric(s1.restUrl, /^streamfed_pushes\{status="PUBLISHING"\} (\d+)$/m)).toBe(1);
-    expect(await metric(s1.restUrl, /^streamfed_push_setup_seconds_count (\d+)$/m)).toBe(1);
+    expect(await metric(s1.restUrl, 'streamfed_pushes', { status: 'PUBLISHING' })).toBe(1);
+    expect(await metric(s1.restUrl, 'streamfed_push_setup_seconds_count')).toBe(1);
 
     const terminated = await rest(s1.restUrl, '/rest-api/pull/terminate', {
       localMediaSessionId: push.localMediaSessionId,
@@ -304,7 +297,7 @@ describe('server-to-server push over WebRTC between server processes', () => {
     });
     expect(await transports(s1.restUrl)).toBe(1);
     expect(
-      await metric(s1.restUrl, /^streamfed_push_failures_total\{reason="PUSH_ERR_UNREACHABLE"\} (\d+)$/m),
+      await metric(s1.restUrl, 'streamfed_push_failures_total', { reason: 'PUSH_ERR_UNREACHABLE' }),
     ).toBeGreaterThanOrEqual(1);
     expect(
       (
