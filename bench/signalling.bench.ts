@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { afterAll, it } from 'vitest';
-import { freePort, spawnMedia, type MediaProcess } from '../test/support/media-process.js';
+import { spawnMedia, type MediaProcess } from '../test/support/media-process.js';
+import { freePort } from '../test/support/ports.js';
 import { waitFor } from '../test/support/media-server.js';
 import { metric } from '../test/support/metrics.js';
 import { WcsSocket } from '../test/support/wcs-socket.js';

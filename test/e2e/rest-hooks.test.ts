@@ -4,10 +4,11 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../support/browser.js';
-import { freePort, spawnMedia, type MediaProcess } from '../support/media-process.js';
+import { spawnMedia, type MediaProcess } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { metric } from '../support/metrics.js';
 import { NodePeer } from '../support/node-peer.js';
+import { freePort } from '../support/ports.js';
 import { SdkPageServer, type SdkGlobals, type SdkSession, type SdkStream } from '../support/sdk-page.js';
 import { WcsSocket } from '../support/wcs-socket.js';
 

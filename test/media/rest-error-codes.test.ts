@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FleetPaths } from '../../src/contracts/fleet-api.js';
 import { PushFailureCode } from '../../src/contracts/pull-api.js';
 import { RestErrorCode } from '../../src/contracts/rest-error.js';
-import { freePort } from '../support/media-process.js';
 import { rest, startMedia, type RunningMedia } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';
+import { freePort } from '../support/ports.js';
 
 interface Refusal {
   what: string;

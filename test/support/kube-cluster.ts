@@ -16,7 +16,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './media-process.js';
+import { freePort } from './ports.js';
 
 /**
  * A real Kubernetes control plane for tests: Debian's etcd and a kube-apiserver built from Debian's

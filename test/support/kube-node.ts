@@ -13,7 +13,7 @@ import path from 'node:path';
 import { packageRoot } from '../../src/paths.js';
 import { kubectl } from './kubectl.js';
 import { kubeBin, startKubeCluster, startProcess, type Child } from './kube-cluster.js';
-import { freePort } from './media-process.js';
+import { freePort } from './ports.js';
 import { run } from './tools.js';
 
 /**
