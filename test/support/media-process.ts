@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../../src/paths.js';
 import { waitFor } from './media-server.js';
 import { freePort } from './ports.js';
+import { cliScript } from './tools.js';
 
 export interface MediaProcess {
   child: ChildProcess;
@@ -98,7 +99,7 @@ export async function launchMedia(
         ]
       : []),
     ...(node.nodeArgs ?? []),
-    node.cli ?? path.join(packageRoot, 'dist/cli.js'),
+    node.cli ?? cliScript,
     'media',
     '--listen-ip',
     '127.0.0.1',
@@ -205,7 +206,7 @@ export async function spawnOperator(
   const child = spawn(
     process.execPath,
     [
-      path.join(packageRoot, 'dist/cli.js'),
+      cliScript,
       'operator',
       '--kubeconfig',
       kubeconfig,
