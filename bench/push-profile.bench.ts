@@ -5,6 +5,7 @@ import { afterAll, it } from 'vitest';
 import { spawnMedia, type MediaProcess } from '../test/support/media-process.js';
 import { rest, waitFor } from '../test/support/media-server.js';
 import { metric } from '../test/support/metrics.js';
+import { listPushes } from '../test/support/pushes.js';
 import { NodePeer } from '../test/support/node-peer.js';
 import { analyse, table } from './cpuprofile.js';
 import { record, resultsDir } from './report.js';
@@ -54,14 +55,6 @@ function machineTicks(): { busy: number; total: number } {
   const total = cpu.reduce((a, b) => a + b, 0);
   return { busy: total - (cpu[3] ?? 0) - (cpu[4] ?? 0), total };
 }
-
-interface Pushed {
-  localMediaSessionId: string;
-  status: string;
-  packets: number;
-}
-const findAll = async (s1: MediaProcess): Promise<Pushed[]> =>
-  (await rest(s1.restUrl, '/rest-api/pull/find_all')).body as Pushed[];
 
 /** One server 1 under test: a build, its profile, its K pushes. */
 interface Subject {
@@ -116,7 +109,7 @@ it('push path: CPU per forwarded packet and where it goes', async () => {
   for (const { s1 } of subjects) {
     await waitFor(
       async () => {
-        const all = await findAll(s1);
+        const all = await listPushes(s1.restUrl);
         return all.length === K && all.every((p) => p.status === 'PUBLISHING');
       },
       'all pushes PUBLISHING',
@@ -132,7 +125,7 @@ it('push path: CPU per forwarded packet and where it goes', async () => {
       subjects.map(async ({ s1, worker }) => ({
         node: cpuTimesUs(s1.child.pid!),
         worker: worker.reduce((a, w) => a + cpuUs(w), 0),
-        forwarded: (await findAll(s1)).reduce((a, p) => a + p.packets, 0),
+        forwarded: (await listPushes(s1.restUrl)).reduce((a, p) => a + p.packets, 0),
       })),
     ),
     s2: cpuUs(s2.child.pid!) + childPids(s2.child.pid!).reduce((a, w) => a + cpuUs(w), 0),
@@ -156,7 +149,7 @@ it('push path: CPU per forwarded packet and where it goes', async () => {
   const b = await sample();
   for (const p of perfs) p.kill('SIGINT');
   await Promise.all(perfs.map((p) => (p.exitCode === null ? new Promise((r) => p.once('exit', r)) : null)));
-  const failed = (await Promise.all(subjects.map(({ s1 }) => findAll(s1))))
+  const failed = (await Promise.all(subjects.map(({ s1 }) => listPushes(s1.restUrl))))
     .flat()
     .filter((p) => p.status !== 'PUBLISHING').length;
 

@@ -19,6 +19,8 @@ import {
 } from '../support/local-cluster.js';
 import { fleetMembers } from '../support/media-fleet.js';
 import { rest, waitFor } from '../support/media-server.js';
+import { listPushes } from '../support/pushes.js';
+import { getStreamPush, isActive, waitStreamPush } from '../support/stream-pushes.js';
 import { run } from '../support/tools.js';
 import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
 
@@ -96,10 +98,7 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       retry: { initialDelaySeconds: 1, maxDelaySeconds: 2 },
     },
   });
-  const getPush = async (name: string): Promise<StreamPush | undefined> => {
-    const r = await k('get', 'streampush', name, '-o', 'json');
-    return r.code === 0 ? (JSON.parse(r.stdout) as StreamPush) : undefined;
-  };
+  const getPush = (name: string) => getStreamPush(cluster.kubeconfigPath, name, releaseNamespace);
   /** What the node says about its pods (events included): for the message of a failed wait. */
   const podReport = async (): Promise<string> => {
     const list = await k('get', 'pods', '-o', 'wide');
@@ -112,15 +111,11 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
     also: (o: StreamPush) => boolean = () => true,
   ): Promise<StreamPush> => {
     try {
-      return await waitFor(
-        async () => {
-          const o = await getPush(name);
-          return o?.status?.phase === 'Active' && also(o) ? o : undefined;
-        },
-        what,
-        2 * MINUTE,
-        500,
-      );
+      return await waitStreamPush(cluster.kubeconfigPath, name, what, (o) => isActive(o) && also(o), {
+        namespace: releaseNamespace,
+        timeoutMs: 2 * MINUTE,
+        intervalMs: 500,
+      });
     } catch (error) {
       const status = JSON.stringify((await getPush(name))?.status, null, 2);
       throw new Error(`${String(error)}\nstatus: ${status}\n${await podReport()}`, { cause: error });
@@ -132,11 +127,6 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
     const applied = await kubectl(cluster.kubeconfigPath, ['apply', '-f', '-'], manifest);
     expect(applied.code, applied.stderr).toBe(0);
     return waitActive(name, `StreamPush ${name} Active`);
-  };
-  /** The pushes a media pod runs (find_all). */
-  const pushesOf = async (restUrl: string): Promise<unknown[]> => {
-    const r = await rest(restUrl, '/rest-api/pull/find_all');
-    return r.status === 200 ? (r.body as unknown[]) : [];
   };
   /** docker kill of a pod's container (kubelet will restart it). */
   const killContainer = async (name: string): Promise<void> => {
@@ -316,7 +306,7 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       await player.waitStatus('PLAYING', MINUTE);
       const deleted = await k('delete', 'streampush', 'camera-to-b', '--timeout=60s');
       expect(deleted.code, deleted.stderr).toBe(0);
-      expect(await pushesOf(podA.restUrl)).toEqual([]);
+      expect(await listPushes(podA.restUrl)).toEqual([]);
       await player.waitStatus('STOPPED', 30_000);
       await player.page.close();
       await waitFor(
@@ -382,12 +372,12 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
           targetUri: podA.wsUrl,
         });
         // once into the fleet: one push, from pod B; the copy originates on pod A
-        expect(await pushesOf(podB.restUrl)).toHaveLength(1);
-        expect(await pushesOf(podA.restUrl)).toEqual([]);
+        expect(await listPushes(podB.restUrl)).toHaveLength(1);
+        expect(await listPushes(podA.restUrl)).toEqual([]);
         await playsFromB(SERVICE_COPY);
         const deleted = await k('delete', 'streampush', 'by-services', '--timeout=60s');
         expect(deleted.code, deleted.stderr).toBe(0);
-        expect(await pushesOf(podB.restUrl)).toEqual([]);
+        expect(await listPushes(podB.restUrl)).toEqual([]);
         await onB.stopPublishing();
         await onB.waitPublishStatus('UNPUBLISHED');
       } finally {

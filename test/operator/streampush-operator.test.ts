@@ -1,6 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { PushDescription } from '../../src/contracts/pull-api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import type { StreamPush } from '../../src/operator/api.js';
@@ -19,9 +18,9 @@ import { metric, scrapeMetrics } from '../support/metrics.js';
 import { FakeWcs } from '../support/fake-wcs.js';
 import { NodePeer } from '../support/node-peer.js';
 import { testOperatorConfig } from '../support/operator-config.js';
+import { listPushes } from '../support/pushes.js';
+import { getStreamPush, isActive, waitStreamPush } from '../support/stream-pushes.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
-
-type PushView = PushDescription;
 
 describe('StreamPush operator against a real kube-apiserver and real media servers', () => {
   let cluster: KubeCluster;
@@ -35,24 +34,11 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
   const k = (...args: string[]) => kubectl(cluster.kubeconfigPath, args);
   const apply = (manifest: object, ...flags: string[]) =>
     kubectl(cluster.kubeconfigPath, ['apply', ...flags, '-f', '-'], JSON.stringify(manifest));
-  const get = async (name: string): Promise<StreamPush | undefined> => {
-    const r = await k('get', 'streampush', name, '-o', 'json');
-    return r.code === 0 ? (JSON.parse(r.stdout) as StreamPush) : undefined;
-  };
+  const get = (name: string) => getStreamPush(cluster.kubeconfigPath, name);
   /** The StreamPush once it is Active (and `also` holds for it). */
   const waitActive = (name: string, what: string, also: (o: StreamPush) => boolean = () => true) =>
-    waitFor(
-      async () => {
-        const o = await get(name);
-        return o?.status?.phase === 'Active' && also(o) ? o : undefined;
-      },
-      what,
-      30_000,
-    );
-  const pushesOn = async (m: MediaProcess): Promise<PushView[]> => {
-    const r = await rest(m.restUrl, '/rest-api/pull/find_all');
-    return r.status === 200 ? (r.body as PushView[]) : [];
-  };
+    waitStreamPush(cluster.kubeconfigPath, name, what, (o) => isActive(o) && also(o));
+  const pushesOn = (m: MediaProcess) => listPushes(m.restUrl);
   const manifest = (
     name: string,
     remoteStreamName: string | undefined,

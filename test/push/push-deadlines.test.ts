@@ -6,16 +6,12 @@ import { rest, waitFor } from '../support/media-server.js';
 import { metric } from '../support/metrics.js';
 import { NodePeer } from '../support/node-peer.js';
 import { osResources, type OsResources } from '../support/os-resources.js';
+import { listPushes } from '../support/pushes.js';
 
 /** Short deadlines for the test: each step's own, so a reason can only come from its step. */
 const deadlines = { connect: 1500, handshake: 1500, answer: 1500, ice: 2000, media: 3000 };
 /** What a loaded machine may add to a deadline before the REST call answers. */
 const SLACK_MS = 5000;
-
-async function pushes(url: string): Promise<PushDescription[]> {
-  const r = await rest(url, '/rest-api/pull/find_all');
-  return r.status === 200 ? (r.body as PushDescription[]) : [];
-}
 
 describe('every remote step of a push has a deadline, a true reason and a stable code', () => {
   let s1: MediaProcess;
@@ -86,7 +82,7 @@ describe('every remote step of a push has a deadline, a true reason and a stable
     expect(body.message).not.toMatch(/closed by us/);
     expect(body.push).toMatchObject({ status: 'FAILED', code });
     expect(r.ms).toBeLessThan(withinMs + SLACK_MS);
-    const listed = (await pushes(s1.restUrl)).find(
+    const listed = (await listPushes(s1.restUrl)).find(
       (p) => p.localMediaSessionId === body.push.localMediaSessionId,
     );
     expect(listed).toMatchObject({ status: 'FAILED', code, info: expect.stringMatching(info) });
@@ -158,7 +154,7 @@ describe('every remote step of a push has a deadline, a true reason and a stable
     expect(v).toMatchObject({ name: 'v', mediaProvider: 'WebRTC', hasAudio: false, hasVideo: true });
     expect(v).not.toHaveProperty('custom');
     // the token is the caller's business: not in the push's listing
-    expect(JSON.stringify(await pushes(s1.restUrl))).not.toContain('hook-token-1');
+    expect(JSON.stringify(await listPushes(s1.restUrl))).not.toContain('hook-token-1');
   });
 
   it('a pull has the same deadlines: a remote that never answers playStream, PUSH_ERR_ANSWER_TIMEOUT, nothing published here', async () => {
@@ -203,7 +199,7 @@ describe('every remote step of a push has a deadline, a true reason and a stable
     expect(started).toMatchObject({ status: 'PUBLISHING', delivery: { status: 'waiting', packets: 0 } });
     const failed = await waitFor(
       async () =>
-        (await pushes(s1.restUrl)).find(
+        (await listPushes(s1.restUrl)).find(
           (p) => p.localMediaSessionId === started.localMediaSessionId && p.status === 'FAILED',
         ),
       'push FAILED for lack of delivery',
@@ -224,7 +220,7 @@ describe('every remote step of a push has a deadline, a true reason and a stable
     expect(r.status).toBe(200);
     const id = (r.body as PushDescription).localMediaSessionId;
     const mine = async (): Promise<PushDescription | undefined> =>
-      (await pushes(s1.restUrl)).find((p) => p.localMediaSessionId === id);
+      (await listPushes(s1.restUrl)).find((p) => p.localMediaSessionId === id);
     await waitFor(async () => (await mine())?.delivery.status === 'delivering', 'delivering');
     const stalled = await waitFor(
       async () => {
@@ -244,7 +240,7 @@ describe('every remote step of a push has a deadline, a true reason and a stable
   });
 
   it('leaves nothing behind: every failed push terminated, fds and transports back to the baseline', async () => {
-    for (const p of await pushes(s1.restUrl)) {
+    for (const p of await listPushes(s1.restUrl)) {
       expect(p.status, p.remoteStreamName).toBe('FAILED');
       expect(
         (await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: p.localMediaSessionId }))

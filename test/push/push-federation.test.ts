@@ -5,6 +5,7 @@ import { launchBrowser } from '../support/browser.js';
 import { spawnMedia, type MediaProcess } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { metric } from '../support/metrics.js';
+import { listPushes } from '../support/pushes.js';
 import { selfSignedCert } from '../support/tls.js';
 import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
 
@@ -12,11 +13,6 @@ type PushView = PushDescription;
 
 const transports = (url: string): Promise<number> =>
   metric(url, 'streamfed_mediasoup_objects', { type: 'transport' });
-
-async function pushes(url: string): Promise<PushView[]> {
-  const r = await rest(url, '/rest-api/pull/find_all');
-  return r.status === 200 ? (r.body as PushView[]) : [];
-}
 
 describe('server-to-server push over WebRTC between server processes', () => {
   const tls = selfSignedCert();
@@ -57,7 +53,7 @@ describe('server-to-server push over WebRTC between server processes', () => {
     expect(push.localMediaSessionId).toMatch(/[0-9a-f-]{36}/);
     expect(push.remoteMediaSessionId).toMatch(/[0-9a-f-]{36}/);
 
-    await waitFor(async () => (await pushes(s1.restUrl))[0]?.status === 'PUBLISHING', 'push PUBLISHING');
+    await waitFor(async () => (await listPushes(s1.restUrl))[0]?.status === 'PUBLISHING', 'push PUBLISHING');
     const onS2 = await rest(s2.restUrl, '/rest-api/stream/find', { name: 'cam-fed' });
     expect(onS2.body).toEqual([
       expect.objectContaining({
@@ -81,14 +77,14 @@ describe('server-to-server push over WebRTC between server processes', () => {
 
     // what the remote acknowledges in its receiver reports, not only what we sent
     const delivered = await waitFor(async () => {
-      const [p] = await pushes(s1.restUrl);
+      const [p] = await listPushes(s1.restUrl);
       return p && p.delivery.status === 'delivering' && p.delivery.packets > 0 ? p : undefined;
     }, 'remote receiver reports acknowledging the push');
     expect(delivered.delivery.packets).toBeLessThanOrEqual(delivered.packets);
     expect(delivered.delivery.lastDeliveredAt).toBeGreaterThan(push.createDate);
     expect(await metric(s1.restUrl, 'streamfed_push_delivered_packets_total')).toBeGreaterThan(0);
     expect(await metric(s1.restUrl, 'streamfed_push_delivery', { status: 'delivering' })).toBe(1);
-    const all = await pushes(s1.restUrl);
+    const all = await listPushes(s1.restUrl);
     expect(all).toHaveLength(1);
     expect(all[0]).toMatchObject({ status: 'PUBLISHING', localMediaSessionId: push.localMediaSessionId });
     expect(await metric(s1.restUrl, 'streamfed_pushes', { status: 'PUBLISHING' })).toBe(1);
@@ -127,7 +123,7 @@ describe('server-to-server push over WebRTC between server processes', () => {
     });
     expect(fragment.status).toBe(400);
     expect((fragment.body as { message: string }).message).toMatch(/fragment/);
-    expect(await pushes(s1.restUrl)).toHaveLength(1);
+    expect(await listPushes(s1.restUrl)).toHaveLength(1);
     const terminated = await rest(s1.restUrl, '/rest-api/pull/terminate', {
       uri: `${s2.wsUrl}/websocket`,
       localStreamName: 'cam',
@@ -147,7 +143,9 @@ describe('server-to-server push over WebRTC between server processes', () => {
     expect(ok.status).toBe(200);
     await waitFor(
       async () =>
-        (await pushes(s1.restUrl)).some((p) => p.remoteStreamName === 'cam-tls' && p.status === 'PUBLISHING'),
+        (await listPushes(s1.restUrl)).some(
+          (p) => p.remoteStreamName === 'cam-tls' && p.status === 'PUBLISHING',
+        ),
       'wss push PUBLISHING',
     );
     expect(
@@ -221,7 +219,7 @@ describe('server-to-server push over WebRTC between server processes', () => {
       remoteStreamName: 'cam',
       uri: s1.wsUrl,
     });
-    await waitFor(async () => (await pushes(s3.restUrl))[0]?.status === 'PUBLISHING', 'pull PUBLISHING');
+    await waitFor(async () => (await listPushes(s3.restUrl))[0]?.status === 'PUBLISHING', 'pull PUBLISHING');
     expect(
       (
         await rest(s3.restUrl, '/rest-api/pull/pull', {
@@ -238,7 +236,7 @@ describe('server-to-server push over WebRTC between server processes', () => {
     const player = await PlayerPage.open(browser, s3.restUrl, s3.wsUrl, 'pulled');
     await player.waitStatus('PLAYING');
     await waitFor(async () => (await player.framesDecoded()) > 10, 'frames decoded from the pulled stream');
-    const [pulled] = await pushes(s3.restUrl);
+    const [pulled] = await listPushes(s3.restUrl);
     expect(pulled).toMatchObject({ status: 'PUBLISHING', delivery: { status: 'delivering' } });
     expect(pulled!.delivery.packets).toBeGreaterThan(0);
 
@@ -289,7 +287,7 @@ describe('server-to-server push over WebRTC between server processes', () => {
       code: 'PUSH_ERR_UNREACHABLE',
       message: expect.stringMatching(/cannot connect/),
     });
-    const [failed] = await pushes(s1.restUrl);
+    const [failed] = await listPushes(s1.restUrl);
     expect(failed).toMatchObject({
       status: 'FAILED',
       code: 'PUSH_ERR_UNREACHABLE',
@@ -314,12 +312,15 @@ describe('server-to-server push over WebRTC between server processes', () => {
       expect(
         (await rest(s1.restUrl, '/rest-api/pull/push', { uri: s4.wsUrl, localStreamName: 'cam' })).status,
       ).toBe(200);
-      await waitFor(async () => (await pushes(s1.restUrl))[0]?.status === 'PUBLISHING', 'push PUBLISHING');
+      await waitFor(
+        async () => (await listPushes(s1.restUrl))[0]?.status === 'PUBLISHING',
+        'push PUBLISHING',
+      );
       await s4.kill();
       const killedAt = Date.now();
-      await waitFor(async () => (await pushes(s1.restUrl))[0]?.status === 'FAILED', 'push FAILED', 5_000);
+      await waitFor(async () => (await listPushes(s1.restUrl))[0]?.status === 'FAILED', 'push FAILED', 5_000);
       expect(Date.now() - killedAt).toBeLessThan(5_000);
-      expect((await pushes(s1.restUrl))[0]).toMatchObject({
+      expect((await listPushes(s1.restUrl))[0]).toMatchObject({
         code: 'PUSH_ERR_REMOTE_DISCONNECTED',
         info: expect.stringMatching(/remote session ended/),
       });
