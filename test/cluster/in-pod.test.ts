@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { StreamPush } from '../../src/operator/api.js';
 import { packageRoot } from '../../src/paths.js';
-import { launchBrowser } from '../support/browser.js';
+import { framesKeepDecoding, launchBrowser } from '../support/browser.js';
 import { kubectl } from '../support/kubectl.js';
 import { dockerCli, runningProcesses } from '../support/kube-node.js';
 import {
@@ -151,8 +151,7 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
   const playsFromB = async (name = PUSHED): Promise<void> => {
     const player = await PlayerPage.open(browser, podB.restUrl, podB.wsUrl, name);
     await player.waitStatus('PLAYING', MINUTE);
-    const first = await waitFor(() => player.framesDecoded(), 'first frames decoded from pod B', MINUTE);
-    await waitFor(async () => (await player.framesDecoded()) > first + 10, 'frames to keep decoding', MINUTE);
+    await framesKeepDecoding(player, 'from pod B', MINUTE);
     await player.stop();
     await player.waitStatus('STOPPED');
     await player.page.close();
@@ -256,12 +255,7 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       expect(pushes.stdout.trim()).toBe('');
       const player = await PlayerPage.open(browser, podB.restUrl, podB.wsUrl, FLEET_STREAM);
       await player.waitStatus('PLAYING', MINUTE);
-      const decoded = await waitFor(() => player.framesDecoded(), 'first frames decoded on pod B', MINUTE);
-      await waitFor(
-        async () => (await player.framesDecoded()) > decoded + 10,
-        'frames keep decoding',
-        MINUTE,
-      );
+      await framesKeepDecoding(player, 'on pod B', MINUTE);
       const onB = await rest(podB.restUrl, '/rest-api/stream/find', { name: FLEET_STREAM, published: true });
       expect(onB.body).toEqual([expect.objectContaining({ relayed: true, origin: podA.name })]);
 

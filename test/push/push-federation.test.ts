@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import type { PushDescription } from '../../src/contracts/pull-api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../support/browser.js';
+import { framesKeepDecoding, launchBrowser } from '../support/browser.js';
 import { spawnMedia, type MediaProcess } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { metric } from '../support/metrics.js';
@@ -72,8 +72,7 @@ describe('server-to-server push over WebRTC between server processes', () => {
 
     const player = await PlayerPage.open(browser, s2.restUrl, s2.wsUrl, 'cam-fed');
     await player.waitStatus('PLAYING');
-    const first = await waitFor(() => player.framesDecoded(), 'frames decoded on server 2');
-    await waitFor(async () => (await player.framesDecoded()) > first + 10, 'frames to keep coming');
+    await framesKeepDecoding(player, 'on server 2');
 
     // what the remote acknowledges in its receiver reports, not only what we sent
     const delivered = await waitFor(async () => {
@@ -188,7 +187,7 @@ describe('server-to-server push over WebRTC between server processes', () => {
     ).toBe(200);
     const player = await PlayerPage.open(browser, s3.restUrl, s3.wsUrl, 'hop');
     await player.waitStatus('PLAYING');
-    await waitFor(async () => (await player.framesDecoded()) > 10, 'frames decoded on server 3');
+    await framesKeepDecoding(player, 'on server 3');
     // ending the first hop ends the second: s2's local stream goes away, so its push to s3 ends
     expect(
       (
@@ -235,7 +234,7 @@ describe('server-to-server push over WebRTC between server processes', () => {
 
     const player = await PlayerPage.open(browser, s3.restUrl, s3.wsUrl, 'pulled');
     await player.waitStatus('PLAYING');
-    await waitFor(async () => (await player.framesDecoded()) > 10, 'frames decoded from the pulled stream');
+    await framesKeepDecoding(player, 'from the pulled stream');
     const [pulled] = await listPushes(s3.restUrl);
     expect(pulled).toMatchObject({ status: 'PUBLISHING', delivery: { status: 'delivering' } });
     expect(pulled!.delivery.packets).toBeGreaterThan(0);
