@@ -15,8 +15,11 @@ interface Refusal {
   headers?: Record<string, string>;
   status: number;
   code: string;
+  /** What the message must say, where the row checks it. */
+  message?: RegExp;
 }
 
+/** Every REST refusal in one table: status, stable code and, where it says something to check, the message. */
 describe('REST error bodies carry a stable code', () => {
   let media: RunningMedia;
   let publisher: NodePeer;
@@ -53,11 +56,19 @@ describe('REST error bodies carry a stable code', () => {
         code: RestErrorCode.UNAUTHORIZED,
       },
       {
+        what: 'the token without Bearer',
+        path: '/rest-api/pull/find_all',
+        headers: { authorization: token },
+        status: 401,
+        code: RestErrorCode.UNAUTHORIZED,
+      },
+      {
         what: 'malformed JSON',
         path: '/rest-api/stream/find',
         body: '{"name":',
         status: 400,
         code: RestErrorCode.BAD_REQUEST,
+        message: /malformed JSON/,
       },
       {
         what: 'wrong type',
@@ -65,13 +76,96 @@ describe('REST error bodies carry a stable code', () => {
         body: { name: 42 },
         status: 400,
         code: 'FST_ERR_VALIDATION',
+        message: /name must be string/,
       },
       {
+        what: 'a name with a control character',
+        path: '/rest-api/stream/find',
+        body: { name: 'a\nb' },
+        status: 400,
+        code: 'FST_ERR_VALIDATION',
+        message: /name must match pattern/,
+      },
+      {
+        what: 'a name too long',
+        path: '/rest-api/stream/find',
+        body: { name: 'x'.repeat(257) },
+        status: 400,
+        code: 'FST_ERR_VALIDATION',
+        message: /name must NOT have more than 256/,
+      },
+      {
+        what: 'published not a boolean',
+        path: '/rest-api/stream/find',
+        body: { published: 'yes' },
+        status: 400,
+        code: 'FST_ERR_VALIDATION',
+        message: /published must be boolean/,
+      },
+      {
+        what: 'status not a stream status',
+        path: '/rest-api/stream/find',
+        body: { status: 'LIVE' },
+        status: 400,
+        code: 'FST_ERR_VALIDATION',
+        message: /status/,
+      },
+      {
+        what: 'display not an array',
+        path: '/rest-api/stream/find',
+        body: { display: 'metrics' },
+        status: 400,
+        code: 'FST_ERR_VALIDATION',
+        message: /display must be array/,
+      },
+      {
+        what: 'mediaSessionIds not an array',
+        path: '/rest-api/stream/terminate',
+        body: { mediaSessionIds: 'nope' },
+        status: 400,
+        code: 'FST_ERR_VALIDATION',
+        message: /mediaSessionIds must be array/,
+      },
+      {
+        what: 'connection terminate without sessionId',
+        path: '/rest-api/connection/terminate',
+        body: {},
+        status: 400,
+        code: 'FST_ERR_VALIDATION',
+        message: /sessionId/,
+      },
+      {
+        what: 'pull terminate with a localStreamName not a string',
+        path: '/rest-api/pull/terminate',
+        body: { localStreamName: 7 },
+        status: 400,
+        code: 'FST_ERR_VALIDATION',
+        message: /localStreamName must be string/,
+      },
+      {
+        what: 'push without localStreamName',
+        path: '/rest-api/pull/push',
+        body: { uri: 'ws://127.0.0.1:1', extra: 1 },
+        status: 400,
+        code: 'FST_ERR_VALIDATION',
+        message: /localStreamName/,
+      },
+      {
+        // the one name rule (src/contracts/stream-name.ts): a control character is not a name
         what: 'bad name',
         path: '/rest-api/pull/push',
         body: { uri: 'ws://127.0.0.1:1', localStreamName: 'a\nb' },
         status: 400,
         code: 'FST_ERR_VALIDATION',
+        message: /pattern/,
+      },
+      {
+        what: 'bad name (another control character)',
+        path: '/rest-api/pull/push',
+        body: { uri: 'ws://127.0.0.1:1', localStreamName: 'a\u0001b' },
+        status: 400,
+        code: 'FST_ERR_VALIDATION',
+        message: /pattern/,
       },
       {
         what: 'huge body',
@@ -94,6 +188,7 @@ describe('REST error bodies carry a stable code', () => {
         body: {},
         status: 404,
         code: RestErrorCode.NOT_FOUND,
+        message: /no route/,
       },
       {
         what: 'unknown stream',
@@ -101,6 +196,16 @@ describe('REST error bodies carry a stable code', () => {
         body: { name: 'nobody' },
         status: 404,
         code: RestErrorCode.NOT_FOUND,
+        message: /stream not found/,
+      },
+      {
+        // unknown fields are ignored, as WCS does; known ones of the wrong type are refused
+        what: 'an unknown field beside the name',
+        path: '/rest-api/stream/find',
+        body: { nmae: 'typo', name: 'nobody' },
+        status: 404,
+        code: RestErrorCode.NOT_FOUND,
+        message: /stream not found/,
       },
       {
         what: 'no streams matched',
@@ -108,6 +213,7 @@ describe('REST error bodies carry a stable code', () => {
         body: { mediaSessionId: 'nope' },
         status: 404,
         code: RestErrorCode.NOT_FOUND,
+        message: /not found/,
       },
       {
         what: 'unknown connection',
@@ -115,6 +221,7 @@ describe('REST error bodies carry a stable code', () => {
         body: { sessionId: '/nobody' },
         status: 404,
         code: RestErrorCode.NOT_FOUND,
+        message: /connection not found/,
       },
       {
         what: 'no pushes',
@@ -124,11 +231,20 @@ describe('REST error bodies carry a stable code', () => {
         code: RestErrorCode.NOT_FOUND,
       },
       {
+        what: 'no pushes, an unknown field ignored',
+        path: '/rest-api/pull/find_all',
+        body: { unexpected: true },
+        status: 404,
+        code: RestErrorCode.NOT_FOUND,
+        message: /no pushes or pulls/,
+      },
+      {
         what: 'terminate without a key',
         path: '/rest-api/pull/terminate',
         body: { remoteStreamName: 'x' },
         status: 400,
         code: RestErrorCode.BAD_REQUEST,
+        message: /give localMediaSessionId/,
       },
       {
         what: 'push of an unknown stream',
@@ -136,6 +252,15 @@ describe('REST error bodies carry a stable code', () => {
         body: { uri: 'ws://127.0.0.1:1', localStreamName: 'nobody' },
         status: 404,
         code: RestErrorCode.NOT_FOUND,
+      },
+      {
+        // a space is a name: a valid one, of no stream here
+        what: 'push of a name with a space',
+        path: '/rest-api/pull/push',
+        body: { uri: 'ws://127.0.0.1:1', localStreamName: 'a b' },
+        status: 404,
+        code: RestErrorCode.NOT_FOUND,
+        message: /not found/,
       },
       {
         what: 'uri not ws://',
@@ -181,6 +306,7 @@ describe('REST error bodies carry a stable code', () => {
       },
     ];
     const seen: { what: string; status: number; code: unknown }[] = [];
+    const objectsBefore = media.server.engine.objectCounts();
     for (const c of cases) {
       const headers = c.headers ?? auth;
       let status: number;
@@ -204,8 +330,11 @@ describe('REST error bodies carry a stable code', () => {
         message: expect.any(String),
       });
       expect((body as { message: string }).message).not.toBe('');
+      if (c.message) expect((body as { message: string }).message, c.what).toMatch(c.message);
     }
     expect(seen).toEqual(cases.map(({ what, status, code }) => ({ what, status, code })));
+    // refused calls make nothing
+    expect(media.server.engine.objectCounts()).toEqual(objectsBefore);
   });
 
   it('keeps the FAILED push in the body of a failed push, beside its code', async () => {
