@@ -6,7 +6,7 @@ import { parse } from 'yaml';
 import type { StreamPush } from '../../src/operator/api.js';
 import { packageRoot } from '../../src/paths.js';
 import { framesKeepDecoding, launchBrowser } from '../support/browser.js';
-import { kubectl } from '../support/kubectl.js';
+import { kubectl, podReport } from '../support/kubectl.js';
 import { dockerCli, runningProcesses } from '../support/kube-node.js';
 import {
   clusterDir,
@@ -99,12 +99,6 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
     },
   });
   const getPush = (name: string) => getStreamPush(cluster.kubeconfigPath, name, releaseNamespace);
-  /** What the node says about its pods (events included): for the message of a failed wait. */
-  const podReport = async (): Promise<string> => {
-    const list = await k('get', 'pods', '-o', 'wide');
-    const events = await k('get', 'events', '--sort-by=.lastTimestamp');
-    return `${list.stdout}\n${events.stdout.split('\n').slice(-25).join('\n')}`;
-  };
   const waitActive = async (
     name: string,
     what: string,
@@ -118,7 +112,10 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       });
     } catch (error) {
       const status = JSON.stringify((await getPush(name))?.status, null, 2);
-      throw new Error(`${String(error)}\nstatus: ${status}\n${await podReport()}`, { cause: error });
+      throw new Error(
+        `${String(error)}\nstatus: ${status}\n${await podReport(cluster.kubeconfigPath, releaseNamespace)}`,
+        { cause: error },
+      );
     }
   };
   /** kubectl apply of a StreamPush from pod A to pod B; resolves once it is Active. */
@@ -218,7 +215,7 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       expect(lease.stdout).toMatch(new RegExp(`^${op.metadata.name}-\\d+$`));
       // Liveness keeps passing: past three liveness periods, nobody was restarted.
       await new Promise((resolve) => setTimeout(resolve, 35_000));
-      const report = await podReport();
+      const report = await podReport(cluster.kubeconfigPath, releaseNamespace);
       for (const pod of await pods()) {
         expect(pod.status.containerStatuses?.[0]?.restartCount, `${pod.metadata.name}\n${report}`).toBe(0);
         expect(ready(pod), `${pod.metadata.name} still Ready`).toBe(true);
