@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import {
   CustomObjectsApi,
@@ -471,7 +472,6 @@ interface PhaseTimes {
 /** The StreamPush collection of a namespace, as CustomObjectsApi's calls name it. */
 const streamPushes = (namespace: string) => ({ group: GROUP, version: VERSION, plural: PLURAL, namespace });
 const nameOf = (i: number): string => `sp-${String(i).padStart(5, '0')}`;
-const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
 
 /** What the operator writes for a PUBLISHING push (reconciler.writeStatus), for the baseline's status patch. */
 function activeStatus(o: StreamPush): StreamPushStatus {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, it } from 'vitest';
 import { spawnMedia, type MediaProcess } from '../test/support/media-process.js';
 import { rest, waitFor } from '../test/support/media-server.js';
@@ -63,8 +64,6 @@ interface Subject {
   profDir: string;
   worker: number[];
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 it('push path: CPU per forwarded packet and where it goes', async () => {
   mkdirSync(resultsDir, { recursive: true });

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, it } from 'vitest';
 import { spawnMedia, type MediaProcess } from '../test/support/media-process.js';
 import { freePort } from '../test/support/ports.js';
@@ -56,12 +57,12 @@ it('idle sessions and memory per session', async () => {
     server = await spawnMedia(['--workers', '1']);
     const bare = await startBare();
     try {
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000);
       const baseOurs = rssBytes(server.child.pid!);
       const baseBare = rssBytes(bare.pid);
       const ours = await hold(server.wsUrl, n, true);
       const theirs = await hold(bare.url, n, false);
-      await new Promise((r) => setTimeout(r, 6000)); // one keep-alive round
+      await sleep(6000); // one keep-alive round
       await waitFor(
         async () => (await metric(server!.restUrl, 'streamfed_ws_sessions')) === n,
         'sessions counted',

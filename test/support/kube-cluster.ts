@@ -15,6 +15,7 @@ import {
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.js';
 
@@ -134,8 +135,6 @@ function get(server: string, urlPath: string, token: string, ca: Buffer): Promis
     req.end();
   });
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface Child {
   name: string;
