@@ -20,6 +20,16 @@ interface Refusal {
 }
 
 /** Every REST refusal in one table: status, stable code and, where it says something to check, the message. */
+/** A body the route's schema refuses: 400 FST_ERR_VALIDATION with a message naming the field. */
+const invalid = (what: string, path: string, body: unknown, message: RegExp): Refusal => ({
+  what,
+  path,
+  body,
+  status: 400,
+  code: 'FST_ERR_VALIDATION',
+  message,
+});
+
 describe('REST error bodies carry a stable code', () => {
   let media: RunningMedia;
   let publisher: NodePeer;
@@ -78,78 +88,50 @@ describe('REST error bodies carry a stable code', () => {
         code: 'FST_ERR_VALIDATION',
         message: /name must be string/,
       },
-      {
-        what: 'a name with a control character',
-        path: '/rest-api/stream/find',
-        body: { name: 'a\nb' },
-        status: 400,
-        code: 'FST_ERR_VALIDATION',
-        message: /name must match pattern/,
-      },
-      {
-        what: 'a name too long',
-        path: '/rest-api/stream/find',
-        body: { name: 'x'.repeat(257) },
-        status: 400,
-        code: 'FST_ERR_VALIDATION',
-        message: /name must NOT have more than 256/,
-      },
-      {
-        what: 'published not a boolean',
-        path: '/rest-api/stream/find',
-        body: { published: 'yes' },
-        status: 400,
-        code: 'FST_ERR_VALIDATION',
-        message: /published must be boolean/,
-      },
-      {
-        what: 'status not a stream status',
-        path: '/rest-api/stream/find',
-        body: { status: 'LIVE' },
-        status: 400,
-        code: 'FST_ERR_VALIDATION',
-        message: /status/,
-      },
-      {
-        what: 'display not an array',
-        path: '/rest-api/stream/find',
-        body: { display: 'metrics' },
-        status: 400,
-        code: 'FST_ERR_VALIDATION',
-        message: /display must be array/,
-      },
-      {
-        what: 'mediaSessionIds not an array',
-        path: '/rest-api/stream/terminate',
-        body: { mediaSessionIds: 'nope' },
-        status: 400,
-        code: 'FST_ERR_VALIDATION',
-        message: /mediaSessionIds must be array/,
-      },
-      {
-        what: 'connection terminate without sessionId',
-        path: '/rest-api/connection/terminate',
-        body: {},
-        status: 400,
-        code: 'FST_ERR_VALIDATION',
-        message: /sessionId/,
-      },
-      {
-        what: 'pull terminate with a localStreamName not a string',
-        path: '/rest-api/pull/terminate',
-        body: { localStreamName: 7 },
-        status: 400,
-        code: 'FST_ERR_VALIDATION',
-        message: /localStreamName must be string/,
-      },
-      {
-        what: 'push without localStreamName',
-        path: '/rest-api/pull/push',
-        body: { uri: 'ws://127.0.0.1:1', extra: 1 },
-        status: 400,
-        code: 'FST_ERR_VALIDATION',
-        message: /localStreamName/,
-      },
+      invalid(
+        'a name with a control character',
+        '/rest-api/stream/find',
+        { name: 'a\nb' },
+        /name must match pattern/,
+      ),
+      invalid(
+        'a name too long',
+        '/rest-api/stream/find',
+        { name: 'x'.repeat(257) },
+        /name must NOT have more than 256/,
+      ),
+      invalid(
+        'published not a boolean',
+        '/rest-api/stream/find',
+        { published: 'yes' },
+        /published must be boolean/,
+      ),
+      invalid('status not a stream status', '/rest-api/stream/find', { status: 'LIVE' }, /status/),
+      invalid(
+        'display not an array',
+        '/rest-api/stream/find',
+        { display: 'metrics' },
+        /display must be array/,
+      ),
+      invalid(
+        'mediaSessionIds not an array',
+        '/rest-api/stream/terminate',
+        { mediaSessionIds: 'nope' },
+        /mediaSessionIds must be array/,
+      ),
+      invalid('connection terminate without sessionId', '/rest-api/connection/terminate', {}, /sessionId/),
+      invalid(
+        'pull terminate with a localStreamName not a string',
+        '/rest-api/pull/terminate',
+        { localStreamName: 7 },
+        /localStreamName must be string/,
+      ),
+      invalid(
+        'push without localStreamName',
+        '/rest-api/pull/push',
+        { uri: 'ws://127.0.0.1:1', extra: 1 },
+        /localStreamName/,
+      ),
       {
         // the one name rule (src/contracts/stream-name.ts): a control character is not a name
         what: 'bad name',
@@ -159,14 +141,12 @@ describe('REST error bodies carry a stable code', () => {
         code: 'FST_ERR_VALIDATION',
         message: /pattern/,
       },
-      {
-        what: 'bad name (another control character)',
-        path: '/rest-api/pull/push',
-        body: { uri: 'ws://127.0.0.1:1', localStreamName: 'a\u0001b' },
-        status: 400,
-        code: 'FST_ERR_VALIDATION',
-        message: /pattern/,
-      },
+      invalid(
+        'bad name (another control character)',
+        '/rest-api/pull/push',
+        { uri: 'ws://127.0.0.1:1', localStreamName: 'a\u0001b' },
+        /pattern/,
+      ),
       {
         what: 'huge body',
         path: '/rest-api/stream/find',
