@@ -32,6 +32,16 @@ function killOnExit(child: ChildProcess): void {
   child.once('exit', () => process.removeListener('exit', kill));
 }
 
+/** Waits for `started`; a child that does not get there is killed, not left running after a failed start. */
+async function killedUnless(child: ChildProcess, started: () => Promise<unknown>): Promise<void> {
+  try {
+    await started();
+  } catch (error) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    throw error;
+  }
+}
+
 /** How to run node for a media process (benchmarks: profiling flags, another build to compare with). */
 export interface NodeOptions {
   /** Flags for node itself, before the script (e.g. --cpu-prof). */
@@ -130,13 +140,15 @@ export async function launchMedia(
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   killOnExit(child);
-  await waitFor(
-    () => {
-      if (child.exitCode !== null) throw new Error(`media server exited: ${out}`);
-      return out.includes('media server listening');
-    },
-    'media server to listen',
-    20_000,
+  await killedUnless(child, () =>
+    waitFor(
+      () => {
+        if (child.exitCode !== null) throw new Error(`media server exited: ${out}`);
+        return out.includes('media server listening');
+      },
+      'media server to listen',
+      20_000,
+    ),
   );
   const tls = extraArgs.includes('--tls-cert');
   const kill = async (): Promise<void> => {
@@ -235,13 +247,15 @@ export async function spawnOperator(
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   killOnExit(child);
-  await waitFor(
-    () => {
-      if (child.exitCode !== null) throw new Error(`operator exited: ${out}`);
-      return out.includes('operator started');
-    },
-    'operator to start',
-    20_000,
+  await killedUnless(child, () =>
+    waitFor(
+      () => {
+        if (child.exitCode !== null) throw new Error(`operator exited: ${out}`);
+        return out.includes('operator started');
+      },
+      'operator to start',
+      20_000,
+    ),
   );
   return {
     child,
