@@ -1,10 +1,11 @@
 import type * as ms from 'mediasoup/types';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, it } from 'vitest';
-import { metric, spawnFleet, type FleetMember } from '../test/support/media-fleet.js';
+import { spawnFleet, type FleetMember } from '../test/support/media-fleet.js';
+import { metric } from '../test/support/metrics.js';
 import { startMedia, waitFor, type RunningMedia } from '../test/support/media-server.js';
 import { NodePeer } from '../test/support/node-peer.js';
 import { record } from './report.js';
-import { sleep } from './support/one-way.js';
 import { childPids, cpuSeconds, perSecond, serverCpu } from './support/proc.js';
 
 const STREAMS = Number(process.env['BENCH_FLEET_CPU_STREAMS'] ?? 4);

@@ -1,10 +1,10 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, it } from 'vitest';
 import { spawnFleet, type FleetMember } from '../test/support/media-fleet.js';
 import { spawnMedia, type MediaProcess } from '../test/support/media-process.js';
 import { NodePeer } from '../test/support/node-peer.js';
 import { pct, record } from './report.js';
 import { inBatches } from './support/batches.js';
-import { sleep } from './support/one-way.js';
 import { cpuSeconds, perSecond, serverCpu } from './support/proc.js';
 
 const STEPS = (process.env['BENCH_FANOUT_STEPS'] ?? '2,4,8,16').split(',').map(Number);

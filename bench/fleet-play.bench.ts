@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, it } from 'vitest';
-import { metric, spawnFleet, type FleetMember } from '../test/support/media-fleet.js';
+import { spawnFleet, type FleetMember } from '../test/support/media-fleet.js';
+import { metric } from '../test/support/metrics.js';
 import { waitFor } from '../test/support/media-server.js';
 import { NodePeer } from '../test/support/node-peer.js';
 import { ms, record, stats } from './report.js';

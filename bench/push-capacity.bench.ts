@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, it } from 'vitest';
 import { startMedia, type RunningMedia } from '../test/support/media-server.js';
 import { NodePeer } from '../test/support/node-peer.js';
 import { pct, record } from './report.js';
 import { inBatches } from './support/batches.js';
 import { MediaHost } from './support/media-host-process.js';
-import { childPids, cpuSeconds } from './support/proc.js';
+import { childPids, cpuSeconds, perSecond } from './support/proc.js';
 import { pipeStream } from './support/pipe-baseline.js';
 import { pushUntilPublishing, terminatePush } from './support/pushes.js';
 
@@ -68,30 +69,26 @@ async function received(names: string[]): Promise<{ packets: number; lost: numbe
 
 /** Settles, then measures one window over the streams arriving on server 2 as `names`. */
 async function measure(source: NodePeer, names: string[]): Promise<Window> {
-  await new Promise((r) => setTimeout(r, 3000));
-  const sent = (): number => source.sentPackets * names.length;
-  const snapshot = async () => ({
-    sent: sent(),
-    recv: await received(names),
-    server1: host.cpuSeconds(),
-    bench: cpuSeconds(process.pid),
-    worker: workerCpu(),
-    at: performance.now(),
+  await sleep(3000);
+  const rate = await perSecond(WINDOW_S, async () => {
+    const { packets, lost } = await received(names);
+    return {
+      sent: source.sentPackets * names.length,
+      received: packets,
+      lost,
+      server1: host.cpuSeconds(),
+      bench: cpuSeconds(process.pid),
+      worker: workerCpu(),
+    };
   });
-  const a = await snapshot();
-  await new Promise((r) => setTimeout(r, WINDOW_S * 1000));
-  const b = await snapshot();
-  const seconds = (b.at - a.at) / 1000;
-  const sentN = b.sent - a.sent;
-  const core = (k: 'server1' | 'bench' | 'worker'): number => (b[k] - a[k]) / seconds;
   return {
-    loss: Math.max(0, 1 - (b.recv.packets - a.recv.packets) / sentN),
-    mediasoupLoss: (b.recv.lost - a.recv.lost) / sentN,
-    server1Core: core('server1'),
-    server1CorePerStream: core('server1') / names.length,
-    benchNodeCore: core('bench'),
-    server2WorkerCore: core('worker'),
-    sentPps: sentN / seconds,
+    loss: Math.max(0, 1 - rate.received / rate.sent),
+    mediasoupLoss: rate.lost / rate.sent,
+    server1Core: rate.server1,
+    server1CorePerStream: rate.server1 / names.length,
+    benchNodeCore: rate.bench,
+    server2WorkerCore: rate.worker,
+    sentPps: rate.sent,
   };
 }
 

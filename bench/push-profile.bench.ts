@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, it } from 'vitest';
 import { spawnMedia, type MediaProcess } from '../test/support/media-process.js';
 import { rest, waitFor } from '../test/support/media-server.js';
+import { metric } from '../test/support/metrics.js';
+import { listPushes } from '../test/support/pushes.js';
 import { NodePeer } from '../test/support/node-peer.js';
 import { analyse, table } from './cpuprofile.js';
 import { record, resultsDir } from './report.js';
@@ -54,20 +57,6 @@ function machineTicks(): { busy: number; total: number } {
   return { busy: total - (cpu[3] ?? 0) - (cpu[4] ?? 0), total };
 }
 
-async function metric(restUrl: string, name: string): Promise<number> {
-  const text = await (await fetch(`${restUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{direction="in"}`));
-  return Number(line?.split(' ').at(-1) ?? NaN);
-}
-
-interface Pushed {
-  localMediaSessionId: string;
-  status: string;
-  packets: number;
-}
-const findAll = async (s1: MediaProcess): Promise<Pushed[]> =>
-  (await rest(s1.restUrl, '/rest-api/pull/find_all')).body as Pushed[];
-
 /** One server 1 under test: a build, its profile, its K pushes. */
 interface Subject {
   label: string;
@@ -75,8 +64,6 @@ interface Subject {
   profDir: string;
   worker: number[];
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 it('push path: CPU per forwarded packet and where it goes', async () => {
   mkdirSync(resultsDir, { recursive: true });
@@ -121,7 +108,7 @@ it('push path: CPU per forwarded packet and where it goes', async () => {
   for (const { s1 } of subjects) {
     await waitFor(
       async () => {
-        const all = await findAll(s1);
+        const all = await listPushes(s1.restUrl);
         return all.length === K && all.every((p) => p.status === 'PUBLISHING');
       },
       'all pushes PUBLISHING',
@@ -137,14 +124,14 @@ it('push path: CPU per forwarded packet and where it goes', async () => {
       subjects.map(async ({ s1, worker }) => ({
         node: cpuTimesUs(s1.child.pid!),
         worker: worker.reduce((a, w) => a + cpuUs(w), 0),
-        forwarded: (await findAll(s1)).reduce((a, p) => a + p.packets, 0),
+        forwarded: (await listPushes(s1.restUrl)).reduce((a, p) => a + p.packets, 0),
       })),
     ),
     s2: cpuUs(s2.child.pid!) + childPids(s2.child.pid!).reduce((a, w) => a + cpuUs(w), 0),
     machine: machineTicks(),
     sent: peers.reduce((n, p) => n + p.sentPackets, 0),
-    received: await metric(s2.restUrl, 'streamfed_rtp_packets_total'),
-    lost: await metric(s2.restUrl, 'streamfed_rtp_packets_lost_total'),
+    received: await metric(s2.restUrl, 'streamfed_rtp_packets_total', { direction: 'in' }),
+    lost: await metric(s2.restUrl, 'streamfed_rtp_packets_lost_total', { direction: 'in' }),
   });
   const perfFiles = subjects.map((s) => path.join(s.profDir, 'perf.data'));
   const perfs = PERF
@@ -161,7 +148,7 @@ it('push path: CPU per forwarded packet and where it goes', async () => {
   const b = await sample();
   for (const p of perfs) p.kill('SIGINT');
   await Promise.all(perfs.map((p) => (p.exitCode === null ? new Promise((r) => p.once('exit', r)) : null)));
-  const failed = (await Promise.all(subjects.map(({ s1 }) => findAll(s1))))
+  const failed = (await Promise.all(subjects.map(({ s1 }) => listPushes(s1.restUrl))))
     .flat()
     .filter((p) => p.status !== 'PUBLISHING').length;
 

@@ -1,8 +1,11 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, it } from 'vitest';
-import { freePort, spawnMedia, type MediaProcess } from '../test/support/media-process.js';
+import { spawnMedia, type MediaProcess } from '../test/support/media-process.js';
+import { freePort } from '../test/support/ports.js';
 import { waitFor } from '../test/support/media-server.js';
+import { metric } from '../test/support/metrics.js';
 import { WcsSocket } from '../test/support/wcs-socket.js';
 import { record } from './report.js';
 import { rssBytes } from './support/proc.js';
@@ -46,9 +49,6 @@ async function startBare(): Promise<{ pid: number; url: string; kill(): void }> 
   return { pid: bare.pid!, url: `ws://127.0.0.1:${port}`, kill: () => bare.kill('SIGKILL') };
 }
 
-const sessionsMetric = async (m: MediaProcess): Promise<string> =>
-  (await fetch(`${m.restUrl}/metrics`)).text();
-
 it('idle sessions and memory per session', async () => {
   const rows: Record<string, unknown>[] = [];
   const summary: string[] = [];
@@ -57,14 +57,14 @@ it('idle sessions and memory per session', async () => {
     server = await spawnMedia(['--workers', '1']);
     const bare = await startBare();
     try {
-      await new Promise((r) => setTimeout(r, 1000));
+      await sleep(1000);
       const baseOurs = rssBytes(server.child.pid!);
       const baseBare = rssBytes(bare.pid);
       const ours = await hold(server.wsUrl, n, true);
       const theirs = await hold(bare.url, n, false);
-      await new Promise((r) => setTimeout(r, 6000)); // one keep-alive round
+      await sleep(6000); // one keep-alive round
       await waitFor(
-        async () => (await sessionsMetric(server!)).includes(`streamfed_ws_sessions ${n}`),
+        async () => (await metric(server!.restUrl, 'streamfed_ws_sessions')) === n,
         'sessions counted',
         30_000,
       );

@@ -1,4 +1,5 @@
 import { NodePeer, TAG_OFFSET } from '../../test/support/node-peer.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * The tagged-RTP method for one-way latency: a Node sender in this process publishes VP8-shaped RTP whose
@@ -55,5 +56,3 @@ export class TaggedSource {
     return this.peer.stop();
   }
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Resident memory of a process, from /proc. */
 export function rssBytes(pid: number): number {
@@ -55,7 +56,7 @@ export async function perSecond<K extends string>(
 ): Promise<Record<K, number>> {
   const a = await snapshot();
   const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, seconds * 1000));
+  await sleep(seconds * 1000);
   const b = await snapshot();
   const elapsed = (performance.now() - t0) / 1000;
   return Object.fromEntries(Object.keys(a).map((k) => [k, (b[k as K] - a[k as K]) / elapsed])) as Record<

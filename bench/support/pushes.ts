@@ -1,11 +1,6 @@
 import type { PushDescription } from '../../src/media/push/relay.js';
 import { rest, waitFor } from '../../test/support/media-server.js';
-
-/** The pushes a server lists (/pull/find_all; 404 means none). */
-export async function listPushes(restUrl: string): Promise<PushDescription[]> {
-  const r = await rest(restUrl, '/rest-api/pull/find_all');
-  return r.status === 200 ? (r.body as PushDescription[]) : [];
-}
+import { listPushes } from '../../test/support/pushes.js';
 
 /** Calls /pull/push; returns the push's local media session id once the remote says PUBLISHING. */
 export async function pushUntilPublishing(

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { StreamPush } from '../../src/operator/api.js';
 import { packageRoot } from '../../src/paths.js';
-import { launchBrowser } from '../support/browser.js';
-import { kubectl } from '../support/kubectl.js';
+import { framesKeepDecoding, launchBrowser } from '../support/browser.js';
+import { kubectl, podReport } from '../support/kubectl.js';
 import { dockerCli, runningProcesses } from '../support/kube-node.js';
 import {
   clusterDir,
@@ -19,6 +19,8 @@ import {
 } from '../support/local-cluster.js';
 import { fleetMembers } from '../support/media-fleet.js';
 import { rest, waitFor } from '../support/media-server.js';
+import { listPushes } from '../support/pushes.js';
+import { getStreamPush, isActive, waitStreamPush } from '../support/stream-pushes.js';
 import { run } from '../support/tools.js';
 import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
 
@@ -96,34 +98,24 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       retry: { initialDelaySeconds: 1, maxDelaySeconds: 2 },
     },
   });
-  const getPush = async (name: string): Promise<StreamPush | undefined> => {
-    const r = await k('get', 'streampush', name, '-o', 'json');
-    return r.code === 0 ? (JSON.parse(r.stdout) as StreamPush) : undefined;
-  };
-  /** What the node says about its pods (events included): for the message of a failed wait. */
-  const podReport = async (): Promise<string> => {
-    const list = await k('get', 'pods', '-o', 'wide');
-    const events = await k('get', 'events', '--sort-by=.lastTimestamp');
-    return `${list.stdout}\n${events.stdout.split('\n').slice(-25).join('\n')}`;
-  };
+  const getPush = (name: string) => getStreamPush(cluster.kubeconfigPath, name, releaseNamespace);
   const waitActive = async (
     name: string,
     what: string,
     also: (o: StreamPush) => boolean = () => true,
   ): Promise<StreamPush> => {
     try {
-      return await waitFor(
-        async () => {
-          const o = await getPush(name);
-          return o?.status?.phase === 'Active' && also(o) ? o : undefined;
-        },
-        what,
-        2 * MINUTE,
-        500,
-      );
+      return await waitStreamPush(cluster.kubeconfigPath, name, what, (o) => isActive(o) && also(o), {
+        namespace: releaseNamespace,
+        timeoutMs: 2 * MINUTE,
+        intervalMs: 500,
+      });
     } catch (error) {
       const status = JSON.stringify((await getPush(name))?.status, null, 2);
-      throw new Error(`${String(error)}\nstatus: ${status}\n${await podReport()}`, { cause: error });
+      throw new Error(
+        `${String(error)}\nstatus: ${status}\n${await podReport(cluster.kubeconfigPath, releaseNamespace)}`,
+        { cause: error },
+      );
     }
   };
   /** kubectl apply of a StreamPush from pod A to pod B; resolves once it is Active. */
@@ -132,11 +124,6 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
     const applied = await kubectl(cluster.kubeconfigPath, ['apply', '-f', '-'], manifest);
     expect(applied.code, applied.stderr).toBe(0);
     return waitActive(name, `StreamPush ${name} Active`);
-  };
-  /** The pushes a media pod runs (find_all). */
-  const pushesOf = async (restUrl: string): Promise<unknown[]> => {
-    const r = await rest(restUrl, '/rest-api/pull/find_all');
-    return r.status === 200 ? (r.body as unknown[]) : [];
   };
   /** docker kill of a pod's container (kubelet will restart it). */
   const killContainer = async (name: string): Promise<void> => {
@@ -161,8 +148,7 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
   const playsFromB = async (name = PUSHED): Promise<void> => {
     const player = await PlayerPage.open(browser, podB.restUrl, podB.wsUrl, name);
     await player.waitStatus('PLAYING', MINUTE);
-    const first = await waitFor(() => player.framesDecoded(), 'first frames decoded from pod B', MINUTE);
-    await waitFor(async () => (await player.framesDecoded()) > first + 10, 'frames to keep decoding', MINUTE);
+    await framesKeepDecoding(player, 'from pod B', MINUTE);
     await player.stop();
     await player.waitStatus('STOPPED');
     await player.page.close();
@@ -229,7 +215,7 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       expect(lease.stdout).toMatch(new RegExp(`^${op.metadata.name}-\\d+$`));
       // Liveness keeps passing: past three liveness periods, nobody was restarted.
       await new Promise((resolve) => setTimeout(resolve, 35_000));
-      const report = await podReport();
+      const report = await podReport(cluster.kubeconfigPath, releaseNamespace);
       for (const pod of await pods()) {
         expect(pod.status.containerStatuses?.[0]?.restartCount, `${pod.metadata.name}\n${report}`).toBe(0);
         expect(ready(pod), `${pod.metadata.name} still Ready`).toBe(true);
@@ -266,12 +252,7 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       expect(pushes.stdout.trim()).toBe('');
       const player = await PlayerPage.open(browser, podB.restUrl, podB.wsUrl, FLEET_STREAM);
       await player.waitStatus('PLAYING', MINUTE);
-      const decoded = await waitFor(() => player.framesDecoded(), 'first frames decoded on pod B', MINUTE);
-      await waitFor(
-        async () => (await player.framesDecoded()) > decoded + 10,
-        'frames keep decoding',
-        MINUTE,
-      );
+      await framesKeepDecoding(player, 'on pod B', MINUTE);
       const onB = await rest(podB.restUrl, '/rest-api/stream/find', { name: FLEET_STREAM, published: true });
       expect(onB.body).toEqual([expect.objectContaining({ relayed: true, origin: podA.name })]);
 
@@ -316,7 +297,7 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       await player.waitStatus('PLAYING', MINUTE);
       const deleted = await k('delete', 'streampush', 'camera-to-b', '--timeout=60s');
       expect(deleted.code, deleted.stderr).toBe(0);
-      expect(await pushesOf(podA.restUrl)).toEqual([]);
+      expect(await listPushes(podA.restUrl)).toEqual([]);
       await player.waitStatus('STOPPED', 30_000);
       await player.page.close();
       await waitFor(
@@ -382,12 +363,12 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
           targetUri: podA.wsUrl,
         });
         // once into the fleet: one push, from pod B; the copy originates on pod A
-        expect(await pushesOf(podB.restUrl)).toHaveLength(1);
-        expect(await pushesOf(podA.restUrl)).toEqual([]);
+        expect(await listPushes(podB.restUrl)).toHaveLength(1);
+        expect(await listPushes(podA.restUrl)).toEqual([]);
         await playsFromB(SERVICE_COPY);
         const deleted = await k('delete', 'streampush', 'by-services', '--timeout=60s');
         expect(deleted.code, deleted.stderr).toBe(0);
-        expect(await pushesOf(podB.restUrl)).toEqual([]);
+        expect(await listPushes(podB.restUrl)).toEqual([]);
         await onB.stopPublishing();
         await onB.waitPublishStatus('UNPUBLISHED');
       } finally {

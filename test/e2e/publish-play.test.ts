@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../support/browser.js';
+import { framesKeepDecoding, launchBrowser } from '../support/browser.js';
 import { rest, startMedia, waitFor, type RunningMedia } from '../support/media-server.js';
 import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
 
@@ -38,8 +38,7 @@ describe('official Web SDK demo pages against one media server', () => {
 
     const player = await PlayerPage.open(browser, media.restUrl, media.wsUrl, 'camera-1');
     await player.waitStatus('PLAYING');
-    const first = await waitFor(() => player.framesDecoded(), 'first decoded frames');
-    await waitFor(async () => (await player.framesDecoded()) > first + 10, 'frames to keep decoding');
+    await framesKeepDecoding(player, 'in the Player');
 
     const both = await rest(media.restUrl, '/rest-api/stream/find_all');
     expect((both.body as { published: boolean }[]).map((s) => s.published).sort()).toEqual([false, true]);
@@ -62,7 +61,7 @@ describe('official Web SDK demo pages against one media server', () => {
     await publisher.waitPublishStatus('PUBLISHING');
     await publisher.play('camera-2');
     await publisher.waitPlayStatus('PLAYING');
-    await waitFor(async () => (await publisher.framesDecoded()) > 5, 'loopback frames');
+    await framesKeepDecoding(publisher, 'in the loopback');
     await publisher.stopPublishing();
     await publisher.waitPublishStatus('UNPUBLISHED');
     await publisher.waitPlayStatus('STOPPED');

@@ -4,9 +4,11 @@ import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../support/browser.js';
-import { freePort, spawnMedia, type MediaProcess } from '../support/media-process.js';
+import { spawnMedia, type MediaProcess } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
+import { metric } from '../support/metrics.js';
 import { NodePeer } from '../support/node-peer.js';
+import { freePort } from '../support/ports.js';
 import { SdkPageServer, type SdkGlobals, type SdkSession, type SdkStream } from '../support/sdk-page.js';
 import { WcsSocket } from '../support/wcs-socket.js';
 
@@ -81,14 +83,9 @@ class HookBackend {
   }
 }
 
-/** One series of a media process's /metrics, e.g. `streamfed_ws_sessions`. */
-const series = async (media: MediaProcess, name: string): Promise<number> => {
-  const text = await (await fetch(`${media.restUrl}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return Number(line?.split(' ')[1] ?? NaN);
-};
-const metric = (media: MediaProcess, hook: string, result: string): Promise<number> =>
-  series(media, `streamfed_hook_requests_total{hook="${hook}",result="${result}"}`);
+/** The hook requests a media process counted, by hook and result. */
+const hookRequests = (media: MediaProcess, hook: string, result: string): Promise<number> =>
+  metric(media.restUrl, 'streamfed_hook_requests_total', { hook, result });
 
 const offerLike = 'v=0\r\n'; // refused streams never reach SDP negotiation
 
@@ -120,9 +117,9 @@ describe('WCS REST hooks', () => {
       custom: { token: 'wrong' },
       appKey: 'defaultApp',
     });
-    expect(await metric(media, 'connect', 'refused')).toBeGreaterThanOrEqual(1);
+    expect(await hookRequests(media, 'connect', 'refused')).toBeGreaterThanOrEqual(1);
     await waitFor(
-      async () => (await series(media, 'streamfed_ws_sessions')) === 0,
+      async () => (await metric(media.restUrl, 'streamfed_ws_sessions')) === 0,
       'the refused session freed',
     );
   });
@@ -184,9 +181,8 @@ describe('WCS REST hooks', () => {
     await backend.heard('ConnectionStatusEvent', { sessionId: userData.sessionId, status: 'DISCONNECTED' });
     expect(backend.calls.every((c) => c.signed)).toBe(true);
     // refused before any media: nothing was made
-    const transports = await series(media, 'streamfed_mediasoup_objects{type="transport"}');
-    expect(Number.isNaN(transports) ? 0 : transports).toBe(0); // the series appears with the first transport
-    expect(await series(media, 'streamfed_streams_published')).toBe(0);
+    expect(await metric(media.restUrl, 'streamfed_mediasoup_objects', { type: 'transport' })).toBe(0);
+    expect(await metric(media.restUrl, 'streamfed_streams_published')).toBe(0);
   });
 
   it('refuses on a backend error page with the status line, not the page', async () => {
@@ -200,7 +196,7 @@ describe('WCS REST hooks', () => {
   });
 
   it('refuses when the backend does not answer in time, and counts it', async () => {
-    const before = await metric(media, 'publishStream', 'timeout');
+    const before = await hookRequests(media, 'publishStream', 'timeout');
     const { ws } = await established(media.wsUrl);
     ws.send('publishStream', { mediaSessionId: 'pub-slow', name: 'slow', sdp: offerLike });
     const failed = (await ws.next('notifyStreamStatusEvent', 15_000)).data[0];
@@ -208,7 +204,7 @@ describe('WCS REST hooks', () => {
       status: 'FAILED',
       info: 'REST hook publishStream: no answer within 1500 ms',
     });
-    expect(await metric(media, 'publishStream', 'timeout')).toBe(before + 1);
+    expect(await hookRequests(media, 'publishStream', 'timeout')).toBe(before + 1);
     ws.close();
   });
 
@@ -219,8 +215,8 @@ describe('WCS REST hooks', () => {
       const fail = (await ws.next('fail')).data[0] as { info: string };
       expect(fail.info).toMatch(/^REST hook connect: backend unreachable \(ECONNREFUSED\)$/);
       await ws.closed;
-      expect(await metric(down, 'connect', 'unreachable')).toBe(1);
-      expect(await metric(down, 'connect', 'allowed')).toBe(0);
+      expect(await hookRequests(down, 'connect', 'unreachable')).toBe(1);
+      expect(await hookRequests(down, 'connect', 'allowed')).toBe(0);
     } finally {
       await down.stop();
     }

@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../support/browser.js';
+import { framesKeepDecoding, launchBrowser } from '../support/browser.js';
 import { rest, startMedia, waitFor, type RunningMedia } from '../support/media-server.js';
 import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
 
@@ -47,14 +47,13 @@ describe('the official Web SDK: names, sizes and refusals as the SDK sees them',
     // Chromium refuses an answer whose a=msid holds a space: the stream id there is ours, not the name
     await page.play(name);
     await page.waitPlayStatus('PLAYING');
-    await waitFor(async () => (await page.framesDecoded()) > 5, 'loopback frames');
+    await framesKeepDecoding(page, 'in the loopback');
     await page.stopPlaying();
     await page.waitPlayStatus('STOPPED');
     // the Player demo as its users open it, with ?resolution= (sent as strings; we forward, never scale)
     const player = await PlayerPage.open(browser, media.restUrl, media.wsUrl, name, '?resolution=640x480');
     await player.waitStatus('PLAYING');
-    const first = await waitFor(() => player.framesDecoded(), 'decoded frames');
-    await waitFor(async () => (await player.framesDecoded()) > first + 10, 'frames to keep decoding');
+    await framesKeepDecoding(player, 'in the Player');
 
     // what find says is what the player decodes (Chromium may rescale while it runs: read both until equal)
     await waitFor(async () => {

@@ -6,23 +6,16 @@ import {
   REST_URL_ANNOTATION,
 } from '../../src/kube/pod-endpoints.js';
 import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.js';
-import { createServer } from 'node:net';
 import { createReadyPod } from '../support/kube-pods.js';
-import { fleetMembers, metric } from '../support/media-fleet.js';
+import { fleetMembers } from '../support/media-fleet.js';
+import { metric } from '../support/metrics.js';
 import { allocateMediaPorts, launchMedia, spawnMedia, type MediaProcess } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';
+import { bindable } from '../support/ports.js';
 
 const namespace = 'default';
 const selector = 'app.kubernetes.io/name=streamfed,app.kubernetes.io/component=media';
-
-/** Can a TCP port on 127.0.0.1 be listened on now? */
-const bindable = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
 
 /** A media pod as the StatefulSet would make it, pointing at a media process of this test. */
 function pod(name: string, restUrl: string): V1Pod {

@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rest, waitFor } from '../support/media-server.js';
-import { metric, spawnFleet, waitFleetIdle, type FleetMember } from '../support/media-fleet.js';
+import { spawnFleet, waitFleetIdle, type FleetMember } from '../support/media-fleet.js';
+import { metric } from '../support/metrics.js';
 import { NodePeer } from '../support/node-peer.js';
 import { WcsSocket } from '../support/wcs-socket.js';
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { metric, restUrlOf, waitFleetIdle, type FleetMember } from '../support/media-fleet.js';
+import { restUrlOf, waitFleetIdle, type FleetMember } from '../support/media-fleet.js';
+import { metric } from '../support/metrics.js';
 import { allocateMediaPorts, launchMedia, type MediaPorts } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';

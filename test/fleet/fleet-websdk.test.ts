@@ -1,7 +1,8 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../support/browser.js';
-import { metric, spawnFleet, waitFleetIdle, type FleetMember } from '../support/media-fleet.js';
+import { framesKeepDecoding, launchBrowser } from '../support/browser.js';
+import { spawnFleet, waitFleetIdle, type FleetMember } from '../support/media-fleet.js';
+import { metric } from '../support/metrics.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
 
@@ -30,8 +31,7 @@ describe('publish on one member, play on any: the official Web SDK against a thr
     ];
     for (const player of players) {
       await player.waitStatus('PLAYING');
-      const first = await waitFor(() => player.framesDecoded(), 'first decoded frames');
-      await waitFor(async () => (await player.framesDecoded()) > first + 10, 'frames to keep decoding');
+      await framesKeepDecoding(player, 'on a member');
     }
 
     const second = await TwoWayStreamingPage.open(browser, m3.restUrl, m3.wsUrl);
@@ -47,11 +47,7 @@ describe('publish on one member, play on any: the official Web SDK against a thr
     expect(all.body).toContainEqual(
       expect.objectContaining({ name: 'fleet-camera', published: true, relayed: true, origin: 'm1' }),
     );
-    const before = await players[0]!.framesDecoded();
-    await waitFor(
-      async () => (await players[0]!.framesDecoded()) > before + 10,
-      'first publisher undisturbed',
-    );
+    await framesKeepDecoding(players[0]!, 'from the first publisher, undisturbed');
 
     await publisher.stopPublishing();
     await publisher.waitPublishStatus('UNPUBLISHED');
@@ -84,7 +80,7 @@ describe('publish on one member, play on any: the official Web SDK against a thr
     await again.waitPublishStatus('PUBLISHING');
     const replay = await PlayerPage.open(browser, m2.restUrl, m2.wsUrl, 'fleet-kill');
     await replay.waitStatus('PLAYING', 30_000);
-    await waitFor(async () => (await replay.framesDecoded()) > 10, 'frames after the origin came back');
+    await framesKeepDecoding(replay, 'after the origin came back');
     await again.stopPublishing();
     await replay.waitStatus('STOPPED');
     await waitFleetIdle(fleet);

@@ -1,16 +1,7 @@
-import { execFile } from 'node:child_process';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { packageRoot } from '../../src/paths.js';
 import { spawnMedia } from '../support/media-process.js';
 import { NodePeer } from '../support/node-peer.js';
-
-const cli = (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
-  new Promise((resolve) =>
-    execFile(process.execPath, [path.join(packageRoot, 'dist/cli.js'), ...args], (error, stdout, stderr) =>
-      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    ),
-  );
+import { streamfed as cli } from '../support/tools.js';
 
 describe('streamfed command line', () => {
   it('documents every media option with its environment variable', async () => {

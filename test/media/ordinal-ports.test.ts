@@ -1,11 +1,6 @@
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { packageRoot } from '../../src/paths.js';
 import { spawnMedia } from '../support/media-process.js';
-import { run } from '../support/tools.js';
-
-const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  run(process.execPath, [path.join(packageRoot, 'dist/cli.js'), ...args], { env, timeoutMs: 20_000 });
+import { streamfed as cli } from '../support/tools.js';
 
 describe('several media pods per host: ports from the StatefulSet ordinal, and the probe command', () => {
   it('pod N listens on each port + N × stride; `streamfed probe` asks that port, and fails where nothing answers', async () => {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PushDescription } from '../../src/contracts/pull-api.js';
 import { spawnMedia, type MediaProcess } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
+import { metric } from '../support/metrics.js';
 import { NodePeer } from '../support/node-peer.js';
 import { childPids, osResources } from '../support/os-resources.js';
 
@@ -77,16 +78,11 @@ function excess(base: ProcessFigures, now: ProcessFigures): string[] {
   return out;
 }
 
-async function metric(restUrl: string, line: RegExp): Promise<number | undefined> {
-  const m = (await (await fetch(`${restUrl}/metrics`)).text()).match(line);
-  return m ? Number(m[1]) : undefined;
-}
-
 const objects = async (url: string): Promise<string> =>
   (
     await Promise.all(
       ['transport', 'producer', 'consumer'].map((t) =>
-        metric(url, new RegExp(`^streamfed_mediasoup_objects\\{type="${t}"\\} (\\d+)$`, 'm')),
+        metric(url, 'streamfed_mediasoup_objects', { type: t }),
       ),
     )
   ).join('/');

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMedia, waitFor, waitMediaReleased, type RunningMedia } from '../support/media-server.js';
+import { scrapeMetrics } from '../support/metrics.js';
 import { NodePeer } from '../support/node-peer.js';
 
 describe('pipe transports between workers', () => {
@@ -40,8 +41,8 @@ describe('pipe transports between workers', () => {
       await waitFor(() => pipes() === 0, 'pipe transports closed');
     }
     await waitMediaReleased(media);
-    const metrics = await (await fetch(`${media.restUrl}/metrics`)).text();
-    expect(metrics).toMatch(/^streamfed_mediasoup_objects\{type="pipe_transport"\} 0$/m);
-    expect(metrics).toMatch(/^streamfed_mediasoup_objects\{type="direct_transport"\} 0$/m);
+    const metrics = await scrapeMetrics(media.restUrl);
+    expect(metrics.value('streamfed_mediasoup_objects', { type: 'pipe_transport' })).toBe(0);
+    expect(metrics.value('streamfed_mediasoup_objects', { type: 'direct_transport' })).toBe(0);
   }, 300_000);
 });

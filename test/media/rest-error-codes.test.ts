@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FleetPaths } from '../../src/contracts/fleet-api.js';
 import { PushFailureCode } from '../../src/contracts/pull-api.js';
 import { FleetErrorCode, RestErrorCode } from '../../src/contracts/rest-error.js';
-import { freePort } from '../support/media-process.js';
 import { rest, startMedia, type RunningMedia } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';
+import { freePort } from '../support/ports.js';
 
 interface Refusal {
   what: string;
@@ -15,7 +15,20 @@ interface Refusal {
   headers?: Record<string, string>;
   status: number;
   code: string;
+  /** What the message must say, where the row checks it. */
+  message?: RegExp;
 }
+
+/** Every REST refusal in one table: status, stable code and, where it says something to check, the message. */
+/** A body the route's schema refuses: 400 FST_ERR_VALIDATION with a message naming the field. */
+const invalid = (what: string, path: string, body: unknown, message: RegExp): Refusal => ({
+  what,
+  path,
+  body,
+  status: 400,
+  code: 'FST_ERR_VALIDATION',
+  message,
+});
 
 describe('REST error bodies carry a stable code', () => {
   let media: RunningMedia;
@@ -53,11 +66,19 @@ describe('REST error bodies carry a stable code', () => {
         code: RestErrorCode.UNAUTHORIZED,
       },
       {
+        what: 'the token without Bearer',
+        path: '/rest-api/pull/find_all',
+        headers: { authorization: token },
+        status: 401,
+        code: RestErrorCode.UNAUTHORIZED,
+      },
+      {
         what: 'malformed JSON',
         path: '/rest-api/stream/find',
         body: '{"name":',
         status: 400,
         code: RestErrorCode.BAD_REQUEST,
+        message: /malformed JSON/,
       },
       {
         what: 'wrong type',
@@ -65,14 +86,67 @@ describe('REST error bodies carry a stable code', () => {
         body: { name: 42 },
         status: 400,
         code: 'FST_ERR_VALIDATION',
+        message: /name must be string/,
       },
+      invalid(
+        'a name with a control character',
+        '/rest-api/stream/find',
+        { name: 'a\nb' },
+        /name must match pattern/,
+      ),
+      invalid(
+        'a name too long',
+        '/rest-api/stream/find',
+        { name: 'x'.repeat(257) },
+        /name must NOT have more than 256/,
+      ),
+      invalid(
+        'published not a boolean',
+        '/rest-api/stream/find',
+        { published: 'yes' },
+        /published must be boolean/,
+      ),
+      invalid('status not a stream status', '/rest-api/stream/find', { status: 'LIVE' }, /status/),
+      invalid(
+        'display not an array',
+        '/rest-api/stream/find',
+        { display: 'metrics' },
+        /display must be array/,
+      ),
+      invalid(
+        'mediaSessionIds not an array',
+        '/rest-api/stream/terminate',
+        { mediaSessionIds: 'nope' },
+        /mediaSessionIds must be array/,
+      ),
+      invalid('connection terminate without sessionId', '/rest-api/connection/terminate', {}, /sessionId/),
+      invalid(
+        'pull terminate with a localStreamName not a string',
+        '/rest-api/pull/terminate',
+        { localStreamName: 7 },
+        /localStreamName must be string/,
+      ),
+      invalid(
+        'push without localStreamName',
+        '/rest-api/pull/push',
+        { uri: 'ws://127.0.0.1:1', extra: 1 },
+        /localStreamName/,
+      ),
       {
+        // the one name rule (src/contracts/stream-name.ts): a control character is not a name
         what: 'bad name',
         path: '/rest-api/pull/push',
         body: { uri: 'ws://127.0.0.1:1', localStreamName: 'a\nb' },
         status: 400,
         code: 'FST_ERR_VALIDATION',
+        message: /pattern/,
       },
+      invalid(
+        'bad name (another control character)',
+        '/rest-api/pull/push',
+        { uri: 'ws://127.0.0.1:1', localStreamName: 'a\u0001b' },
+        /pattern/,
+      ),
       {
         what: 'huge body',
         path: '/rest-api/stream/find',
@@ -94,6 +168,7 @@ describe('REST error bodies carry a stable code', () => {
         body: {},
         status: 404,
         code: RestErrorCode.NOT_FOUND,
+        message: /no route/,
       },
       {
         what: 'unknown stream',
@@ -101,6 +176,16 @@ describe('REST error bodies carry a stable code', () => {
         body: { name: 'nobody' },
         status: 404,
         code: RestErrorCode.NOT_FOUND,
+        message: /stream not found/,
+      },
+      {
+        // unknown fields are ignored, as WCS does; known ones of the wrong type are refused
+        what: 'an unknown field beside the name',
+        path: '/rest-api/stream/find',
+        body: { nmae: 'typo', name: 'nobody' },
+        status: 404,
+        code: RestErrorCode.NOT_FOUND,
+        message: /stream not found/,
       },
       {
         what: 'no streams matched',
@@ -108,6 +193,7 @@ describe('REST error bodies carry a stable code', () => {
         body: { mediaSessionId: 'nope' },
         status: 404,
         code: RestErrorCode.NOT_FOUND,
+        message: /not found/,
       },
       {
         what: 'unknown connection',
@@ -115,6 +201,7 @@ describe('REST error bodies carry a stable code', () => {
         body: { sessionId: '/nobody' },
         status: 404,
         code: RestErrorCode.NOT_FOUND,
+        message: /connection not found/,
       },
       {
         what: 'no pushes',
@@ -124,11 +211,20 @@ describe('REST error bodies carry a stable code', () => {
         code: RestErrorCode.NOT_FOUND,
       },
       {
+        what: 'no pushes, an unknown field ignored',
+        path: '/rest-api/pull/find_all',
+        body: { unexpected: true },
+        status: 404,
+        code: RestErrorCode.NOT_FOUND,
+        message: /no pushes or pulls/,
+      },
+      {
         what: 'terminate without a key',
         path: '/rest-api/pull/terminate',
         body: { remoteStreamName: 'x' },
         status: 400,
         code: RestErrorCode.BAD_REQUEST,
+        message: /give localMediaSessionId/,
       },
       {
         what: 'push of an unknown stream',
@@ -136,6 +232,15 @@ describe('REST error bodies carry a stable code', () => {
         body: { uri: 'ws://127.0.0.1:1', localStreamName: 'nobody' },
         status: 404,
         code: RestErrorCode.NOT_FOUND,
+      },
+      {
+        // a space is a name: a valid one, of no stream here
+        what: 'push of a name with a space',
+        path: '/rest-api/pull/push',
+        body: { uri: 'ws://127.0.0.1:1', localStreamName: 'a b' },
+        status: 404,
+        code: RestErrorCode.NOT_FOUND,
+        message: /not found/,
       },
       {
         what: 'uri not ws://',
@@ -181,6 +286,7 @@ describe('REST error bodies carry a stable code', () => {
       },
     ];
     const seen: { what: string; status: number; code: unknown }[] = [];
+    const objectsBefore = media.server.engine.objectCounts();
     for (const c of cases) {
       const headers = c.headers ?? auth;
       let status: number;
@@ -204,8 +310,11 @@ describe('REST error bodies carry a stable code', () => {
         message: expect.any(String),
       });
       expect((body as { message: string }).message).not.toBe('');
+      if (c.message) expect((body as { message: string }).message, c.what).toMatch(c.message);
     }
     expect(seen).toEqual(cases.map(({ what, status, code }) => ({ what, status, code })));
+    // refused calls make nothing
+    expect(media.server.engine.objectCounts()).toEqual(objectsBefore);
   });
 
   it('keeps the FAILED push in the body of a failed push, beside its code', async () => {

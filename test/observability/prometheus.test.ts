@@ -7,7 +7,6 @@ import { packageRoot } from '../../src/paths.js';
 import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.js';
 import { applyStreamPushCrd, kubectl } from '../support/kubectl.js';
 import {
-  freePort,
   spawnMedia,
   spawnOperator,
   type MediaProcess,
@@ -15,6 +14,7 @@ import {
 } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';
+import { freePort } from '../support/ports.js';
 import { chartDir, run } from '../support/tools.js';
 import { WcsSocket } from '../support/wcs-socket.js';
 import { dashboardExprs, exportedNames, metricNames, ruleExprs } from './metric-names.js';

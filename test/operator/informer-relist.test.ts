@@ -6,7 +6,7 @@ import { createLogger } from '../../src/log.js';
 import { Operator } from '../../src/operator/operator.js';
 import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.js';
 import { applyStreamPushCrd, kubectl } from '../support/kubectl.js';
-import { freePort } from '../support/media-process.js';
+import { freePort } from '../support/ports.js';
 import { testOperatorConfig } from '../support/operator-config.js';
 import { waitFor } from '../support/media-server.js';
 

@@ -1,6 +1,5 @@
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PushDescription } from '../../src/contracts/pull-api.js';
 import { REST_URL_ANNOTATION, WS_URL_ANNOTATION } from '../../src/kube/pod-endpoints.js';
 import { createLogger } from '../../src/log.js';
 import type { StreamPush } from '../../src/operator/api.js';
@@ -11,6 +10,8 @@ import { applyStreamPushCrd, kubectl } from '../support/kubectl.js';
 import { spawnFleet, type FleetMember } from '../support/media-fleet.js';
 import { spawnMedia, type MediaProcess } from '../support/media-process.js';
 import { testOperatorConfig } from '../support/operator-config.js';
+import { listPushes } from '../support/pushes.js';
+import { getStreamPush, waitStreamPush } from '../support/stream-pushes.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';
 
@@ -37,26 +38,10 @@ describe('StreamPush over a media fleet (source.service, target.service)', () =>
   const k = (...args: string[]) => kubectl(cluster.kubeconfigPath, args);
   const apply = (manifest: object) =>
     kubectl(cluster.kubeconfigPath, ['apply', '-f', '-'], JSON.stringify(manifest));
-  const get = async (name: string): Promise<StreamPush | undefined> => {
-    const r = await k('get', 'streampush', name, '-o', 'json');
-    return r.code === 0 ? (JSON.parse(r.stdout) as StreamPush) : undefined;
-  };
+  const get = (name: string) => getStreamPush(cluster.kubeconfigPath, name);
   const waitStatus = (name: string, what: string, check: (o: StreamPush) => boolean) =>
-    waitFor(
-      async () => {
-        const o = await get(name);
-        return o && check(o) ? o : undefined;
-      },
-      what,
-      45_000,
-      250,
-    );
-  const pushesOn = async (restUrl: string): Promise<PushDescription[]> => {
-    const r = await rest(restUrl, '/rest-api/pull/find_all', undefined, auth);
-    if (r.status === 404) return [];
-    expect(r.status).toBe(200);
-    return r.body as PushDescription[];
-  };
+    waitStreamPush(cluster.kubeconfigPath, name, what, check, { timeoutMs: 45_000 });
+  const pushesOn = (restUrl: string) => listPushes(restUrl, auth);
   const streamPush = (name: string, spec: Partial<StreamPush['spec']>) => ({
     apiVersion: 'streamfed.io/v1alpha1',
     kind: 'StreamPush',

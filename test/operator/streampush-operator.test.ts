@@ -1,6 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { PushDescription } from '../../src/contracts/pull-api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log.js';
 import type { StreamPush } from '../../src/operator/api.js';
@@ -15,12 +14,13 @@ import {
   type OperatorProcess,
 } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
+import { metric, scrapeMetrics } from '../support/metrics.js';
 import { FakeWcs } from '../support/fake-wcs.js';
 import { NodePeer } from '../support/node-peer.js';
 import { testOperatorConfig } from '../support/operator-config.js';
+import { listPushes } from '../support/pushes.js';
+import { getStreamPush, isActive, waitStreamPush } from '../support/stream-pushes.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
-
-type PushView = PushDescription;
 
 describe('StreamPush operator against a real kube-apiserver and real media servers', () => {
   let cluster: KubeCluster;
@@ -34,24 +34,11 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
   const k = (...args: string[]) => kubectl(cluster.kubeconfigPath, args);
   const apply = (manifest: object, ...flags: string[]) =>
     kubectl(cluster.kubeconfigPath, ['apply', ...flags, '-f', '-'], JSON.stringify(manifest));
-  const get = async (name: string): Promise<StreamPush | undefined> => {
-    const r = await k('get', 'streampush', name, '-o', 'json');
-    return r.code === 0 ? (JSON.parse(r.stdout) as StreamPush) : undefined;
-  };
+  const get = (name: string) => getStreamPush(cluster.kubeconfigPath, name);
   /** The StreamPush once it is Active (and `also` holds for it). */
   const waitActive = (name: string, what: string, also: (o: StreamPush) => boolean = () => true) =>
-    waitFor(
-      async () => {
-        const o = await get(name);
-        return o?.status?.phase === 'Active' && also(o) ? o : undefined;
-      },
-      what,
-      30_000,
-    );
-  const pushesOn = async (m: MediaProcess): Promise<PushView[]> => {
-    const r = await rest(m.restUrl, '/rest-api/pull/find_all');
-    return r.status === 200 ? (r.body as PushView[]) : [];
-  };
+    waitStreamPush(cluster.kubeconfigPath, name, what, (o) => isActive(o) && also(o));
+  const pushesOn = (m: MediaProcess) => listPushes(m.restUrl);
   const manifest = (
     name: string,
     remoteStreamName: string | undefined,
@@ -279,10 +266,10 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
     expect(await get('studio-to-s2')).toBeUndefined();
     expect(await pushesOn(s1)).toEqual([]);
     expect((await rest(s2.restUrl, '/rest-api/stream/find', { name: 'studio-renamed' })).status).toBe(404);
-    const metrics = await (await fetch(`${leaderProcess.metricsUrl}/metrics`)).text();
-    expect(metrics).toMatch(/^streamfed_operator_reconciles_total\{result="success"\} [1-9]/m);
-    expect(metrics).toMatch(/^streamfed_operator_orphan_pushes_terminated_total [1-9]/m);
-    expect(metrics).toMatch(/^streamfed_operator_leader 1$/m);
+    const metrics = await scrapeMetrics(leaderProcess.metricsUrl);
+    expect(metrics.value('streamfed_operator_reconciles_total', { result: 'success' })).toBeGreaterThan(0);
+    expect(metrics.value('streamfed_operator_orphan_pushes_terminated_total')).toBeGreaterThan(0);
+    expect(metrics.value('streamfed_operator_leader')).toBe(1);
   });
 
   it('a push its target never acknowledges is never Active, one whose delivery stalls is pushed again, and spec.custom reaches the target', async () => {
@@ -394,18 +381,15 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
   });
 
   it('rides out an API server restart: its pushes stay, it leads again and reconciles what comes next', async () => {
-    const leaderGauge = async (): Promise<string | undefined> =>
-      /^streamfed_operator_leader (\d)$/m.exec(
-        await (await fetch(`${leaderProcess.metricsUrl}/metrics`)).text(),
-      )?.[1];
+    const leaderGauge = (): Promise<number> => metric(leaderProcess.metricsUrl, 'streamfed_operator_leader');
     expect((await apply(manifest('across-outage', 'across-outage'))).code).toBe(0);
     const before = await waitActive('across-outage', 'StreamPush Active');
 
     // the control plane goes away longer than the 3 s Lease: the leader steps down and keeps running
     await cluster.stopApiserver();
-    await waitFor(async () => (await leaderGauge()) === '0', 'the leader to step down', 10_000);
+    await waitFor(async () => (await leaderGauge()) === 0, 'the leader to step down', 10_000);
     await cluster.startApiserver();
-    await waitFor(async () => (await leaderGauge()) === '1', 'the operator to lead again', 20_000);
+    await waitFor(async () => (await leaderGauge()) === 1, 'the operator to lead again', 20_000);
     expect(leaderProcess.child.exitCode).toBeNull();
 
     // nothing was re-pushed: the push it made before the outage is the one it still reports
@@ -427,9 +411,7 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
     const standby = await startOperator('replica-b');
     await new Promise((r) => setTimeout(r, 4000));
     expect(standby.leading).toBe(false);
-    expect(await (await fetch(`${leaderProcess.metricsUrl}/metrics`)).text()).toMatch(
-      /^streamfed_operator_leader 1$/m,
-    );
+    expect(await metric(leaderProcess.metricsUrl, 'streamfed_operator_leader')).toBe(1);
 
     // the leader process dies without releasing the Lease: the standby takes over once it expires (3 s)
     await leaderProcess.kill();

@@ -3,23 +3,15 @@ import type { PushDescription, PushFailureBody } from '../../src/contracts/pull-
 import { FakeWcs, type Stall } from '../support/fake-wcs.js';
 import { spawnMedia, type MediaProcess } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
+import { metric } from '../support/metrics.js';
 import { NodePeer } from '../support/node-peer.js';
 import { osResources, type OsResources } from '../support/os-resources.js';
+import { listPushes } from '../support/pushes.js';
 
 /** Short deadlines for the test: each step's own, so a reason can only come from its step. */
 const deadlines = { connect: 1500, handshake: 1500, answer: 1500, ice: 2000, media: 3000 };
 /** What a loaded machine may add to a deadline before the REST call answers. */
 const SLACK_MS = 5000;
-
-async function pushes(url: string): Promise<PushDescription[]> {
-  const r = await rest(url, '/rest-api/pull/find_all');
-  return r.status === 200 ? (r.body as PushDescription[]) : [];
-}
-
-async function metric(restUrl: string, line: RegExp): Promise<number | undefined> {
-  const m = (await (await fetch(`${restUrl}/metrics`)).text()).match(line);
-  return m ? Number(m[1]) : undefined;
-}
 
 describe('every remote step of a push has a deadline, a true reason and a stable code', () => {
   let s1: MediaProcess;
@@ -90,15 +82,12 @@ describe('every remote step of a push has a deadline, a true reason and a stable
     expect(body.message).not.toMatch(/closed by us/);
     expect(body.push).toMatchObject({ status: 'FAILED', code });
     expect(r.ms).toBeLessThan(withinMs + SLACK_MS);
-    const listed = (await pushes(s1.restUrl)).find(
+    const listed = (await listPushes(s1.restUrl)).find(
       (p) => p.localMediaSessionId === body.push.localMediaSessionId,
     );
     expect(listed).toMatchObject({ status: 'FAILED', code, info: expect.stringMatching(info) });
     expect(
-      await metric(
-        s1.restUrl,
-        new RegExp(`^streamfed_push_failures_total\\{reason="${code}"\\} (\\d+)$`, 'm'),
-      ),
+      await metric(s1.restUrl, 'streamfed_push_failures_total', { reason: code }),
     ).toBeGreaterThanOrEqual(1);
   };
 
@@ -165,7 +154,7 @@ describe('every remote step of a push has a deadline, a true reason and a stable
     expect(v).toMatchObject({ name: 'v', mediaProvider: 'WebRTC', hasAudio: false, hasVideo: true });
     expect(v).not.toHaveProperty('custom');
     // the token is the caller's business: not in the push's listing
-    expect(JSON.stringify(await pushes(s1.restUrl))).not.toContain('hook-token-1');
+    expect(JSON.stringify(await listPushes(s1.restUrl))).not.toContain('hook-token-1');
   });
 
   it('a pull has the same deadlines: a remote that never answers playStream, PUSH_ERR_ANSWER_TIMEOUT, nothing published here', async () => {
@@ -210,7 +199,7 @@ describe('every remote step of a push has a deadline, a true reason and a stable
     expect(started).toMatchObject({ status: 'PUBLISHING', delivery: { status: 'waiting', packets: 0 } });
     const failed = await waitFor(
       async () =>
-        (await pushes(s1.restUrl)).find(
+        (await listPushes(s1.restUrl)).find(
           (p) => p.localMediaSessionId === started.localMediaSessionId && p.status === 'FAILED',
         ),
       'push FAILED for lack of delivery',
@@ -231,7 +220,7 @@ describe('every remote step of a push has a deadline, a true reason and a stable
     expect(r.status).toBe(200);
     const id = (r.body as PushDescription).localMediaSessionId;
     const mine = async (): Promise<PushDescription | undefined> =>
-      (await pushes(s1.restUrl)).find((p) => p.localMediaSessionId === id);
+      (await listPushes(s1.restUrl)).find((p) => p.localMediaSessionId === id);
     await waitFor(async () => (await mine())?.delivery.status === 'delivering', 'delivering');
     const stalled = await waitFor(
       async () => {
@@ -244,14 +233,14 @@ describe('every remote step of a push has a deadline, a true reason and a stable
     expect(stalled).toMatchObject({ status: 'PUBLISHING' });
     expect(stalled.delivery.packets).toBeGreaterThan(0);
     expect(stalled.packets).toBeGreaterThan(stalled.delivery.packets);
-    expect(await metric(s1.restUrl, /^streamfed_push_delivery\{status="stalled"\} (\d+)$/m)).toBe(1);
+    expect(await metric(s1.restUrl, 'streamfed_push_delivery', { status: 'stalled' })).toBe(1);
     expect((await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: id })).status).toBe(
       200,
     );
   });
 
   it('leaves nothing behind: every failed push terminated, fds and transports back to the baseline', async () => {
-    for (const p of await pushes(s1.restUrl)) {
+    for (const p of await listPushes(s1.restUrl)) {
       expect(p.status, p.remoteStreamName).toBe('FAILED');
       expect(
         (await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: p.localMediaSessionId }))
@@ -260,8 +249,7 @@ describe('every remote step of a push has a deadline, a true reason and a stable
     }
     await Promise.all(fakes.splice(0).map((f) => f.close()));
     await waitFor(
-      async () =>
-        (await metric(s1.restUrl, /^streamfed_mediasoup_objects\{type="transport"\} (\d+)$/m)) === 2,
+      async () => (await metric(s1.restUrl, 'streamfed_mediasoup_objects', { type: 'transport' })) === 2,
       "only the two publishers' transports",
     );
     // the listening REST socket stays; connections accepted on it are the test's own keep-alive client

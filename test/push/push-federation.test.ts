@@ -1,27 +1,18 @@
 import type { Browser } from 'playwright-core';
 import type { PushDescription } from '../../src/contracts/pull-api.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from '../support/browser.js';
+import { framesKeepDecoding, launchBrowser } from '../support/browser.js';
 import { spawnMedia, type MediaProcess } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
+import { metric } from '../support/metrics.js';
+import { listPushes } from '../support/pushes.js';
 import { selfSignedCert } from '../support/tls.js';
 import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
 
 type PushView = PushDescription;
 
-async function metric(restUrl: string, line: RegExp): Promise<number | undefined> {
-  const text = await (await fetch(`${restUrl}/metrics`)).text();
-  const m = text.match(line);
-  return m ? Number(m[1]) : undefined;
-}
-
-const transports = (url: string): Promise<number | undefined> =>
-  metric(url, /^streamfed_mediasoup_objects\{type="transport"\} (\d+)$/m);
-
-async function pushes(url: string): Promise<PushView[]> {
-  const r = await rest(url, '/rest-api/pull/find_all');
-  return r.status === 200 ? (r.body as PushView[]) : [];
-}
+const transports = (url: string): Promise<number> =>
+  metric(url, 'streamfed_mediasoup_objects', { type: 'transport' });
 
 describe('server-to-server push over WebRTC between server processes', () => {
   const tls = selfSignedCert();
@@ -62,7 +53,7 @@ describe('server-to-server push over WebRTC between server processes', () => {
     expect(push.localMediaSessionId).toMatch(/[0-9a-f-]{36}/);
     expect(push.remoteMediaSessionId).toMatch(/[0-9a-f-]{36}/);
 
-    await waitFor(async () => (await pushes(s1.restUrl))[0]?.status === 'PUBLISHING', 'push PUBLISHING');
+    await waitFor(async () => (await listPushes(s1.restUrl))[0]?.status === 'PUBLISHING', 'push PUBLISHING');
     const onS2 = await rest(s2.restUrl, '/rest-api/stream/find', { name: 'cam-fed' });
     expect(onS2.body).toEqual([
       expect.objectContaining({
@@ -81,25 +72,22 @@ describe('server-to-server push over WebRTC between server processes', () => {
 
     const player = await PlayerPage.open(browser, s2.restUrl, s2.wsUrl, 'cam-fed');
     await player.waitStatus('PLAYING');
-    const first = await waitFor(() => player.framesDecoded(), 'frames decoded on server 2');
-    await waitFor(async () => (await player.framesDecoded()) > first + 10, 'frames to keep coming');
+    await framesKeepDecoding(player, 'on server 2');
 
     // what the remote acknowledges in its receiver reports, not only what we sent
     const delivered = await waitFor(async () => {
-      const [p] = await pushes(s1.restUrl);
+      const [p] = await listPushes(s1.restUrl);
       return p && p.delivery.status === 'delivering' && p.delivery.packets > 0 ? p : undefined;
     }, 'remote receiver reports acknowledging the push');
     expect(delivered.delivery.packets).toBeLessThanOrEqual(delivered.packets);
     expect(delivered.delivery.lastDeliveredAt).toBeGreaterThan(push.createDate);
-    expect(
-      await metric(s1.restUrl, /^streamfed_push_delivered_packets_total\{push="[^"]+"\} (\d+)$/m),
-    ).toBeGreaterThan(0);
-    expect(await metric(s1.restUrl, /^streamfed_push_delivery\{status="delivering"\} (\d+)$/m)).toBe(1);
-    const all = await pushes(s1.restUrl);
+    expect(await metric(s1.restUrl, 'streamfed_push_delivered_packets_total')).toBeGreaterThan(0);
+    expect(await metric(s1.restUrl, 'streamfed_push_delivery', { status: 'delivering' })).toBe(1);
+    const all = await listPushes(s1.restUrl);
     expect(all).toHaveLength(1);
     expect(all[0]).toMatchObject({ status: 'PUBLISHING', localMediaSessionId: push.localMediaSessionId });
-    expect(await metric(s1.restUrl, /^streamfed_pushes\{status="PUBLISHING"\} (\d+)$/m)).toBe(1);
-    expect(await metric(s1.restUrl, /^streamfed_push_setup_seconds_count (\d+)$/m)).toBe(1);
+    expect(await metric(s1.restUrl, 'streamfed_pushes', { status: 'PUBLISHING' })).toBe(1);
+    expect(await metric(s1.restUrl, 'streamfed_push_setup_seconds_count')).toBe(1);
 
     const terminated = await rest(s1.restUrl, '/rest-api/pull/terminate', {
       localMediaSessionId: push.localMediaSessionId,
@@ -134,7 +122,7 @@ describe('server-to-server push over WebRTC between server processes', () => {
     });
     expect(fragment.status).toBe(400);
     expect((fragment.body as { message: string }).message).toMatch(/fragment/);
-    expect(await pushes(s1.restUrl)).toHaveLength(1);
+    expect(await listPushes(s1.restUrl)).toHaveLength(1);
     const terminated = await rest(s1.restUrl, '/rest-api/pull/terminate', {
       uri: `${s2.wsUrl}/websocket`,
       localStreamName: 'cam',
@@ -154,7 +142,9 @@ describe('server-to-server push over WebRTC between server processes', () => {
     expect(ok.status).toBe(200);
     await waitFor(
       async () =>
-        (await pushes(s1.restUrl)).some((p) => p.remoteStreamName === 'cam-tls' && p.status === 'PUBLISHING'),
+        (await listPushes(s1.restUrl)).some(
+          (p) => p.remoteStreamName === 'cam-tls' && p.status === 'PUBLISHING',
+        ),
       'wss push PUBLISHING',
     );
     expect(
@@ -197,7 +187,7 @@ describe('server-to-server push over WebRTC between server processes', () => {
     ).toBe(200);
     const player = await PlayerPage.open(browser, s3.restUrl, s3.wsUrl, 'hop');
     await player.waitStatus('PLAYING');
-    await waitFor(async () => (await player.framesDecoded()) > 10, 'frames decoded on server 3');
+    await framesKeepDecoding(player, 'on server 3');
     // ending the first hop ends the second: s2's local stream goes away, so its push to s3 ends
     expect(
       (
@@ -228,7 +218,7 @@ describe('server-to-server push over WebRTC between server processes', () => {
       remoteStreamName: 'cam',
       uri: s1.wsUrl,
     });
-    await waitFor(async () => (await pushes(s3.restUrl))[0]?.status === 'PUBLISHING', 'pull PUBLISHING');
+    await waitFor(async () => (await listPushes(s3.restUrl))[0]?.status === 'PUBLISHING', 'pull PUBLISHING');
     expect(
       (
         await rest(s3.restUrl, '/rest-api/pull/pull', {
@@ -244,8 +234,8 @@ describe('server-to-server push over WebRTC between server processes', () => {
 
     const player = await PlayerPage.open(browser, s3.restUrl, s3.wsUrl, 'pulled');
     await player.waitStatus('PLAYING');
-    await waitFor(async () => (await player.framesDecoded()) > 10, 'frames decoded from the pulled stream');
-    const [pulled] = await pushes(s3.restUrl);
+    await framesKeepDecoding(player, 'from the pulled stream');
+    const [pulled] = await listPushes(s3.restUrl);
     expect(pulled).toMatchObject({ status: 'PUBLISHING', delivery: { status: 'delivering' } });
     expect(pulled!.delivery.packets).toBeGreaterThan(0);
 
@@ -296,7 +286,7 @@ describe('server-to-server push over WebRTC between server processes', () => {
       code: 'PUSH_ERR_UNREACHABLE',
       message: expect.stringMatching(/cannot connect/),
     });
-    const [failed] = await pushes(s1.restUrl);
+    const [failed] = await listPushes(s1.restUrl);
     expect(failed).toMatchObject({
       status: 'FAILED',
       code: 'PUSH_ERR_UNREACHABLE',
@@ -304,7 +294,7 @@ describe('server-to-server push over WebRTC between server processes', () => {
     });
     expect(await transports(s1.restUrl)).toBe(1);
     expect(
-      await metric(s1.restUrl, /^streamfed_push_failures_total\{reason="PUSH_ERR_UNREACHABLE"\} (\d+)$/m),
+      await metric(s1.restUrl, 'streamfed_push_failures_total', { reason: 'PUSH_ERR_UNREACHABLE' }),
     ).toBeGreaterThanOrEqual(1);
     expect(
       (
@@ -321,12 +311,15 @@ describe('server-to-server push over WebRTC between server processes', () => {
       expect(
         (await rest(s1.restUrl, '/rest-api/pull/push', { uri: s4.wsUrl, localStreamName: 'cam' })).status,
       ).toBe(200);
-      await waitFor(async () => (await pushes(s1.restUrl))[0]?.status === 'PUBLISHING', 'push PUBLISHING');
+      await waitFor(
+        async () => (await listPushes(s1.restUrl))[0]?.status === 'PUBLISHING',
+        'push PUBLISHING',
+      );
       await s4.kill();
       const killedAt = Date.now();
-      await waitFor(async () => (await pushes(s1.restUrl))[0]?.status === 'FAILED', 'push FAILED', 5_000);
+      await waitFor(async () => (await listPushes(s1.restUrl))[0]?.status === 'FAILED', 'push FAILED', 5_000);
       expect(Date.now() - killedAt).toBeLessThan(5_000);
-      expect((await pushes(s1.restUrl))[0]).toMatchObject({
+      expect((await listPushes(s1.restUrl))[0]).toMatchObject({
         code: 'PUSH_ERR_REMOTE_DISCONNECTED',
         info: expect.stringMatching(/remote session ended/),
       });

@@ -1,4 +1,5 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { waitFor } from './media-server.js';
 
 /** Debian's Chromium, headless, with a fake camera and loopback ICE allowed. */
 export async function launchBrowser(): Promise<Browser> {
@@ -30,6 +31,28 @@ export async function framesDecoded(page: Page, container: string): Promise<numb
     const video = (globalThis as unknown as { document: Doc }).document.querySelector(`${selector} video`);
     return video ? video.getVideoPlaybackQuality().totalVideoFrames : 0;
   }, container);
+}
+
+/** A video in a page: the demo pages of websdk-page.ts. */
+export interface DecodingVideo {
+  framesDecoded(): Promise<number>;
+}
+
+/**
+ * Waits for the video's first decoded frames, then for 10 more: it keeps decoding (it did not show a frame
+ * and freeze). `where` names the video in a timeout's message; each of the two waits has `timeoutMs`.
+ */
+export async function framesKeepDecoding(
+  video: DecodingVideo,
+  where: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const first = await waitFor(() => video.framesDecoded(), `first decoded frames ${where}`, timeoutMs);
+  await waitFor(
+    async () => (await video.framesDecoded()) > first + 10,
+    `frames to keep decoding ${where}`,
+    timeoutMs,
+  );
 }
 
 export const demoPage = (restUrl: string, page: 'two_way_streaming' | 'player'): string =>

@@ -15,8 +15,9 @@ import {
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { freePort } from './media-process.js';
+import { freePort } from './ports.js';
 
 /**
  * A real Kubernetes control plane for tests: Debian's etcd and a kube-apiserver built from Debian's
@@ -134,8 +135,6 @@ function get(server: string, urlPath: string, token: string, ca: Buffer): Promis
     req.end();
   });
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface Child {
   name: string;

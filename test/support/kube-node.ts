@@ -13,8 +13,9 @@ import path from 'node:path';
 import { packageRoot } from '../../src/paths.js';
 import { kubectl } from './kubectl.js';
 import { kubeBin, startKubeCluster, startProcess, type Child } from './kube-cluster.js';
-import { freePort } from './media-process.js';
+import { freePort } from './ports.js';
 import { run } from './tools.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * A real single-node Kubernetes on 127.0.0.1 (the recipe in ../shared/kubernetes-node.md): Debian's dockerd with
@@ -69,8 +70,6 @@ const PROCESSES = [
   'dockerd',
 ] as const;
 type ProcessName = (typeof PROCESSES)[number];
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function pidOf(dir: string, name: ProcessName): number | undefined {
   const file = path.join(dir, `${name}.pid`);

@@ -15,6 +15,17 @@ export function kubectl(kubeconfig: string, args: string[], stdin?: string): Pro
   });
 }
 
+/**
+ * What a cluster says about its pods and their last 25 events (one namespace, or all), for the message of a
+ * failed wait.
+ */
+export async function podReport(kubeconfig: string, namespace?: string): Promise<string> {
+  const where = namespace ? ['-n', namespace] : ['-A'];
+  const pods = await kubectl(kubeconfig, [...where, 'get', 'pods', '-o', 'wide']);
+  const events = await kubectl(kubeconfig, [...where, 'get', 'events', '--sort-by=.lastTimestamp']);
+  return `${pods.stdout}${pods.stderr}\n${events.stdout.split('\n').slice(-25).join('\n')}${events.stderr}`;
+}
+
 /** Applies the StreamPush CRD (crds/) and waits until the API server serves it; throws if it cannot. */
 export async function applyStreamPushCrd(kubeconfig: string): Promise<void> {
   for (const args of [

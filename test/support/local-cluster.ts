@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { packageRoot } from '../../src/paths.js';
-import { kubectl } from './kubectl.js';
-import { startKubeNode, stopKubeNode, type KubeNode } from './kube-node.js';
+import { podReport } from './kubectl.js';
+import { dockerCli, startKubeNode, stopKubeNode, type KubeNode } from './kube-node.js';
 import { helmBin, run } from './tools.js';
 
 /**
@@ -98,7 +98,7 @@ export async function clusterUp(log: (line: string) => void = () => {}): Promise
           await timed(timings, `image ${imageName} (scripts/cluster/build-image.sh)`, log, () =>
             script('scripts/cluster/build-image.sh', [imageName], log, env),
           );
-          const size = await run('/usr/bin/docker', ['image', 'inspect', '-f', '{{.Size}}', imageName], {
+          const size = await run(dockerCli, ['image', 'inspect', '-f', '{{.Size}}', imageName], {
             env,
           });
           imageBytes = Number(size.stdout.trim());
@@ -130,9 +130,7 @@ export async function clusterUp(log: (line: string) => void = () => {}): Promise
         { timeoutMs: 360_000 },
       );
       if (r.code !== 0) {
-        const pods = await kubectl(kubeconfig, ['get', 'pods', '-A', '-o', 'wide']);
-        const events = await kubectl(kubeconfig, ['get', 'events', '-A', '--sort-by=.lastTimestamp']);
-        throw new Error(`helm install failed: ${r.stderr}\n${pods.stdout}\n${events.stdout.slice(-4000)}`);
+        throw new Error(`helm install failed: ${r.stderr}\n${await podReport(kubeconfig)}`);
       }
     });
     return { ...node, timings, imageBytes };

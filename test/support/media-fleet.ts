@@ -1,5 +1,6 @@
 import { allocateMediaPorts, launchMedia, type MediaPorts, type MediaProcess } from './media-process.js';
 import { waitFor } from './media-server.js';
+import { metric } from './metrics.js';
 
 export interface FleetMember {
   process: MediaProcess;
@@ -64,24 +65,6 @@ export async function waitFleetIdle(members: FleetMember[]): Promise<void> {
       20_000,
     );
   }
-}
-
-/** One series' value (summed over label sets matching `labels`) from a /metrics page. */
-export async function metric(
-  restUrl: string,
-  name: string,
-  labels: Record<string, string> = {},
-): Promise<number> {
-  const text = await (await fetch(`${restUrl}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const m = /^([a-zA-Z_:][\w:]*)(\{([^}]*)\})?\s+(\S+)/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const set = Object.fromEntries([...(m[3] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => set[k] === v)) sum += Number(m[4]);
-  }
-  return sum;
 }
 
 export interface ListedMember {

@@ -1,23 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../../src/paths.js';
 import { waitFor } from './media-server.js';
-
-/** A free TCP port on 127.0.0.1 (bind 0, read, release). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
+import { freePort } from './ports.js';
+import { cliScript } from './tools.js';
 
 export interface MediaProcess {
   child: ChildProcess;
@@ -43,6 +30,16 @@ function killOnExit(child: ChildProcess): void {
   };
   process.once('exit', kill);
   child.once('exit', () => process.removeListener('exit', kill));
+}
+
+/** Waits for `started`; a child that does not get there is killed, not left running after a failed start. */
+async function killedUnless(child: ChildProcess, started: () => Promise<unknown>): Promise<void> {
+  try {
+    await started();
+  } catch (error) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    throw error;
+  }
 }
 
 /** How to run node for a media process (benchmarks: profiling flags, another build to compare with). */
@@ -112,7 +109,7 @@ export async function launchMedia(
         ]
       : []),
     ...(node.nodeArgs ?? []),
-    node.cli ?? path.join(packageRoot, 'dist/cli.js'),
+    node.cli ?? cliScript,
     'media',
     '--listen-ip',
     '127.0.0.1',
@@ -143,21 +140,17 @@ export async function launchMedia(
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   killOnExit(child);
-  try {
+  await killedUnless(child, () =>
     // generous: several servers start at once on a loaded machine
-    await waitFor(
+    waitFor(
       () => {
         if (child.exitCode !== null) throw new Error(`media server exited: ${out}`);
         return out.includes('media server listening');
       },
       'media server to listen',
       60_000,
-    );
-  } catch (error) {
-    // a server that never listened is no one's to stop: it goes now, not with the test process
-    if (child.exitCode === null) child.kill('SIGKILL');
-    throw error;
-  }
+    ),
+  );
   const tls = extraArgs.includes('--tls-cert');
   const kill = async (): Promise<void> => {
     if (child.exitCode === null) child.kill('SIGKILL');
@@ -226,7 +219,7 @@ export async function spawnOperator(
   const child = spawn(
     process.execPath,
     [
-      path.join(packageRoot, 'dist/cli.js'),
+      cliScript,
       'operator',
       '--kubeconfig',
       kubeconfig,
@@ -255,13 +248,15 @@ export async function spawnOperator(
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   killOnExit(child);
-  await waitFor(
-    () => {
-      if (child.exitCode !== null) throw new Error(`operator exited: ${out}`);
-      return out.includes('operator started');
-    },
-    'operator to start',
-    20_000,
+  await killedUnless(child, () =>
+    waitFor(
+      () => {
+        if (child.exitCode !== null) throw new Error(`operator exited: ${out}`);
+        return out.includes('operator started');
+      },
+      'operator to start',
+      20_000,
+    ),
   );
   return {
     child,

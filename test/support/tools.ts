@@ -32,6 +32,14 @@ export function run(
   });
 }
 
+/** The built command line (`npm run build`): what `streamfed` runs. */
+export const cliScript = path.join(packageRoot, 'dist/cli.js');
+
+/** `streamfed <args>` from the build, in its own process, `env` over this one's; never throws (see run()). */
+export function streamfed(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  return run(process.execPath, [cliScript, ...args], { env, timeoutMs: 60_000 });
+}
+
 /** helm from .cache/helm (scripts/install-helm.sh, run by npm run setup). */
 export function helmBin(): string {
   const dir = path.join(packageRoot, '.cache/helm');
