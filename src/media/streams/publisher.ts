@@ -4,7 +4,7 @@ import { producerParameters } from '../rtc/negotiate.js';
 import { writeAnswer, type AnswerSection } from '../rtc/sdp-answer.js';
 import { SdpError, type MediaKind, type ParsedOffer } from '../rtc/sdp-offer.js';
 import { MediaSession, codecName, type MediaSessionInit, type VideoSize } from './media-session.js';
-import { StreamStatus } from './status.js';
+import { StreamInfo, StreamStatus } from './status.js';
 import { VideoSizeProbe } from './video-size-probe.js';
 
 /** A stream published into this server: one producer per media kind on a WebRTC transport. */
@@ -72,6 +72,14 @@ export class Publisher extends MediaSession {
 
   videoSize(): VideoSize {
     return this.probe?.size ?? this.init.declaredSize ?? { width: 0, height: 0 };
+  }
+
+  /**
+   * How a player of this stream ends when the stream's producers close: STOPPED, "Stopped by publisher stop",
+   * as WCS ends the players of a publisher that went, whatever ended it.
+   */
+  playerEnd(): [StreamStatus, string] {
+    return [StreamStatus.STOPPED, StreamInfo.STOPPED_BY_PUBLISHER_STOP];
   }
 
   override end(status?: StreamStatus, info?: string): void {
