@@ -21,7 +21,7 @@ describe('one owner per pipe transport: the engine reaps its own pipes, never a 
       fleet: {
         memberId,
         peers: [`http://127.0.0.1:${peer}`],
-        relayIdleMs: 200,
+        relayIdleMs: 2000, // a relay is idle while its first player is still being made: no tighter
         probeIntervalMs: 200,
       },
     });

@@ -80,13 +80,8 @@ export class FleetRelay extends EventEmitter<FleetRelayEvents> {
         // a push of the relayed copy extends the chain the origin's stream came by (push-chain.ts)
         ...(answer.chain ? { chain: answer.chain } : {}),
       };
-      const publisher = new RelayedPublisher(
-        init,
-        pipe.transport,
-        router,
-        pipe.producers,
-        this.origin.memberId,
-      );
+      const media = { transport: pipe.transport, router, producers: pipe.producers };
+      const publisher = new RelayedPublisher(init, media, this.origin.memberId);
       this.#publisher = publisher;
       publisher.on('status', () => {
         if (publisher.ended) this.close();

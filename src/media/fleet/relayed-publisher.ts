@@ -1,5 +1,4 @@
-import type * as ms from 'mediasoup/types';
-import { Publisher } from '../streams/publisher.js';
+import { Publisher, type PublisherMedia } from '../streams/publisher.js';
 import type { MediaSessionInit } from '../streams/media-session.js';
 import { StreamInfo, StreamStatus, type StreamDescription } from '../streams/status.js';
 
@@ -18,13 +17,10 @@ export interface RelayedDescription extends StreamDescription {
 export class RelayedPublisher extends Publisher {
   constructor(
     init: MediaSessionInit,
-    transport: ms.PipeTransport,
-    router: ms.Router,
-    producers: Map<'audio' | 'video', ms.Producer>,
+    media: PublisherMedia,
     readonly origin: string,
   ) {
-    super(init, transport, router);
-    for (const [kind, producer] of producers) this.producers.set(kind, producer);
+    super(init, media);
   }
 
   override describe(): RelayedDescription {
