@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type * as ms from 'mediasoup/types';
 import type { MediaServer } from '../../src/media/media-server.js';
 import { Publisher } from '../../src/media/streams/publisher.js';
 import { StreamInfo, StreamStatus } from '../../src/media/streams/status.js';
@@ -22,13 +23,10 @@ export async function pipeStream(
     const remote = await host.pipe(name, transport.tuple.localPort);
     await transport.connect({ ip: '127.0.0.1', port: remote.port });
     const { session } = await server.streams.publishWith(init, async () => {
-      const publisher = new Publisher(init, transport, router);
+      const producers = new Map<'audio' | 'video', ms.Producer>();
       for (const p of remote.producers)
-        publisher.producers.set(
-          p.kind,
-          await transport.produce({ kind: p.kind, rtpParameters: p.rtpParameters }),
-        );
-      return { session: publisher };
+        producers.set(p.kind, await transport.produce({ kind: p.kind, rtpParameters: p.rtpParameters }));
+      return { session: new Publisher(init, { transport, router, producers }) };
     });
     session.connected();
     return {

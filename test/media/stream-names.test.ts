@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STREAM_NAME_MAX_LENGTH, streamNameProblem } from '../../src/contracts/stream-name.js';
-import { createPeer, weriftCodec } from '../../src/media/push/rtc-peer.js';
+import { createPeer } from '../../src/media/push/rtc-peer.js';
+import { weriftCodec } from '../../src/media/rtc/codec-params.js';
 import { mediaCodecs } from '../../src/media/rtc/codecs.js';
 import { spawnMedia, type MediaProcess } from '../support/media-process.js';
 import { rest, startMedia, waitFor, waitMediaReleased, type RunningMedia } from '../support/media-server.js';

@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { RTCPeerConnection } from 'werift';
-import { createPeer, weriftCodec } from '../../src/media/push/rtc-peer.js';
+import { createPeer } from '../../src/media/push/rtc-peer.js';
+import { weriftCodec } from '../../src/media/rtc/codec-params.js';
 import { mediaCodecs } from '../../src/media/rtc/codecs.js';
 
 /** How far a fake remote goes before it stalls. */

@@ -1,6 +1,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { MediaStreamTrack, RtpHeader, RtpPacket, type RTCPeerConnection } from 'werift';
-import { createPeer, weriftCodec } from '../../src/media/push/rtc-peer.js';
+import { createPeer } from '../../src/media/push/rtc-peer.js';
+import { weriftCodec } from '../../src/media/rtc/codec-params.js';
 import { WcsClient, type StreamStatusEvent } from '../../src/media/push/wcs-client.js';
 import { mediaCodecs } from '../../src/media/rtc/codecs.js';
 

@@ -1,6 +1,7 @@
 import { MediaStreamTrack, type RTCPeerConnection } from 'werift';
 import { WhipMediaType, sessionUrl } from '../../src/contracts/whip-http.js';
-import { createPeer, weriftCodec } from '../../src/media/push/rtc-peer.js';
+import { createPeer } from '../../src/media/push/rtc-peer.js';
+import { weriftCodec } from '../../src/media/rtc/codec-params.js';
 import { mediaCodecs } from '../../src/media/rtc/codecs.js';
 import { SYNTHETIC_VIDEO_SIZE, sendSynthetic } from './node-peer.js';
 

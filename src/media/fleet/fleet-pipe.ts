@@ -54,7 +54,7 @@ export function pipeEndpoint(transport: ms.PipeTransport): {
  */
 export class FleetPipe {
   readonly #transport: ms.PipeTransport;
-  readonly producers = new Map<'audio' | 'video', ms.Producer>();
+  readonly #producers = new Map<'audio' | 'video', ms.Producer>();
   #closed = false;
 
   private constructor(transport: ms.PipeTransport) {
@@ -67,6 +67,10 @@ export class FleetPipe {
 
   get transport(): ms.PipeTransport {
     return this.#transport;
+  }
+  /** What the origin sends, one producer per kind, once connected. */
+  get producers(): ReadonlyMap<'audio' | 'video', ms.Producer> {
+    return this.#producers;
   }
   get closed(): boolean {
     return this.#closed || this.#transport.closed;
@@ -89,7 +93,7 @@ export class FleetPipe {
         rtpParameters: p.rtpParameters,
         paused: p.paused,
       });
-      this.producers.set(p.kind, producer);
+      this.#producers.set(p.kind, producer);
     }
   }
 
@@ -100,7 +104,7 @@ export class FleetPipe {
       { bytesReceived?: number } | undefined;
     let packets = 0;
     let lost = 0;
-    for (const producer of this.producers.values()) {
+    for (const producer of this.#producers.values()) {
       for (const s of await producer.getStats().catch(() => [])) {
         packets += s.packetCount;
         lost += s.packetsLost;

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type * as ms from 'mediasoup/types';
-import { StreamInfo, StreamStatus } from '../streams/status.js';
+import { StreamStatus } from '../streams/status.js';
 import { FleetError, FleetErrorCode } from './fleet-errors.js';
 import { FleetPipe, type PipeListen } from './fleet-pipe.js';
 import type { MemberClient } from './member-client.js';
@@ -16,10 +16,6 @@ export interface FleetRelayEvents {
   close: [error: FleetError | undefined];
 }
 
-interface Ending {
-  end(status: StreamStatus, info?: string): void;
-}
-
 export interface RelayOrigin {
   memberId: string;
   client: MemberClient;
@@ -28,7 +24,10 @@ export interface RelayOrigin {
 /**
  * One relay of one stream from its origin member to this server, shared by all the stream's players here:
  * a control client (the origin's control channel) + a media leg (the fleet pipe) + the publisher local
- * players see. `close()` cascades to all three; the origin ending the stream or going silent closes it.
+ * players see. The relay owns all three: `close()` cascades to them, and the pipe is closed by nobody else.
+ * The origin ending the stream or going silent closes it, and so does its publisher ending (a REST
+ * terminate, a shutdown). The players are not the relay's: each ends through its own consumers as the pipe's
+ * producers close (RelayedPublisher.playerEnd says how).
  */
 export class FleetRelay extends EventEmitter<FleetRelayEvents> {
   readonly id = randomUUID();
@@ -41,14 +40,10 @@ export class FleetRelay extends EventEmitter<FleetRelayEvents> {
   #publisher: RelayedPublisher | undefined;
   #idleSince: number | undefined;
 
-  readonly #players: () => Ending[];
-
-  /** `players` lists this stream's local players, for a failure to end them FAILED. */
-  constructor(name: string, origin: RelayOrigin, players: () => Ending[]) {
+  constructor(name: string, origin: RelayOrigin) {
     super();
     this.name = name;
     this.origin = origin;
-    this.#players = players;
   }
 
   get state(): RelayState {
@@ -85,14 +80,12 @@ export class FleetRelay extends EventEmitter<FleetRelayEvents> {
         // a push of the relayed copy extends the chain the origin's stream came by (push-chain.ts)
         ...(answer.chain ? { chain: answer.chain } : {}),
       };
-      const publisher = new RelayedPublisher(
-        init,
-        pipe.transport,
-        router,
-        pipe.producers,
-        this.origin.memberId,
-      );
+      const media = { transport: pipe.transport, router, producers: pipe.producers };
+      const publisher = new RelayedPublisher(init, media, this.origin.memberId);
       this.#publisher = publisher;
+      publisher.on('status', () => {
+        if (publisher.ended) this.close();
+      });
       this.#throwIfClosed();
       publisher.connected();
       this.#setState('live');
@@ -118,13 +111,13 @@ export class FleetRelay extends EventEmitter<FleetRelayEvents> {
   }
 
   /**
-   * Ends the relay once: a normal end leaves the players STOPPED (their producer closed, as when a local
-   * publisher stops); a failure ends them FAILED first.
+   * Ends the relay once: its publisher ends (FAILED after a failure), then the pipe closes, and with it the
+   * producers the players consume: a normal end leaves them STOPPED, as when a local publisher stops; a
+   * failure FAILED.
    */
   close(error?: FleetError): void {
     if (this.#state === 'closed') return;
     this.#setState('closed');
-    if (error) for (const p of this.#players()) p.end(StreamStatus.FAILED, StreamInfo.FAILED_BY_ERROR);
     this.#control?.close();
     this.#publisher?.end(error ? StreamStatus.FAILED : StreamStatus.UNPUBLISHED, error?.message);
     this.#pipe?.close();

@@ -114,9 +114,7 @@ export class FleetRelays {
     const found = await this.#members.locate(name);
     if (!found || this.#closed) return undefined;
     const started = process.hrtime.bigint();
-    const relay = new FleetRelay(name, { memberId: found.info.memberId, client: found.member.client }, () =>
-      this.#players(name),
-    );
+    const relay = new FleetRelay(name, { memberId: found.info.memberId, client: found.member.client });
     this.#relays.set(name, relay);
     this.#updateGauge();
     relay.on('state', () => this.#updateGauge());

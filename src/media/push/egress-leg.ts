@@ -5,7 +5,8 @@ import type { Publisher } from '../streams/publisher.js';
 import { StreamStatus } from '../streams/status.js';
 import type { MediaLeg, MediaLegEvents } from './media-leg.js';
 import { ProducerTap } from './producer-tap.js';
-import { createPeer, weriftCodec } from './rtc-peer.js';
+import { weriftCodec } from '../rtc/codec-params.js';
+import { createPeer } from './rtc-peer.js';
 import type { OfferOptions } from './wcs-client.js';
 
 /** A push forwards what it gets and cannot adapt its bitrate: no congestion feedback (see PeerOptions). */

@@ -6,13 +6,14 @@ import type { MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver } from 'wer
 import { PushFailureCode } from '../../contracts/pull-api.js';
 import type { MediaEngine } from '../rtc/media-engine.js';
 import type { MediaKind } from '../rtc/sdp-offer.js';
+import { isRtx, mediasoupCodec, weriftCodec } from '../rtc/codec-params.js';
 import type { MediaSessionInit } from '../streams/media-session.js';
 import { Publisher } from '../streams/publisher.js';
 import { StreamInfo, StreamStatus } from '../streams/status.js';
 import type { StreamService } from '../streams/stream-service.js';
 import type { MediaLeg, MediaLegEvents } from './media-leg.js';
 import type { PushTarget } from './relay.js';
-import { createPeer, weriftCodec } from './rtc-peer.js';
+import { createPeer } from './rtc-peer.js';
 import type { OfferOptions } from './wcs-client.js';
 
 /** One receiving track per media kind. */
@@ -65,9 +66,7 @@ export class IngressLeg extends EventEmitter<MediaLegEvents> implements MediaLeg
   createPeer(host: string): { peer: RTCPeerConnection; offer: OfferOptions } {
     const caps = this.#engine.rtpCapabilities.codecs ?? [];
     const codecs = (kind: MediaKind): ReturnType<typeof weriftCodec>[] =>
-      caps
-        .filter((c) => c.kind === kind && !c.mimeType.toLowerCase().endsWith('/rtx'))
-        .map((c) => weriftCodec(c, kind));
+      caps.filter((c) => c.kind === kind && !isRtx(c)).map((c) => weriftCodec(c, kind));
     const peer = createPeer(host, {
       audio: codecs('audio'),
       video: codecs('video'),
@@ -125,40 +124,27 @@ export class IngressLeg extends EventEmitter<MediaLegEvents> implements MediaLeg
   async #createPublisher(engine: MediaEngine, init: MediaSessionInit): Promise<Publisher> {
     const transport = await engine.createLoopbackIngress();
     try {
-      const router = engine.routerOf(transport);
-      const publisher = new Publisher(init, transport, router);
+      const producers = new Map<MediaKind, ms.Producer>();
       for (const track of this.#tracks) {
-        const codec = track.transceiver.codecs.find((c) => !c.mimeType.toLowerCase().endsWith('/rtx'));
+        const codec = track.transceiver.codecs.find((c) => !isRtx(c));
         if (!codec) continue;
         track.remotePayloadType = codec.payloadType;
-        const parameters = Object.fromEntries(
-          (codec.parameters ?? '')
-            .split(';')
-            .filter(Boolean)
-            .map((kv) => {
-              const [k, v] = kv.split('=');
-              return [k!.trim(), /^\d+$/.test(v ?? '') ? Number(v) : (v ?? '')];
-            }),
-        );
         const rtpParameters: ms.RtpParameters = {
           codecs: [
-            {
-              mimeType: codec.mimeType as ms.RtpCodecParameters['mimeType'],
+            mediasoupCodec(codec, {
               payloadType: track.payloadType,
-              clockRate: codec.clockRate,
-              ...(codec.channels ? { channels: codec.channels } : {}),
-              parameters,
+              // mediasoup asks us for key frames (PLI), which we ask of the remote
               rtcpFeedback: track.kind === 'video' ? [{ type: 'nack', parameter: 'pli' }] : [],
-            },
+            }),
           ],
           encodings: [{ ssrc: track.ssrc }],
           rtcp: { cname: `pull-${this.#localMediaSessionId}`, reducedSize: true },
         };
-        publisher.producers.set(track.kind, await transport.produce({ kind: track.kind, rtpParameters }));
+        producers.set(track.kind, await transport.produce({ kind: track.kind, rtpParameters }));
       }
-      if (publisher.producers.size === 0) throw new Error(StreamInfo.NO_COMMON_CODECS);
+      if (producers.size === 0) throw new Error(StreamInfo.NO_COMMON_CODECS);
       this.#socket = await this.#openSocket(transport.tuple.localPort);
-      return publisher;
+      return new Publisher(init, { transport, router: engine.routerOf(transport), producers });
     } catch (error) {
       transport.close();
       throw error;

@@ -2,6 +2,7 @@ import dgram from 'node:dgram';
 import type * as ms from 'mediasoup/types';
 import { RtpHeader, RtpPacket } from 'werift';
 import { rtpPayloadBounds } from '../rtc/rtp-payload.js';
+import { isRtx } from '../rtc/codec-params.js';
 
 /**
  * An RTP packet from the tap as werift's RtpPacket, without its header extensions (and padding).
@@ -65,7 +66,7 @@ export class ProducerTap {
     try {
       await transport.connect({ ip: '127.0.0.1', port: socket.address().port });
       const codecs = (router.rtpCapabilities.codecs ?? []).filter(
-        (c) => c.kind === producer.kind && !c.mimeType.toLowerCase().endsWith('/rtx'),
+        (c) => c.kind === producer.kind && !isRtx(c),
       );
       const consumer = await transport.consume({
         producerId: producer.id,

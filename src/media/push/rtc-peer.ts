@@ -1,13 +1,10 @@
 import { isIP } from 'node:net';
 import {
   RTCPeerConnection,
-  RTCRtpCodecParameters,
   RTCRtpHeaderExtensionParameters,
   type RTCPeerConnection as Peer,
+  type RTCRtpCodecParameters,
 } from 'werift';
-import type * as ms from 'mediasoup/types';
-
-const repair = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'ccm', parameter: 'fir' }];
 
 /**
  * Congestion feedback (transport-wide-cc, and abs-send-time for REMB) is for a sender that can adapt its
@@ -16,24 +13,6 @@ const repair = [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }, { type: 'c
  */
 export interface PeerOptions {
   congestionFeedback: boolean;
-}
-
-/** werift's codec entry for a mediasoup codec: the same codec and fmtp, so nothing is transcoded. */
-export function weriftCodec(
-  codec: Pick<ms.RtpCodecParameters, 'mimeType' | 'clockRate' | 'channels' | 'parameters'>,
-  kind: 'audio' | 'video',
-  { congestionFeedback }: PeerOptions = { congestionFeedback: true },
-): RTCRtpCodecParameters {
-  const params = Object.entries(codec.parameters ?? {})
-    .map(([k, v]) => `${k}=${String(v)}`)
-    .join(';');
-  return new RTCRtpCodecParameters({
-    mimeType: codec.mimeType,
-    clockRate: codec.clockRate,
-    ...(codec.channels ? { channels: codec.channels } : {}),
-    ...(params ? { parameters: params } : {}),
-    rtcpFeedback: kind === 'audio' ? [] : congestionFeedback ? [...repair, { type: 'transport-cc' }] : repair,
-  });
 }
 
 /**

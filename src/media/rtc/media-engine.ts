@@ -3,6 +3,7 @@ import type { Logger } from '../../log.js';
 import type { ListenConfig } from '../media-options.js';
 import type { MediaMetrics } from '../metrics.js';
 import { mediaCodecs } from './codecs.js';
+import { RouterPipes } from './router-pipes.js';
 import { ensureWorkerBin } from './worker-bin.js';
 
 export interface MediaEngineOptions {
@@ -23,17 +24,11 @@ interface RouterSlot {
 
 /**
  * The mediasoup side: one router per worker, transports placed on the least loaded router, and producers
- * piped between routers on demand (one pipe per producer and router, shared by all its consumers there).
- * mediasoup keeps the PipeTransport pair between two routers after the last piped producer closes; we
- * close it once nothing is piped through it and no pipe is being made.
+ * piped between routers on demand (router-pipes.ts: the engine's own PipeTransport pairs, closed once idle).
  */
 export class MediaEngine {
   private readonly slots: RouterSlot[] = [];
-  private readonly pipes = new Map<string, Promise<void>>();
-  /** Pipe producers and consumers on each pipe transport. */
-  private readonly pipeUsers = new Map<ms.Transport, number>();
-  /** pipeToRouter calls under way: while any is, no idle pipe transport is closed (it may be reused). */
-  private piping = 0;
+  private readonly pipes = new RouterPipes();
   /**
    * `transport` counts WebRTC and plain transports, `pipe_transport` those between routers,
    * `direct_transport` those that bring RTP into this process (the video size probes).
@@ -145,30 +140,7 @@ export class MediaEngine {
 
   /** Makes producer (living on `from`) consumable on `to`. */
   async ensureProducerOn(producerId: string, from: ms.Router, to: ms.Router): Promise<void> {
-    if (from.id === to.id) return;
-    const key = `${producerId}:${to.id}`;
-    let pending = this.pipes.get(key);
-    if (!pending) {
-      this.piping++;
-      pending = from
-        .pipeToRouter({ producerId, router: to })
-        .then(({ pipeProducer }) => {
-          pipeProducer?.observer.once('close', () => this.pipes.delete(key));
-        })
-        .finally(() => {
-          this.piping--;
-          this.closeIdlePipes();
-        });
-      pending.catch(() => this.pipes.delete(key));
-      this.pipes.set(key, pending);
-    }
-    await pending;
-  }
-
-  /** Closes the pipe transports nothing is piped through (closing one side closes its pair). */
-  private closeIdlePipes(): void {
-    if (this.piping > 0 || this.closed) return;
-    for (const [transport, users] of this.pipeUsers) if (users === 0) transport.close();
+    await this.pipes.ensure(producerId, from, to);
   }
 
   close(): void {
@@ -217,20 +189,6 @@ export class MediaEngine {
         follow(type, transport.observer);
         transport.observer.on('newproducer', (p) => follow('producer', p.observer));
         transport.observer.on('newconsumer', (c) => follow('consumer', c.observer));
-        if (!pipe) return;
-        this.pipeUsers.set(transport, 0);
-        transport.observer.once('close', () => this.pipeUsers.delete(transport));
-        const use = (observer: { once(e: 'close', f: () => void): void }): void => {
-          this.pipeUsers.set(transport, (this.pipeUsers.get(transport) ?? 0) + 1);
-          observer.once('close', () => {
-            if (!this.pipeUsers.has(transport)) return;
-            this.pipeUsers.set(transport, (this.pipeUsers.get(transport) ?? 1) - 1);
-            // not inside mediasoup's own close cascade
-            setImmediate(() => this.closeIdlePipes());
-          });
-        };
-        transport.observer.on('newproducer', (p) => use(p.observer));
-        transport.observer.on('newconsumer', (c) => use(c.observer));
       });
     });
   }

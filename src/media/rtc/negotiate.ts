@@ -1,8 +1,7 @@
 import { isSameProfile } from 'h264-profile-level-id';
 import type * as ms from 'mediasoup/types';
+import { isRtx } from './codec-params.js';
 import { SdpError, type OfferedSection } from './sdp-offer.js';
-
-const isRtx = (c: { mimeType: string }): boolean => c.mimeType.toLowerCase().endsWith('/rtx');
 
 function sameCodec(offered: ms.RtpCodecParameters, cap: ms.RtpCodecCapability): boolean {
   if (offered.mimeType.toLowerCase() !== cap.mimeType.toLowerCase()) return false;

@@ -1,6 +1,7 @@
 import * as sdpTransform from 'sdp-transform';
 import type { MediaDescription, SessionDescription } from 'sdp-transform';
 import type * as ms from 'mediasoup/types';
+import { formatFmtp } from './codec-params.js';
 import type { OfferedSection } from './sdp-offer.js';
 
 export type AnswerSection =
@@ -101,9 +102,7 @@ function acceptedSection(
       .filter((c) => c.parameters && Object.keys(c.parameters).length)
       .map((c) => ({
         payload: c.payloadType,
-        config: Object.entries(c.parameters ?? {})
-          .map(([k, v]) => `${k}=${String(v)}`)
-          .join(';'),
+        config: formatFmtp(c.parameters),
       })),
     rtcpFb: rtpParameters.codecs.flatMap((c) =>
       (c.rtcpFeedback ?? []).map((fb) => ({

@@ -2,6 +2,7 @@ import * as sdpTransform from 'sdp-transform';
 import type { MediaAttributes, MediaDescription } from 'sdp-transform';
 import type * as ms from 'mediasoup/types';
 import { mediaCodecs } from './codecs.js';
+import { parseFmtp } from './codec-params.js';
 
 export class SdpError extends Error {
   override readonly name = 'SdpError';
@@ -84,7 +85,7 @@ function readSection(m: MediaDescription, index: number): OfferedSection {
 }
 
 function readCodecs(m: MediaDescription, kind: MediaKind): ms.RtpCodecParameters[] {
-  const fmtp = new Map((m.fmtp ?? []).map((f) => [f.payload, sdpTransform.parseParams(f.config)]));
+  const fmtp = new Map((m.fmtp ?? []).map((f) => [f.payload, parseFmtp(f.config)]));
   return m.rtp.map((rtp) => {
     const codec: ms.RtpCodecParameters = {
       mimeType: canonicalMimeType(kind, rtp.codec),

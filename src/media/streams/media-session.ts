@@ -26,8 +26,8 @@ export interface MediaSessionInit {
 export type VideoSize = FrameSize;
 
 /**
- * One published or played stream on one WebRTC transport. Owns its transport: ending the session closes
- * it, and with it every producer and consumer mediasoup made on it.
+ * One published or played stream on one transport. Owns its transport unless told otherwise (release()):
+ * ending the session closes it, and with it every producer and consumer mediasoup made on it.
  */
 export abstract class MediaSession extends EventEmitter<MediaSessionEvents> {
   abstract readonly published: boolean;
@@ -92,8 +92,13 @@ export abstract class MediaSession extends EventEmitter<MediaSessionEvents> {
   end(status: StreamStatus = this.stoppedStatus, info?: string): void {
     if (this.ended) return;
     this.setStatus(status, info);
-    this.transport.close();
+    this.release();
     this.removeAllListeners();
+  }
+
+  /** Frees what the session owns once it ended: its transport. */
+  protected release(): void {
+    this.transport.close();
   }
 
   protected setStatus(status: StreamStatus, info?: string): void {

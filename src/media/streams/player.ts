@@ -50,9 +50,8 @@ export class Player extends MediaSession {
           continue;
         }
         const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true });
-        consumer.on('producerclose', () =>
-          player.end(StreamStatus.STOPPED, StreamInfo.STOPPED_BY_PUBLISHER_STOP),
-        );
+        // the player ends with its source, as its consumers close with their producers
+        consumer.on('producerclose', () => player.end(...source.playerEnd()));
         player.consumers.push(consumer);
         const msid = `${streamId} ${consumer.id}`;
         sections.push({

@@ -4,22 +4,32 @@ import { producerParameters } from '../rtc/negotiate.js';
 import { writeAnswer, type AnswerSection } from '../rtc/sdp-answer.js';
 import { SdpError, type MediaKind, type ParsedOffer } from '../rtc/sdp-offer.js';
 import { MediaSession, codecName, type MediaSessionInit, type VideoSize } from './media-session.js';
-import { StreamStatus } from './status.js';
+import { StreamInfo, StreamStatus } from './status.js';
 import { VideoSizeProbe } from './video-size-probe.js';
 
-/** A stream published into this server: one producer per media kind on a WebRTC transport. */
+/** What a publisher is made of: its producers, one per media kind, on a transport of the router. */
+export interface PublisherMedia {
+  transport: ms.Transport;
+  router: ms.Router;
+  producers: ReadonlyMap<MediaKind, ms.Producer>;
+}
+
+/**
+ * A stream published into this server: one producer per media kind, all made before the publisher and given
+ * to it whole. Made from a browser's offer (create), from a pull's loopback transport (ingress-leg.ts) or from
+ * a fleet pipe (RelayedPublisher).
+ */
 export class Publisher extends MediaSession {
   readonly published = true;
   readonly stoppedStatus = StreamStatus.UNPUBLISHED;
-  readonly producers = new Map<MediaKind, ms.Producer>();
+  readonly router: ms.Router;
+  readonly producers: ReadonlyMap<MediaKind, ms.Producer>;
   private probe: VideoSizeProbe | undefined;
 
-  constructor(
-    init: MediaSessionInit,
-    transport: ms.Transport,
-    readonly router: ms.Router,
-  ) {
-    super(init, transport);
+  constructor(init: MediaSessionInit, media: PublisherMedia) {
+    super(init, media.transport);
+    this.router = media.router;
+    this.producers = new Map(media.producers);
   }
 
   /** Creates the transport and producers for an offer; returns the publisher and our SDP answer. */
@@ -30,22 +40,22 @@ export class Publisher extends MediaSession {
   ): Promise<{ publisher: Publisher; answer: string }> {
     const transport = await engine.createWebRtcTransport();
     const router = engine.routerOf(transport);
-    const publisher = new Publisher(init, transport, router);
     try {
+      const producers = new Map<MediaKind, ms.Producer>();
       const sections: AnswerSection[] = [];
       for (const offered of offer.sections) {
         const { kind } = offered;
         const sends = offered.direction === 'sendonly' || offered.direction === 'sendrecv';
-        if (!kind || !sends || publisher.producers.has(kind)) {
+        if (!kind || !sends || producers.has(kind)) {
           sections.push({ offered, accepted: false });
           continue;
         }
         const rtpParameters = producerParameters(offered, router.rtpCapabilities);
-        const producer = await transport.produce({ kind, rtpParameters });
-        publisher.producers.set(kind, producer);
+        producers.set(kind, await transport.produce({ kind, rtpParameters }));
         sections.push({ offered, accepted: true, direction: 'recvonly', rtpParameters });
       }
-      if (publisher.producers.size === 0) throw new SdpError('No common codecs');
+      if (producers.size === 0) throw new SdpError(StreamInfo.NO_COMMON_CODECS);
+      const publisher = new Publisher(init, { transport, router, producers });
       await transport.connect({ dtlsParameters: { role: 'client', fingerprints: [offer.fingerprint] } });
       return { publisher, answer: writeAnswer(transport, sections) };
     } catch (error) {
@@ -72,6 +82,14 @@ export class Publisher extends MediaSession {
 
   videoSize(): VideoSize {
     return this.probe?.size ?? this.init.declaredSize ?? { width: 0, height: 0 };
+  }
+
+  /**
+   * How a player of this stream ends when the stream's producers close: STOPPED, "Stopped by publisher stop",
+   * as WCS ends the players of a publisher that went, whatever ended it.
+   */
+  playerEnd(): [StreamStatus, string] {
+    return [StreamStatus.STOPPED, StreamInfo.STOPPED_BY_PUBLISHER_STOP];
   }
 
   override end(status?: StreamStatus, info?: string): void {
