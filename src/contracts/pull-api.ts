@@ -91,6 +91,8 @@ export interface PushRequestBody {
   remoteStreamName?: string;
   /** Passed to the remote as the SDK passes it (`custom` of connection and publishStream/playStream). */
   custom?: Record<string, unknown>;
+  /** A WHIP/WHEP endpoint's bearer token (`Authorization: Bearer`); never listed or logged. */
+  authToken?: string;
 }
 
 /** The HTTP status a failed /pull/push or /pull/pull answers with: 409 for a loop, else 500. */

@@ -5,6 +5,7 @@ import { SpecError, desiredPush, type DesiredPush } from './desired.js';
 import type { FleetEndpoints } from './fleet-endpoints.js';
 import { httpCode, type Kube } from './kube.js';
 import { MediaApiError, sameIdentity, type MediaApi, type MediaPush } from './media-api.js';
+import { TokenSecretError, readWhipToken } from './whip-token.js';
 
 export interface ReconcileResult {
   /** Look again after this long even if nothing changes (e.g. waiting for PUBLISHING). */
@@ -78,6 +79,7 @@ export class Reconciler {
       const fields = {
         sourceUrl: desired.sourceUrl,
         targetUri: desired.uri,
+        targetKind: desired.kind,
         sourcePod: desired.sourcePod,
         targetPod: desired.targetPod,
         localMediaSessionId: push.localMediaSessionId,
@@ -110,11 +112,13 @@ export class Reconciler {
       return active ? { active } : { active, requeueAfterMs: this.options.pendingRecheckMs };
     } catch (error) {
       if (error instanceof ReconcileError) throw error;
-      const reason = error instanceof MediaApiError ? error.reason : 'ReconcileFailed';
+      const reason =
+        error instanceof MediaApiError || error instanceof TokenSecretError ? error.reason : 'ReconcileFailed';
       const message = (error as Error).message;
       await this.writeStatus(o, 'Failed', reason, message, {
         sourceUrl: desired.sourceUrl,
         targetUri: desired.uri,
+        targetKind: desired.kind,
         sourcePod: desired.sourcePod,
         targetPod: desired.targetPod,
         lastError: message,
@@ -195,6 +199,10 @@ export class Reconciler {
       await this.dropPrevious(o);
     }
     if (mine && mine.status !== 'FAILED') return mine;
+    // a WHIP target's token, read before anything is torn down: a Secret that cannot give it fails the push
+    const authToken = desired.tokenSecretRef
+      ? await readWhipToken(this.kube, o.metadata?.namespace ?? 'default', desired.tokenSecretRef)
+      : undefined;
     if (mine) {
       this.event(
         o,
@@ -208,7 +216,7 @@ export class Reconciler {
     }
     const attempts = (previous?.attempts ?? 0) + 1;
     o.status = { ...previous, attempts };
-    const pushed = await this.media.push(desired.sourceUrl, desired);
+    const pushed = await this.media.push(desired.sourceUrl, { ...desired, authToken });
     this.event(
       o,
       'Normal',
