@@ -1,15 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PushDescription } from '../../src/contracts/pull-api.js';
 import type { StreamPush } from '../../src/operator/api.js';
-import { startJanusWhip, type JanusHandle, type JanusWhip } from '../support/janus.js';
+import { startJanusWhip, type JanusWhip } from '../support/janus.js';
 import { startKubeCluster, type KubeCluster } from '../support/kube-cluster.js';
-import { applyStreamPushCrd, kubectl } from '../support/kubectl.js';
+import { applyObject, applyStreamPushCrd, getStreamPush, kubectl } from '../support/kubectl.js';
 import { spawnOperator, type OperatorProcess } from '../support/media-process.js';
-import { rest, startMedia, waitFor, type RunningMedia } from '../support/media-server.js';
+import { findPushes, startMedia, waitFor, type RunningMedia } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';
-
-const VIDEOROOM = 'janus.plugin.videoroom';
 
 describe('StreamPush with target.whip: Janus as the target, its token in a Secret (real kube-apiserver)', () => {
   let cluster: KubeCluster;
@@ -20,19 +17,12 @@ describe('StreamPush with target.whip: Janus as the target, its token in a Secre
   const token = randomBytes(18).toString('base64url');
 
   const k = (...args: string[]) => kubectl(cluster.kubeconfigPath, args);
-  const apply = (manifest: object) =>
-    kubectl(cluster.kubeconfigPath, ['apply', '-f', '-'], JSON.stringify(manifest));
-  const get = async (name: string): Promise<StreamPush | undefined> => {
-    const r = await k('get', 'streampush', name, '-o', 'json');
-    return r.code === 0 ? (JSON.parse(r.stdout) as StreamPush) : undefined;
-  };
+  const apply = (manifest: object) => applyObject(cluster.kubeconfigPath, manifest);
+  const get = (name: string) => getStreamPush(cluster.kubeconfigPath, name);
   const ready = (o: StreamPush | undefined) => o?.status?.conditions?.find((c) => c.type === 'Ready');
-  const onJanus = async (): Promise<JanusHandle[]> =>
-    (await janus.handles()).filter((h) => h.plugin === VIDEOROOM);
-  const pushes = async (): Promise<PushDescription[]> => {
-    const r = await rest(media.restUrl, '/rest-api/pull/find_all');
-    return r.status === 200 ? (r.body as PushDescription[]) : [];
-  };
+  /** Janus's publisher handles: what a WHIP session is on its side. */
+  const onJanus = () => janus.publishers();
+  const pushes = () => findPushes(media.restUrl);
   const streamPush = (name: string, url: string, secret: string) => ({
     apiVersion: 'streamfed.io/v1alpha1',
     kind: 'StreamPush',

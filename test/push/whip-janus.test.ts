@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PushFailureCode, type PushDescription, type PushFailureBody } from '../../src/contracts/pull-api.js';
-import { startJanusWhip, type JanusHandle, type JanusWhip } from '../support/janus.js';
-import { rest, startMedia, waitFor, type RunningMedia } from '../support/media-server.js';
+import { startJanusWhip, type JanusWhip } from '../support/janus.js';
+import { findPushes, rest, startMedia, waitFor, type RunningMedia } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';
-
-const VIDEOROOM = 'janus.plugin.videoroom';
 
 describe('a push to a foreign WHIP server: Janus behind simple-whip-server', () => {
   let janus: JanusWhip;
@@ -26,13 +24,9 @@ describe('a push to a foreign WHIP server: Janus behind simple-whip-server', () 
     await janus?.stop();
   });
 
-  /** The publisher handles Janus holds (what a WHIP session is on its side). */
-  const onJanus = async (): Promise<JanusHandle[]> =>
-    (await janus.handles()).filter((h) => h.plugin === VIDEOROOM);
-  const pushes = async (): Promise<PushDescription[]> => {
-    const r = await rest(media.restUrl, '/rest-api/pull/find_all');
-    return r.status === 200 ? (r.body as PushDescription[]) : [];
-  };
+  /** Janus's publisher handles: what a WHIP session is on its side. */
+  const onJanus = () => janus.publishers();
+  const pushes = () => findPushes(media.restUrl);
   const push = (uri: string, extra: Record<string, unknown>) =>
     rest(media.restUrl, '/rest-api/pull/push', { uri, localStreamName: 'studio', ...extra });
 

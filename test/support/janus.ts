@@ -47,6 +47,8 @@ export interface JanusWhip {
   createEndpoint(id: string, token?: string): Promise<string>;
   /** Every handle Janus holds, in every session. */
   handles(): Promise<JanusHandle[]>;
+  /** The VideoRoom handles: one per WHIP session (simple-whip-server's publishers). */
+  publishers(): Promise<JanusHandle[]>;
   /** Janus's and simple-whip-server's output, the last 256 kB (for failure messages). */
   output(): string;
   /** Stops both and removes the config folder; idempotent. */
@@ -224,6 +226,30 @@ export async function startJanusWhip(): Promise<JanusWhip> {
     return answer;
   };
   const whipBase = `http://127.0.0.1:${whipPort}/whip`;
+  /** A session or handle may end between the list and the question about it: then it is left out. */
+  const gone = (): undefined => undefined;
+  const handles = async (): Promise<JanusHandle[]> => {
+    const found: JanusHandle[] = [];
+    for (const sessionId of (await admin('list_sessions'))['sessions'] as number[]) {
+      const listed = await admin('list_handles', `/${sessionId}`).catch(gone);
+      for (const handleId of (listed?.['handles'] ?? []) as number[]) {
+        const answer = await admin('handle_info', `/${sessionId}/${handleId}`).catch(gone);
+        const info = answer?.['info'] as HandleInfo | undefined;
+        if (!info) continue;
+        const packetsIn = { audio: 0, video: 0 };
+        for (const m of Object.values(info.webrtc?.media ?? {}))
+          if (m.type === 'audio' || m.type === 'video') packetsIn[m.type] += m.stats?.in?.packets ?? 0;
+        found.push({
+          sessionId,
+          handleId,
+          plugin: info.plugin ?? '',
+          ready: info.flags?.ready === true,
+          packetsIn,
+        });
+      }
+    }
+    return found;
+  };
 
   try {
     janus = launch('janus', ['-F', dir, '-C', path.join(dir, 'janus.jcfg'), '-o'], dir, sink);
@@ -264,25 +290,8 @@ export async function startJanusWhip(): Promise<JanusWhip> {
         throw new Error(`whip/create ${id}: ${response.status} ${await response.text()}`);
       return `http://${host}:${whipPort}/whip/endpoint/${encodeURIComponent(id)}`;
     },
-    async handles() {
-      const found: JanusHandle[] = [];
-      for (const sessionId of (await admin('list_sessions'))['sessions'] as number[]) {
-        for (const handleId of (await admin('list_handles', `/${sessionId}`))['handles'] as number[]) {
-          const info = (await admin('handle_info', `/${sessionId}/${handleId}`))['info'] as HandleInfo;
-          const packetsIn = { audio: 0, video: 0 };
-          for (const m of Object.values(info.webrtc?.media ?? {}))
-            if (m.type === 'audio' || m.type === 'video') packetsIn[m.type] += m.stats?.in?.packets ?? 0;
-          found.push({
-            sessionId,
-            handleId,
-            plugin: info.plugin ?? '',
-            ready: info.flags?.ready === true,
-            packetsIn,
-          });
-        }
-      }
-      return found;
-    },
+    handles,
+    publishers: async () => (await handles()).filter((h) => h.plugin === 'janus.plugin.videoroom'),
     output: () => out,
     stop,
   };
