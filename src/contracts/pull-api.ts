@@ -7,6 +7,12 @@
 export type PushStatus = 'NEW' | 'PENDING' | 'PUBLISHING' | 'FAILED';
 
 /**
+ * How a push or pull speaks to its remote: `wcs` (a WCS WebSocket URL, ws:// or wss://), `whip` (a push to
+ * a WHIP endpoint, http:// or https://), `whep` (a pull from a WHEP endpoint).
+ */
+export type PushProtocol = 'wcs' | 'whip' | 'whep';
+
+/**
  * Why a push or pull ended FAILED: a stable code (fastify's `FST_ERR_*` is the model), carried on the
  * relay, in find_all entries and REST error bodies (`code`), and as the `reason` label of
  * `streamfed_push_failures_total`. Never parsed back out of the human-readable `info`.
@@ -72,6 +78,7 @@ export interface PushDescription {
   localStreamName: string;
   remoteStreamName: string;
   uri: string;
+  protocol: PushProtocol;
   type: 'push' | 'pull';
   status: PushStatus;
   info?: string;

@@ -91,7 +91,7 @@ export class PushManager {
   }
 
   async push(request: PushRequest): Promise<PushDescription> {
-    const target = await this.targetOf(request);
+    const target = await this.targetOf('push', request);
     await this.loopGuard?.(target);
     // a stream published on another member of the fleet is relayed here first (a Service may land anywhere)
     const source = await this.streams.resolve(request.localStreamName);
@@ -103,7 +103,7 @@ export class PushManager {
 
   /** WCS's /pull/pull: play `remoteStreamName` from the server at `uri` and publish it here as `localStreamName`. */
   async pull(request: PushRequest): Promise<PushDescription> {
-    const target = await this.targetOf(request);
+    const target = await this.targetOf('pull', request);
     if (this.streams.publisher(request.localStreamName)) {
       throw new ConflictError(`stream ${request.localStreamName} is already published here`);
     }
@@ -116,9 +116,10 @@ export class PushManager {
     );
   }
 
-  private async targetOf(request: PushRequest): Promise<PushTarget> {
+  private async targetOf(type: Relay['type'], request: PushRequest): Promise<PushTarget> {
     return {
       uri: request.uri,
+      protocol: 'wcs',
       key: pushTargetKey(request.uri),
       url: await this.policy.check(request.uri),
       localStreamName: request.localStreamName,
