@@ -52,6 +52,10 @@ export interface PushTarget {
   remoteStreamName: string;
   insecureTls: boolean;
   custom?: Record<string, unknown> | undefined;
+  /** WHIP/WHEP: sent as `Authorization: Bearer`; never listed or logged. */
+  authToken?: string | undefined;
+  /** WHIP/WHEP: where a redirect or a session URL on another origin may lead (the allow-list). */
+  allow?: ((url: URL) => Promise<URL>) | undefined;
   deadlines: RelayDeadlines;
 }
 

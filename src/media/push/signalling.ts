@@ -3,6 +3,7 @@ import type { ChainHop, StreamStatusEvent } from '../../contracts/wcs-protocol.j
 import type { IceServer } from '../../contracts/whip-http.js';
 import type { PushTarget } from './relay.js';
 import { WcsClient } from './wcs-client.js';
+import { WhipClient } from './whip-client.js';
 
 /** What a stream offer says about itself, as the SDK says it in publishStream/playStream. */
 export interface OfferOptions {
@@ -56,12 +57,27 @@ export interface SignallingClient extends EventEmitter<SignallingClientEvents> {
  * target's connect and handshake deadlines; `signal` aborts the connect.
  */
 export function connectSignalling(target: PushTarget, signal: AbortSignal): Promise<SignallingClient> {
-  const { connectMs, handshakeMs } = target.deadlines;
-  return WcsClient.connect(target.uri, {
-    insecureTls: target.insecureTls,
-    connectTimeoutMs: connectMs,
-    handshakeTimeoutMs: handshakeMs,
-    custom: target.custom,
-    signal,
-  });
+  const { connectMs, handshakeMs, answerMs } = target.deadlines;
+  switch (target.protocol) {
+    case 'wcs':
+      return WcsClient.connect(target.uri, {
+        insecureTls: target.insecureTls,
+        connectTimeoutMs: connectMs,
+        handshakeTimeoutMs: handshakeMs,
+        custom: target.custom,
+        signal,
+      });
+    case 'whip':
+    case 'whep':
+      return WhipClient.connect(target.url, {
+        kind: target.protocol,
+        insecureTls: target.insecureTls,
+        connectTimeoutMs: connectMs,
+        handshakeTimeoutMs: handshakeMs,
+        requestTimeoutMs: answerMs,
+        authToken: target.authToken,
+        allow: target.allow,
+        signal,
+      });
+  }
 }
