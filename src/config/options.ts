@@ -51,7 +51,8 @@ export function readOptions<S extends OptionSpecs>(
     options: Object.fromEntries(
       Object.entries(specs).map(([name, spec]) => [
         name,
-        { type: spec.type === 'boolean' ? 'boolean' : 'string' },
+        // a list may be given as one comma-separated value or by repeating the flag
+        { type: spec.type === 'boolean' ? 'boolean' : 'string', multiple: spec.type === 'list' },
       ]),
     ),
     strict: true,
@@ -59,7 +60,8 @@ export function readOptions<S extends OptionSpecs>(
   });
   const out: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(specs)) {
-    const raw = values[name] ?? env[spec.env];
+    const given = values[name];
+    const raw = Array.isArray(given) ? given.join(',') : (given ?? env[spec.env]);
     out[name] = raw === undefined ? spec.default : convert(name, spec, raw);
   }
   return out as OptionValues<S>;

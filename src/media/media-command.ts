@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { helpText, readOptions, UsageError } from '../config/options.js';
 import { createLogger } from '../log.js';
 import { onShutdown } from '../shutdown.js';
-import { mediaOptionSpecs, pushDeadlines } from './media-options.js';
+import { mediaOptionSpecs, parseIceServers, pushDeadlines } from './media-options.js';
 import { MediaServer, type MediaServerConfig } from './media-server.js';
 import { mediaPorts } from './ordinal-ports.js';
 
@@ -56,6 +56,7 @@ export async function runMedia(argv: string[]): Promise<void> {
     pingIntervalMs: o['ping-interval-ms'],
     pingProbes: o['ping-probes'],
     fleetId: o['fleet-id'],
+    iceServers: parseIceServers(o['ice-server']),
     fleet: {
       memberId: o['member-id'] ?? `${hostname()}:${ports.rest}`,
       peers: o.peers,

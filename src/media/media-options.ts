@@ -1,6 +1,13 @@
 import os from 'node:os';
-import { logLevelOption, readOptions, type OptionSpecs, type OptionValues } from '../config/options.js';
+import {
+  logLevelOption,
+  readOptions,
+  UsageError,
+  type OptionSpecs,
+  type OptionValues,
+} from '../config/options.js';
 import type { RelayDeadlines } from './push/relay.js';
+import type { IceServer } from '../contracts/whip-http.js';
 
 export const mediaOptionSpecs = {
   'listen-ip': {
@@ -222,8 +229,34 @@ export const mediaOptionSpecs = {
     description: 'a relay from another member without players is closed after this long',
     default: 30,
   },
+  'ice-server': {
+    type: 'list',
+    env: 'STREAMFED_ICE_SERVERS',
+    description:
+      'STUN/TURN server announced to WHIP/WHEP clients (Link rel="ice-server"), repeatable: ' +
+      'turn:host:port?transport=tcp|user:credential',
+    default: [],
+  },
   'log-level': logLevelOption,
 } satisfies OptionSpecs;
+
+/**
+ * The ICE servers of `--ice-server` values: `<stun:|turn:|turns: URL>` alone, or followed by
+ * `|<username>:<credential>` (the username ends at the first colon).
+ */
+export function parseIceServers(values: readonly string[]): IceServer[] {
+  return values.map((value) => {
+    const bar = value.indexOf('|');
+    const urls = bar < 0 ? value : value.slice(0, bar);
+    if (!/^(stun|stuns|turn|turns):[^\s<>,]+$/.test(urls))
+      throw new UsageError(`--ice-server must be a stun:, turn: or turns: URL, got "${urls}"`);
+    if (bar < 0) return { urls };
+    const auth = value.slice(bar + 1);
+    const colon = auth.indexOf(':');
+    if (colon <= 0) throw new UsageError(`--ice-server credentials must be user:credential, got "${auth}"`);
+    return { urls, username: auth.slice(0, colon), credential: auth.slice(colon + 1) };
+  });
+}
 
 /** The push/pull step deadlines from the option values. */
 export function pushDeadlines(o: OptionValues<typeof mediaOptionSpecs>): RelayDeadlines {

@@ -20,6 +20,8 @@ import { Fleet } from './fleet/fleet.js';
 import { fleetIdOf } from './push/push-chain.js';
 import { registerFleetRoutes } from './fleet/fleet-routes.js';
 import { membershipOf, type FleetOptions } from './fleet/fleet-options.js';
+import { registerWhipRoutes } from './whip/whip-routes.js';
+import type { IceServer } from '../contracts/whip-http.js';
 
 export interface TlsFiles {
   cert: Buffer;
@@ -56,6 +58,8 @@ export interface MediaServerConfig {
   fleet?: FleetOptions | undefined;
   /** The id this server announces as its fleet's (`--fleet-id`; default: see push-chain.ts fleetIdOf). */
   fleetId?: string | undefined;
+  /** STUN/TURN servers announced to WHIP/WHEP clients (`--ice-server`). */
+  iceServers?: IceServer[] | undefined;
 }
 
 export interface MediaServerAddresses {
@@ -202,6 +206,10 @@ export class MediaServer {
     registerStreamRoutes(app, this.streams, this.signalling);
     registerPullRoutes(app, this.pushes);
     registerFleetRoutes(app, this.fleet);
+    registerWhipRoutes(app, {
+      admission: this.signalling.admission,
+      iceServers: this.config.iceServers ?? [],
+    });
     app.get('/metrics', async (_request, reply) => {
       await this.sampler.sample();
       this.pushes.sampleMetrics();

@@ -48,6 +48,67 @@ function frameShape(bitrate: number): { packets: number; size: number } {
   return { packets, size: Math.max(TAG_OFFSET + 4, Math.round(frameBytes / packets)) };
 }
 
+/**
+ * Writes synthetic media on the tracks: by default 50 small VP8-shaped packets/s plus opus-sized audio (when
+ * the audio track is negotiated); with `videoBitrate`, video only at that rate. `self` gives the key frames' size
+ * and counts what was sent. Returns the timer (clear it to stop).
+ */
+export function sendSynthetic(
+  audio: MediaStreamTrack,
+  video: MediaStreamTrack,
+  options: PublishOptions,
+  self: { videoSize: { width: number; height: number }; sentPackets: number },
+): NodeJS.Timeout {
+  const frame = options.videoBitrate === undefined ? undefined : frameShape(options.videoBitrate);
+  const ssrc = randomInt(1, 2 ** 31);
+  let seq = 0;
+  let ts = 0;
+  let tag = 0;
+  const sendVideo = (first: boolean, last: boolean, size: number): void => {
+    seq = (seq + 1) & 0xffff;
+    tag = (tag + 1) >>> 0;
+    const header = new RtpHeader({
+      payloadType: 96,
+      sequenceNumber: seq,
+      timestamp: ts,
+      marker: last,
+      ssrc,
+    });
+    const payload = Buffer.allocUnsafe(size);
+    filler.copy(payload, 0, 0, size);
+    // VP8 payload descriptor (S bit on a frame's first packet), then our tag where a decoder would not look
+    (first ? KEY_FRAME_START : CONTINUATION).copy(payload, 0);
+    if (first) {
+      payload.writeUInt16LE(self.videoSize.width, 7);
+      payload.writeUInt16LE(self.videoSize.height, 9);
+    }
+    payload.writeUInt32BE(tag, TAG_OFFSET);
+    options.onSend?.(tag);
+    video.writeRtp(new RtpPacket(header, payload));
+    self.sentPackets++;
+  };
+  return setInterval(
+    () => {
+      if (!frame) {
+        ts = (ts + 1800) >>> 0;
+        sendVideo(true, true, 206);
+        const aheader = new RtpHeader({
+          payloadType: 111,
+          sequenceNumber: seq,
+          timestamp: ts,
+          marker: false,
+          ssrc: ssrc + 1,
+        });
+        audio.writeRtp(new RtpPacket(aheader, filler.subarray(0, 60)));
+        return;
+      }
+      ts = (ts + 3000) >>> 0;
+      for (let i = 0; i < frame.packets; i++) sendVideo(i === 0, i === frame.packets - 1, frame.size);
+    },
+    frame ? 1000 / 30 : 20,
+  );
+}
+
 /** A WCS client in Node (werift for WebRTC): publishes synthetic RTP or plays, as a browser would. */
 export class NodePeer {
   private readonly statuses: StreamStatusEvent[] = [];
@@ -84,54 +145,7 @@ export class NodePeer {
     if (audioOn) peer.addTransceiver(audio, { direction: 'sendonly' });
     peer.addTransceiver(video, { direction: 'sendonly' });
     const self = await NodePeer.negotiate(wsUrl, name, peer, true);
-    const frame = options.videoBitrate === undefined ? undefined : frameShape(options.videoBitrate);
-    const ssrc = randomInt(1, 2 ** 31);
-    let seq = 0;
-    let ts = 0;
-    let tag = 0;
-    const sendVideo = (first: boolean, last: boolean, size: number): void => {
-      seq = (seq + 1) & 0xffff;
-      tag = (tag + 1) >>> 0;
-      const header = new RtpHeader({
-        payloadType: 96,
-        sequenceNumber: seq,
-        timestamp: ts,
-        marker: last,
-        ssrc,
-      });
-      const payload = Buffer.allocUnsafe(size);
-      filler.copy(payload, 0, 0, size);
-      // VP8 payload descriptor (S bit on a frame's first packet), then our tag where a decoder would not look
-      (first ? KEY_FRAME_START : CONTINUATION).copy(payload, 0);
-      if (first) {
-        payload.writeUInt16LE(self.videoSize.width, 7);
-        payload.writeUInt16LE(self.videoSize.height, 9);
-      }
-      payload.writeUInt32BE(tag, TAG_OFFSET);
-      options.onSend?.(tag);
-      video.writeRtp(new RtpPacket(header, payload));
-      self.sentPackets++;
-    };
-    self.timer = setInterval(
-      () => {
-        if (!frame) {
-          ts = (ts + 1800) >>> 0;
-          sendVideo(true, true, 206);
-          const aheader = new RtpHeader({
-            payloadType: 111,
-            sequenceNumber: seq,
-            timestamp: ts,
-            marker: false,
-            ssrc: ssrc + 1,
-          });
-          audio.writeRtp(new RtpPacket(aheader, filler.subarray(0, 60)));
-          return;
-        }
-        ts = (ts + 3000) >>> 0;
-        for (let i = 0; i < frame.packets; i++) sendVideo(i === 0, i === frame.packets - 1, frame.size);
-      },
-      frame ? 1000 / 30 : 20,
-    );
+    self.timer = sendSynthetic(audio, video, options, self);
     return self;
   }
 

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { WhipPath } from '../../contracts/whip-http.js';
 import { UnauthorizedError } from '../errors.js';
 
 export interface RestAuthOptions {
@@ -20,8 +21,11 @@ export interface RegisteredRoute {
   protected: boolean;
 }
 
-/** Probes answer kubelets, which carry no credentials. */
-const alwaysPublic = new Set(['/healthz', '/readyz']);
+/**
+ * Probes answer kubelets, which carry no credentials. WHIP/WHEP clients carry their own bearer token, which
+ * the REST hooks judge (src/media/whip/), never the REST credentials.
+ */
+const alwaysPublic = new Set<string>(['/healthz', '/readyz', ...Object.values(WhipPath)]);
 
 /** Equal-time comparison of secrets of any length (hashing first gives equal lengths). */
 function sameSecret(given: string, expected: string): boolean {

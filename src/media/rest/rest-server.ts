@@ -39,6 +39,8 @@ export function createRestServer(options: RestOptions, log: Logger): RestServer 
     // per-request logs are noise at info; errors still come through
     loggerInstance: log.child({ component: 'rest' }, { level: log.levelVal > 30 ? log.level : 'warn' }),
     bodyLimit: options.bodyLimitBytes,
+    // a stream name in a path (WHIP/WHEP) may be 256 characters, each up to 12 bytes URL-encoded
+    routerOptions: { maxParamLength: 4096 },
     ...(options.tls ? { https: options.tls } : {}),
   }) as unknown as FastifyInstance;
 

@@ -1,6 +1,7 @@
 import * as sdpTransform from 'sdp-transform';
 import type { MediaAttributes, MediaDescription } from 'sdp-transform';
 import type * as ms from 'mediasoup/types';
+import { mediaCodecs } from './codecs.js';
 
 export class SdpError extends Error {
   override readonly name = 'SdpError';
@@ -29,9 +30,15 @@ export interface ParsedOffer {
   fingerprint: ms.DtlsFingerprint;
   /** The offerer's a=setup: the answer takes the opposite DTLS role. */
   setup: 'actpass' | 'active' | 'passive';
+  /** The offerer's ICE credentials (of the first section that has them, else the session's), if given. */
+  ice?: { ufrag: string; pwd: string } | undefined;
 }
 
-/** Reads a WebRTC offer (as browsers and the WCS Web SDK send it) into mediasoup terms. */
+/**
+ * Reads a WebRTC offer into mediasoup terms: as browsers and the WCS Web SDK send it, and as WHIP clients do
+ * (OBS and libdatachannel put ICE credentials, fingerprint and setup at session level for every m-section,
+ * add `a=group:LS`, and write codec names in capitals: `OPUS`, `H264`).
+ */
 export function parseOffer(sdp: unknown): ParsedOffer {
   if (typeof sdp !== 'string' || !sdp.startsWith('v=0')) throw new SdpError('sdp must be an SDP offer text');
   let session: sdpTransform.SessionDescription;
@@ -48,10 +55,12 @@ export function parseOffer(sdp: unknown): ParsedOffer {
     throw new SdpError(`unsupported a=setup:${setup}`);
   }
   const sections = session.media.map((m, index) => readSection(m, index));
+  const withIce = session.media.find((m) => m.iceUfrag && m.icePwd) ?? session;
   return {
     sections,
     fingerprint: { algorithm: fp.type as ms.FingerprintAlgorithm, value: fp.hash },
     setup,
+    ice: withIce.iceUfrag && withIce.icePwd ? { ufrag: withIce.iceUfrag, pwd: withIce.icePwd } : undefined,
   };
 }
 
@@ -78,7 +87,7 @@ function readCodecs(m: MediaDescription, kind: MediaKind): ms.RtpCodecParameters
   const fmtp = new Map((m.fmtp ?? []).map((f) => [f.payload, sdpTransform.parseParams(f.config)]));
   return m.rtp.map((rtp) => {
     const codec: ms.RtpCodecParameters = {
-      mimeType: `${kind}/${rtp.codec}` as ms.RtpCodecParameters['mimeType'],
+      mimeType: canonicalMimeType(kind, rtp.codec),
       payloadType: rtp.payload,
       clockRate: rtp.rate ?? (kind === 'audio' ? 8000 : 90000),
       parameters: fmtp.get(rtp.payload) ?? {},
@@ -89,6 +98,13 @@ function readCodecs(m: MediaDescription, kind: MediaKind): ms.RtpCodecParameters
     if (kind === 'audio' && rtp.encoding) codec.channels = Number(rtp.encoding);
     return codec;
   });
+}
+
+/** Codec names are case-insensitive (RFC 4855): spelled as our routers spell them (`OPUS` → `opus`). */
+function canonicalMimeType(kind: MediaKind, codec: string): ms.RtpCodecParameters['mimeType'] {
+  const mimeType = `${kind}/${codec}`.toLowerCase();
+  const known = mediaCodecs.find((c) => c.mimeType.toLowerCase() === mimeType)?.mimeType;
+  return (known ?? `${kind}/${codec}`) as ms.RtpCodecParameters['mimeType'];
 }
 
 function readSsrcs(m: MediaAttributes): Pick<OfferedSection, 'ssrc' | 'rtxSsrc' | 'cname'> {

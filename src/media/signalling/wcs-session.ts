@@ -6,8 +6,8 @@ import { StreamfedError } from '../errors.js';
 import type { SignallingHooks } from '../hooks/rest-hooks.js';
 import type { MediaMetrics } from '../metrics.js';
 import type { MediaSession } from '../streams/media-session.js';
-import { StreamInfo, StreamStatus, type StreamDescription } from '../streams/status.js';
-import type { StreamService } from '../streams/stream-service.js';
+import { StreamInfo, StreamStatus } from '../streams/status.js';
+import type { StreamAdmission } from '../streams/admission.js';
 import { streamNameProblem } from '../../contracts/stream-name.js';
 import {
   clientMessage,
@@ -52,19 +52,20 @@ export class WcsSession {
   private readonly pingTimer: NodeJS.Timeout;
   private closed = false;
 
+  private readonly hooks: SignallingHooks;
+
   constructor(
     private readonly socket: WebSocket,
-    private readonly streams: StreamService,
+    /** Decides and starts publishes and plays; its hooks hear of the session, its fleet id goes in getUserData. */
+    private readonly admission: StreamAdmission,
     private readonly metrics: MediaMetrics,
     private readonly log: Logger,
     keepAlive: KeepAlive,
     readonly remoteAddress: string,
-    private readonly hooks: SignallingHooks,
     /** The TCP socket under the WebSocket, to fail the connection when the connect hook refuses. */
     private readonly tcp: Duplex,
-    /** The fleet id announced in getUserData (push-chain.ts). */
-    private readonly fleetId: () => string,
   ) {
+    this.hooks = admission.hooks;
     socket.on('message', (raw, isBinary) => void this.onMessage(raw.toString(), isBinary));
     socket.on('close', () => this.close(StreamInfo.REQUESTED_STREAM_SHUTDOWN));
     socket.on('error', (error) => this.log.warn({ err: error }, 'websocket error'));
@@ -163,7 +164,7 @@ export class WcsSession {
       ...connection,
       sessionId: this.sessionId,
       authToken: connection.authToken ?? null,
-      streamfedFleetId: this.fleetId(),
+      streamfedFleetId: this.admission.fleetId(),
     });
   }
 
@@ -185,11 +186,10 @@ export class WcsSession {
       ...(publish && request.streamfedChain ? { chain: request.streamfedChain } : {}),
     };
     try {
-      await this.hooks.stream(apiMethod, init, body as Record<string, unknown>);
-      if (this.closed) return;
+      const admission = { init, fields: body as Record<string, unknown>, sdp: request.sdp };
       const { session, answer } = publish
-        ? await this.streams.publish(init, request.sdp)
-        : await this.streams.play(init, request.sdp);
+        ? await this.admission.publish(admission)
+        : await this.admission.play(admission);
       if (this.closed) return session.end(session.stoppedStatus, StreamInfo.REQUESTED_STREAM_SHUTDOWN);
       this.owned.set(session.mediaSessionId, session);
       session.on('status', () => {
@@ -201,20 +201,7 @@ export class WcsSession {
     } catch (error) {
       if (!(error instanceof StreamfedError))
         this.log.error({ err: error, stream: request.name }, `${apiMethod} failed`);
-      const info = error instanceof StreamfedError ? error.message : StreamInfo.FAILED_BY_ERROR;
-      refuse(info);
-      const { appKey, sessionId, mediaSessionId, name } = init;
-      const failed = {
-        appKey,
-        sessionId,
-        mediaSessionId,
-        name,
-        published: publish,
-        mediaType: publish ? 'publish' : 'play',
-        status: StreamStatus.FAILED,
-        info,
-      };
-      this.hooks.streamStatus(failed as StreamDescription);
+      refuse(error instanceof StreamfedError ? error.message : StreamInfo.FAILED_BY_ERROR);
     }
   }
 
@@ -262,7 +249,7 @@ export class WcsSession {
       return id === undefined ? this.reject('availableStream', nameProblem) : answer(false, nameProblem);
     const request = clientMessage.available(body);
     if (typeof request === 'string') return this.reject('availableStream', request, id);
-    const available = (await this.streams.resolve(request.name)) !== undefined;
+    const available = (await this.admission.streams.resolve(request.name)) !== undefined;
     answer(available, available ? 'Available' : StreamInfo.STREAM_NOT_FOUND);
   }
 

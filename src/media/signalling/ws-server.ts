@@ -6,6 +6,7 @@ import type { Logger } from '../../log.js';
 import { noHooks, type SignallingHooks } from '../hooks/rest-hooks.js';
 import type { MediaMetrics } from '../metrics.js';
 import { StreamInfo } from '../streams/status.js';
+import { StreamAdmission } from '../streams/admission.js';
 import type { StreamService } from '../streams/stream-service.js';
 import { WcsSession, type ConnectionDescription, type KeepAlive } from './wcs-session.js';
 
@@ -29,13 +30,17 @@ export class SignallingServer {
   private readonly sessions = new Set<WcsSession>();
   private readonly servers: (http.Server | https.Server)[] = [];
   private readonly wss: WebSocketServer[] = [];
+  /** Decides and starts every publish and play of the sessions (and of the WHIP/WHEP routes). */
+  readonly admission: StreamAdmission;
 
   constructor(
     private readonly options: SignallingOptions,
-    private readonly streams: StreamService,
+    streams: StreamService,
     private readonly metrics: MediaMetrics,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.admission = new StreamAdmission(streams, options.hooks ?? noHooks, options.fleetId);
+  }
 
   async listen(): Promise<{ wsPort: number; wssPort?: number }> {
     const wsPort = await this.serve(http.createServer(), this.options.wsPort);
@@ -86,14 +91,12 @@ export class SignallingServer {
       const remote = request.socket.remoteAddress ?? 'unknown';
       const session = new WcsSession(
         socket,
-        this.streams,
+        this.admission,
         this.metrics,
         this.log,
         this.options.keepAlive,
         remote,
-        this.options.hooks ?? noHooks,
         request.socket,
-        this.options.fleetId,
       );
       this.sessions.add(session);
       this.metrics.wsSessions.inc();

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type * as ms from 'mediasoup/types';
 import type { ChainHop } from '../../contracts/wcs-protocol.js';
-import { StreamInfo, StreamStatus, isFinal, type StreamDescription } from './status.js';
+import { StreamInfo, StreamStatus, isFinal, type MediaProvider, type StreamDescription } from './status.js';
 import type { FrameSize } from '../rtc/video-size.js';
 
 export interface MediaSessionEvents {
@@ -18,6 +18,8 @@ export interface MediaSessionInit {
   declaredSize?: VideoSize;
   /** A publisher that arrived by a streamfed push: the push chain it came by (publishStream's streamfedChain). */
   chain?: ChainHop[];
+  /** How the stream came: `WebRTC` (a WCS client, the default), or `WHIP`/`WHEP` (src/media/whip/). */
+  mediaProvider?: MediaProvider;
 }
 
 /** A stream's video size: what its key frames say, or what its publisher asked for. */
@@ -118,7 +120,7 @@ export abstract class MediaSession extends EventEmitter<MediaSessionEvents> {
       minBitrate: 0,
       maxBitrate: 0,
       quality: 0,
-      mediaProvider: 'WebRTC',
+      mediaProvider: this.init.mediaProvider ?? 'WebRTC',
       mediaType: this.published ? 'publish' : 'play',
       history: false,
       transport: 'UDP',

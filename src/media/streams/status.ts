@@ -23,6 +23,9 @@ export const StreamInfo = {
 export const isFinal = (s: StreamStatus): boolean =>
   s === StreamStatus.UNPUBLISHED || s === StreamStatus.STOPPED || s === StreamStatus.FAILED;
 
+/** How a stream came: a WCS client (`WebRTC`, as WCS names it) or a WHIP publish / WHEP play. */
+export type MediaProvider = 'WebRTC' | 'WHIP' | 'WHEP';
+
 /** A stream (publish or play) as WCS describes it in notifyStreamStatusEvent and /rest-api/stream/*. */
 export interface StreamDescription {
   appKey: string;
@@ -41,7 +44,7 @@ export interface StreamDescription {
   minBitrate: number;
   maxBitrate: number;
   quality: number;
-  mediaProvider: 'WebRTC';
+  mediaProvider: MediaProvider;
   /** "publish" for a published stream, "play" for a player, as WCS tells them apart. */
   mediaType: 'publish' | 'play';
   history: boolean;

@@ -1,0 +1,100 @@
+import { PushFailureCode } from '../../contracts/pull-api.js';
+import { streamNameProblem } from '../../contracts/stream-name.js';
+import { WhipErrorCode, whipErrorStatus } from '../../contracts/whip-http.js';
+import { BadRequestError, StreamfedError } from '../errors.js';
+import type { SignallingHooks } from '../hooks/rest-hooks.js';
+import { loopProblem } from '../push/push-chain.js';
+import { RelayError } from '../push/relay-error.js';
+import type { MediaSession, MediaSessionInit } from './media-session.js';
+import type { Player } from './player.js';
+import type { Publisher } from './publisher.js';
+import { StreamInfo, StreamStatus, type StreamDescription } from './status.js';
+import type { StreamService } from './stream-service.js';
+
+export interface AdmissionRequest {
+  init: MediaSessionInit;
+  /** What the REST hooks are told of the request: the WCS message's fields, or their WHIP/WHEP equivalent. */
+  fields: Record<string, unknown>;
+  /** The client's SDP offer. */
+  sdp: unknown;
+  /**
+   * A WHIP publisher's bearer token: the first publish of a name binds the token to it, and a later publish
+   * of the name must carry the same one (WCS's stream-bound WHIP tokens).
+   */
+  token?: string | undefined;
+}
+
+/**
+ * The one place that decides whether a publish or play may go ahead, and starts it: both front doors (the
+ * WCS WebSocket session and the WHIP/WHEP routes) come through here. In order: the name rule, a push chain
+ * that would loop back into this fleet, a WHIP name bound to another token, the REST hooks' `publishStream`
+ * or `playStream`; then the stream service's own rules (one publisher per name in the fleet, a play needs a
+ * publisher somewhere in it). A refusal is a StreamfedError (its code and status say which) and is told to
+ * the hooks as the stream's FAILED status.
+ */
+export class StreamAdmission {
+  /** WHIP names and the token their first publish bound (for the life of the process, as WCS keeps them). */
+  readonly #boundTokens = new Map<string, string>();
+
+  constructor(
+    readonly streams: StreamService,
+    readonly hooks: SignallingHooks,
+    /** This server's fleet id (push-chain.ts), against which push chains are checked. */
+    readonly fleetId: () => string,
+  ) {}
+
+  publish(request: AdmissionRequest): Promise<{ session: Publisher; answer: string }> {
+    return this.#admit('publishStream', request, async () => {
+      const { init, token } = request;
+      const loop = loopProblem(init.chain ?? [], this.fleetId(), init.name);
+      if (loop !== undefined) throw new RelayError(PushFailureCode.LOOP, loop);
+      const bound = this.#boundTokens.get(init.name);
+      if (bound !== undefined && bound !== token)
+        throw new StreamfedError(
+          WhipErrorCode.TOKEN_BOUND,
+          whipErrorStatus[WhipErrorCode.TOKEN_BOUND],
+          `stream ${init.name} is bound to another token by its first publish`,
+        );
+      await this.hooks.stream('publishStream', init, request.fields);
+      const started = await this.streams.publish(init, request.sdp);
+      if (token !== undefined && bound === undefined) this.#boundTokens.set(init.name, token);
+      return started;
+    });
+  }
+
+  play(request: AdmissionRequest): Promise<{ session: Player; answer: string }> {
+    return this.#admit('playStream', request, async () => {
+      await this.hooks.stream('playStream', request.init, request.fields);
+      return this.streams.play(request.init, request.sdp);
+    });
+  }
+
+  async #admit<S extends MediaSession>(
+    hook: 'publishStream' | 'playStream',
+    { init }: AdmissionRequest,
+    start: () => Promise<{ session: S; answer: string }>,
+  ): Promise<{ session: S; answer: string }> {
+    try {
+      const problem = streamNameProblem(init.name);
+      if (problem !== undefined) throw new BadRequestError(problem);
+      return await start();
+    } catch (error) {
+      const info = error instanceof StreamfedError ? error.message : StreamInfo.FAILED_BY_ERROR;
+      const publish = hook === 'publishStream';
+      const { appKey, sessionId, mediaSessionId, name } = init;
+      const failed = {
+        appKey,
+        sessionId,
+        mediaSessionId,
+        name,
+        published: publish,
+        mediaType: publish ? 'publish' : 'play',
+        mediaProvider: init.mediaProvider ?? 'WebRTC',
+        status: StreamStatus.FAILED,
+        info,
+      };
+      this.hooks.streamStatus(failed as StreamDescription);
+      throw error;
+    }
+  }
+}
