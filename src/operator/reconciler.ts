@@ -113,7 +113,9 @@ export class Reconciler {
     } catch (error) {
       if (error instanceof ReconcileError) throw error;
       const reason =
-        error instanceof MediaApiError || error instanceof TokenSecretError ? error.reason : 'ReconcileFailed';
+        error instanceof MediaApiError || error instanceof TokenSecretError
+          ? error.reason
+          : 'ReconcileFailed';
       const message = (error as Error).message;
       await this.writeStatus(o, 'Failed', reason, message, {
         sourceUrl: desired.sourceUrl,
