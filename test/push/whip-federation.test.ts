@@ -49,17 +49,24 @@ describe('streamfed → streamfed over WHIP and WHEP', () => {
     return player;
   };
 
-  it('a push to B’s WHIP endpoint: PUBLISHING with delivery read from B’s receiver reports, the copy plays on B; terminate DELETEs it and B’s stream ends', async () => {
-    const uri = `${b.restUrl}/whip/copy`;
-    const r = await rest(a.restUrl, '/rest-api/pull/push', { uri, localStreamName: 'cam' });
-    expect(r.status, JSON.stringify(r.body)).toBe(200);
-    const pushed = r.body as PushDescription;
-    expect(pushed).toMatchObject({
-      status: 'PUBLISHING',
-      protocol: 'whip',
-      type: 'push',
-      remoteStreamName: 'copy',
+  /** A push or pull of A to B's endpoint at `path`, PUBLISHING. */
+  const start = async (
+    type: 'push' | 'pull',
+    path: string,
+    localStreamName: string,
+  ): Promise<PushDescription> => {
+    const r = await rest(a.restUrl, `/rest-api/pull/${type}`, {
+      uri: `${b.restUrl}/${path}`,
+      localStreamName,
     });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body).toMatchObject({ status: 'PUBLISHING' });
+    return r.body as PushDescription;
+  };
+
+  it('a push to B’s WHIP endpoint: PUBLISHING with delivery read from B’s receiver reports, the copy plays on B; terminate DELETEs it and B’s stream ends', async () => {
+    const pushed = await start('push', 'whip/copy', 'cam');
+    expect(pushed).toMatchObject({ protocol: 'whip', type: 'push', remoteStreamName: 'copy' });
     expect(await streamsOn(b)).toContainEqual(
       expect.objectContaining({ name: 'copy', published: true, mediaProvider: 'WHIP' }),
     );
@@ -84,16 +91,8 @@ describe('streamfed → streamfed over WHIP and WHEP', () => {
   });
 
   it('a pull from B’s WHEP endpoint mirrors its stream here; terminate DELETEs B’s WHEP session', async () => {
-    const uri = `${b.restUrl}/whep/far`;
-    const r = await rest(a.restUrl, '/rest-api/pull/pull', { uri, localStreamName: 'mirror' });
-    expect(r.status, JSON.stringify(r.body)).toBe(200);
-    const pulled = r.body as PushDescription;
-    expect(pulled).toMatchObject({
-      status: 'PUBLISHING',
-      protocol: 'whep',
-      type: 'pull',
-      remoteStreamName: 'far',
-    });
+    const pulled = await start('pull', 'whep/far', 'mirror');
+    expect(pulled).toMatchObject({ protocol: 'whep', type: 'pull', remoteStreamName: 'far' });
     const whepPlayers = async (): Promise<number> =>
       (await streamsOn(b)).filter((s) => s.name === 'far' && !s.published && s.mediaProvider === 'WHEP')
         .length;
