@@ -2,12 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PushDescription } from '../../src/contracts/pull-api.js';
 import { FakeWcs, type Stall } from '../support/fake-wcs.js';
 import { metric } from '../support/media-fleet.js';
-import { spawnMedia, type MediaProcess } from '../support/media-process.js';
+import type { MediaProcess } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';
 import { osResources, type OsResources } from '../support/os-resources.js';
 import {
   SLACK_MS,
+  TEST_DEADLINES,
+  spawnWithTestDeadlines,
   expectNothingLeft,
   expectPushFailed,
   listPushes as pushes,
@@ -15,8 +17,7 @@ import {
   type TimedAnswer,
 } from '../support/push-checks.js';
 
-/** Short deadlines for the test: each step's own, so a reason can only come from its step. */
-const deadlines = { connect: 1500, handshake: 1500, answer: 1500, ice: 2000, media: 3000 };
+const deadlines = TEST_DEADLINES;
 
 describe('every remote step of a push has a deadline, a true reason and a stable code', () => {
   let s1: MediaProcess;
@@ -27,18 +28,7 @@ describe('every remote step of a push has a deadline, a true reason and a stable
   const restPort = (): number => Number(new URL(s1.restUrl).port);
 
   beforeAll(async () => {
-    s1 = await spawnMedia([
-      '--push-connect-timeout-ms',
-      String(deadlines.connect),
-      '--push-handshake-timeout-ms',
-      String(deadlines.handshake),
-      '--push-answer-timeout-ms',
-      String(deadlines.answer),
-      '--push-ice-timeout-ms',
-      String(deadlines.ice),
-      '--push-media-timeout-ms',
-      String(deadlines.media),
-    ]);
+    s1 = await spawnWithTestDeadlines();
     publisher = await NodePeer.publish(s1.wsUrl, 'src');
     await publisher.waitStatus('PUBLISHING');
     videoOnly = await NodePeer.publish(s1.wsUrl, 'vonly', { videoBitrate: 200_000 });

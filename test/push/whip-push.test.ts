@@ -2,12 +2,14 @@ import dgram from 'node:dgram';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PushDescription } from '../../src/contracts/pull-api.js';
 import { STREAMFED_CHAIN_HEADER, decodeChainHeader } from '../../src/contracts/whip-http.js';
-import { freePort, spawnMedia, type MediaProcess } from '../support/media-process.js';
+import { freePort, type MediaProcess } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';
 import { osResources, type OsResources } from '../support/os-resources.js';
 import {
   SLACK_MS,
+  TEST_DEADLINES,
+  spawnWithTestDeadlines,
   expectNothingLeft,
   expectPushFailed,
   listPushes,
@@ -16,8 +18,7 @@ import {
 } from '../support/push-checks.js';
 import { FakeWhip, Tarpit, type FakeWhipOptions, type WhipStall } from '../support/whip-endpoint.js';
 
-/** Short deadlines for the test: each step's own, so a reason can only come from its step. */
-const deadlines = { connect: 1500, handshake: 1500, answer: 1500, ice: 2000, media: 3000 };
+const deadlines = TEST_DEADLINES;
 const TOKEN = 'whip-secret-token-1';
 
 /**
@@ -55,18 +56,7 @@ describe('push to a WHIP endpoint and pull from a WHEP one: every step with its 
   let baseline: OsResources;
 
   beforeAll(async () => {
-    s1 = await spawnMedia([
-      '--push-connect-timeout-ms',
-      String(deadlines.connect),
-      '--push-handshake-timeout-ms',
-      String(deadlines.handshake),
-      '--push-answer-timeout-ms',
-      String(deadlines.answer),
-      '--push-ice-timeout-ms',
-      String(deadlines.ice),
-      '--push-media-timeout-ms',
-      String(deadlines.media),
-    ]);
+    s1 = await spawnWithTestDeadlines();
     publisher = await NodePeer.publish(s1.wsUrl, 'src');
     await publisher.waitStatus('PUBLISHING');
     baseline = osResources(s1.child.pid!, [Number(new URL(s1.restUrl).port)]);
@@ -90,6 +80,14 @@ describe('push to a WHIP endpoint and pull from a WHEP one: every step with its 
     timedRest(s1.restUrl, '/rest-api/pull/pull', { uri, localStreamName, authToken: TOKEN });
   const failed = (r: TimedAnswer, code: string, info: RegExp, withinMs: number) =>
     expectPushFailed(s1.restUrl, r, code, info, withinMs);
+  /** The endpoint saw the DELETE of its (first) session, with our token. */
+  const expectDeleted = async (f: FakeWhip): Promise<void> => {
+    const deleted = await waitFor(() => f.received('DELETE')[0], 'DELETE of the session');
+    expect(deleted).toMatchObject({
+      path: '/whip/sessions/1',
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+  };
   const upToAnswer = deadlines.handshake + deadlines.connect + deadlines.answer;
 
   it('a port whose TCP connect never completes: PUSH_ERR_CONNECT_TIMEOUT', async () => {
@@ -206,11 +204,7 @@ describe('push to a WHIP endpoint and pull from a WHEP one: every step with its 
       /ICE\/DTLS .* did not connect/,
       upToAnswer + deadlines.ice,
     );
-    const deleted = await waitFor(() => f.received('DELETE')[0], 'DELETE of the session');
-    expect(deleted).toMatchObject({
-      path: '/whip/sessions/1',
-      headers: { authorization: `Bearer ${TOKEN}` },
-    });
+    await expectDeleted(f);
   });
 
   it('connected, but no receiver report acknowledges our media: PUSH_ERR_NO_MEDIA, and the session is DELETEd', async () => {
@@ -236,7 +230,7 @@ describe('push to a WHIP endpoint and pull from a WHEP one: every step with its 
       code: 'PUSH_ERR_NO_MEDIA',
       info: expect.stringMatching(/receiver reports/),
     });
-    await waitFor(() => f.received('DELETE').length === 1, 'DELETE of the session');
+    await expectDeleted(f);
   });
 
   it('a push that delivers, then is terminated: the endpoint sees the DELETE of its session', async () => {
@@ -254,11 +248,7 @@ describe('push to a WHIP endpoint and pull from a WHEP one: every step with its 
     expect((await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: id })).status).toBe(
       200,
     );
-    const deleted = await waitFor(() => f.received('DELETE')[0], 'DELETE of the session');
-    expect(deleted).toMatchObject({
-      path: '/whip/sessions/1',
-      headers: { authorization: `Bearer ${TOKEN}` },
-    });
+    await expectDeleted(f);
   });
 
   it('a WHEP pull has the same deadlines: no answer → PUSH_ERR_ANSWER_TIMEOUT, a recvonly offer, nothing published here', async () => {
@@ -288,7 +278,7 @@ describe('push to a WHIP endpoint and pull from a WHEP one: every step with its 
       'pull FAILED for lack of media',
       deadlines.media + SLACK_MS,
     );
-    await waitFor(() => f.received('DELETE').length === 1, 'DELETE of the session');
+    await expectDeleted(f);
     await waitFor(
       async () =>
         (await rest(s1.restUrl, '/rest-api/stream/find', { name: 'pulled-nothing' })).status === 404,

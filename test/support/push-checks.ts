@@ -1,12 +1,25 @@
 import { expect } from 'vitest';
 import type { PushDescription, PushFailureBody } from '../../src/contracts/pull-api.js';
 import { metric } from './media-fleet.js';
-import type { MediaProcess } from './media-process.js';
+import { spawnMedia, type MediaProcess } from './media-process.js';
 import { rest, waitFor } from './media-server.js';
 import { osResources, type OsResources } from './os-resources.js';
 
 /** What a loaded machine may add to a deadline before the REST call answers. */
 export const SLACK_MS = 5000;
+
+/** Short push deadlines for deadline tests: each step's own, so a reason can only come from its step. */
+export const TEST_DEADLINES = { connect: 1500, handshake: 1500, answer: 1500, ice: 2000, media: 3000 };
+
+/** A media server process whose push/pull deadlines are TEST_DEADLINES. */
+export function spawnWithTestDeadlines(): Promise<MediaProcess> {
+  const d = TEST_DEADLINES;
+  return spawnMedia([
+    ...['--push-connect-timeout-ms', String(d.connect), '--push-handshake-timeout-ms', String(d.handshake)],
+    ...['--push-answer-timeout-ms', String(d.answer), '--push-ice-timeout-ms', String(d.ice)],
+    ...['--push-media-timeout-ms', String(d.media)],
+  ]);
+}
 
 /** A /pull/push or /pull/pull answer, with how long it took. */
 export interface TimedAnswer {
