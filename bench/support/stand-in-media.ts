@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isHttpTarget } from '../../src/contracts/whip-http.js';
 import type { PushDescription } from '../../src/media/push/relay.js';
 
 /**
@@ -75,6 +76,7 @@ export class StandInMedia {
           localStreamName,
           remoteStreamName,
           uri,
+          protocol: isHttpTarget(uri) ? 'whip' : 'wcs',
           type: 'push',
           status: this.publishAfterMs > 0 ? 'PENDING' : 'PUBLISHING',
           createDate: Date.now(),

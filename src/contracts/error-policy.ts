@@ -27,12 +27,14 @@ export interface ErrorPolicy {
 }
 
 /**
- * The operator's own codes, for failures that reach it without a body: no HTTP answer at all, and a Service
- * it cannot read through the Kubernetes API. Never on the wire.
+ * The operator's own codes, for failures that reach it without a body: no HTTP answer at all, a Service it
+ * cannot read through the Kubernetes API, a WHIP token's Secret it cannot read. Never on the wire.
  */
 export const OperatorErrorCode = {
   SOURCE_UNREACHABLE: 'STREAMFED_OPERATOR_SOURCE_UNREACHABLE',
   SERVICE_UNRESOLVED: 'STREAMFED_OPERATOR_SERVICE_UNRESOLVED',
+  /** The Secret a WHIP target's tokenSecretRef names cannot give its token (missing, forbidden, no such key). */
+  SECRET_UNRESOLVED: 'STREAMFED_OPERATOR_SECRET_UNRESOLVED',
 } as const;
 export type OperatorErrorCode = (typeof OperatorErrorCode)[keyof typeof OperatorErrorCode];
 
@@ -68,6 +70,8 @@ export const errorPolicies: Readonly<Record<KnownErrorCode, ErrorPolicy>> = {
   [PushFailureCode.WEBRTC]: backoff('WebRtcFailed'),
   [PushFailureCode.LOCAL_ENDED]: backoff('SourceEnded'),
   [PushFailureCode.LOOP]: never('PushLoop'),
+  // the target answered but not as its protocol says (a WHIP 201 without Location): its software must change
+  [PushFailureCode.PROTOCOL]: never('TargetProtocolError'),
   [PushFailureCode.INTERNAL]: backoff('PushFailed'),
   [FleetErrorCode.MEMBER_UNREACHABLE]: backoff('SourceUnreachable'),
   [FleetErrorCode.NOT_ORIGIN]: backoff('StreamNotFound'),
@@ -76,6 +80,7 @@ export const errorPolicies: Readonly<Record<KnownErrorCode, ErrorPolicy>> = {
   [FleetErrorCode.NOT_MEMBER]: never('NotFleetMember'),
   [OperatorErrorCode.SOURCE_UNREACHABLE]: backoff('SourceUnreachable'),
   [OperatorErrorCode.SERVICE_UNRESOLVED]: backoff('ServiceUnresolved'),
+  [OperatorErrorCode.SECRET_UNRESOLVED]: backoff('SecretUnresolved'),
 };
 
 const isKnown = (code: string | undefined): code is KnownErrorCode =>

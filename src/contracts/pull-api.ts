@@ -7,6 +7,12 @@
 export type PushStatus = 'NEW' | 'PENDING' | 'PUBLISHING' | 'FAILED';
 
 /**
+ * How a push or pull speaks to its remote: `wcs` (a WCS WebSocket URL, ws:// or wss://), `whip` (a push to
+ * a WHIP endpoint, http:// or https://), `whep` (a pull from a WHEP endpoint).
+ */
+export type PushProtocol = 'wcs' | 'whip' | 'whep';
+
+/**
  * Why a push or pull ended FAILED: a stable code (fastify's `FST_ERR_*` is the model), carried on the
  * relay, in find_all entries and REST error bodies (`code`), and as the `reason` label of
  * `streamfed_push_failures_total`. Never parsed back out of the human-readable `info`.
@@ -14,11 +20,17 @@ export type PushStatus = 'NEW' | 'PENDING' | 'PUBLISHING' | 'FAILED';
 export const PushFailureCode = {
   /** The TCP/TLS connection or the WebSocket upgrade was refused (or the host did not resolve). */
   UNREACHABLE: 'PUSH_ERR_UNREACHABLE',
-  /** No WebSocket connection within the connect deadline. */
+  /** No WebSocket connection (WHIP/WHEP: no TCP/TLS connection) within the connect deadline. */
   CONNECT_TIMEOUT: 'PUSH_ERR_CONNECT_TIMEOUT',
-  /** Connected, but no `getUserData` answer to `connection` within the handshake deadline. */
+  /**
+   * Connected, but no `getUserData` answer to `connection` (WHIP/WHEP: no answer to OPTIONS) within the
+   * handshake deadline.
+   */
   HANDSHAKE_TIMEOUT: 'PUSH_ERR_HANDSHAKE_TIMEOUT',
-  /** No `setRemoteSDP` answer to publishStream/playStream within the answer deadline. */
+  /**
+   * No `setRemoteSDP` answer to publishStream/playStream (WHIP/WHEP: no answer to the offer's POST) within
+   * the answer deadline.
+   */
   ANSWER_TIMEOUT: 'PUSH_ERR_ANSWER_TIMEOUT',
   /** ICE/DTLS did not connect within the ICE deadline. */
   ICE_TIMEOUT: 'PUSH_ERR_ICE_TIMEOUT',
@@ -28,9 +40,17 @@ export const PushFailureCode = {
   STATUS_TIMEOUT: 'PUSH_ERR_STATUS_TIMEOUT',
   /** No media delivered (push: no receiver report acknowledging our RTP; pull: no RTP) within the media deadline. */
   NO_MEDIA: 'PUSH_ERR_NO_MEDIA',
-  /** The remote refused the stream or ended it (FAILED, UNPUBLISHED, STOPPED, `fail`). */
+  /**
+   * The remote refused the stream or ended it (FAILED, UNPUBLISHED, STOPPED, `fail`; a WHIP/WHEP endpoint:
+   * any answer but 201, its status and problem `code` in the reason).
+   */
   REMOTE_REJECTED: 'PUSH_ERR_REMOTE_REJECTED',
-  /** The remote's WebSocket session ended. */
+  /**
+   * A WHIP/WHEP endpoint answered what the protocol does not allow: a 201 without `Location` or without an
+   * SDP answer, a redirect loop or a redirect outside the allow-list.
+   */
+  PROTOCOL: 'PUSH_ERR_PROTOCOL',
+  /** The remote's WebSocket session ended (WHIP/WHEP: the connection dropped before an answer). */
   REMOTE_DISCONNECTED: 'PUSH_ERR_REMOTE_DISCONNECTED',
   /** The WebRTC connection failed after it was up, or the remote's SDP could not be used. */
   WEBRTC: 'PUSH_ERR_WEBRTC',
@@ -72,6 +92,7 @@ export interface PushDescription {
   localStreamName: string;
   remoteStreamName: string;
   uri: string;
+  protocol: PushProtocol;
   type: 'push' | 'pull';
   status: PushStatus;
   info?: string;
@@ -91,6 +112,8 @@ export interface PushRequestBody {
   remoteStreamName?: string;
   /** Passed to the remote as the SDK passes it (`custom` of connection and publishStream/playStream). */
   custom?: Record<string, unknown>;
+  /** A WHIP/WHEP target's bearer token (sent as `Authorization: Bearer`); never listed or logged. */
+  authToken?: string;
 }
 
 /** The HTTP status a failed /pull/push or /pull/pull answers with: 409 for a loop, else 500. */

@@ -130,31 +130,35 @@ export const mediaOptionSpecs = {
   'push-allow': {
     type: 'list',
     env: 'STREAMFED_PUSH_ALLOW',
-    description: 'hosts, *.domain suffixes and CIDRs that /pull/push and /pull/pull may connect to',
+    description:
+      'hosts, *.domain suffixes and CIDRs that /pull/push and /pull/pull (and WHIP/WHEP redirects) may connect to',
     default: ['127.0.0.0/8', '::1/128', 'localhost'],
   },
   'push-insecure-tls': {
     type: 'boolean',
     env: 'STREAMFED_PUSH_INSECURE_TLS',
-    description: 'accept any certificate from wss:// push targets (testing only)',
+    description: 'accept any certificate from wss:// and https:// push targets (testing only)',
     default: false,
   },
   'push-connect-timeout-ms': {
     type: 'integer',
     env: 'STREAMFED_PUSH_CONNECT_TIMEOUT_MS',
-    description: 'push/pull: deadline for the TCP/TLS connection and WebSocket upgrade to the remote',
+    description:
+      "push/pull: deadline for the TCP/TLS connection and WebSocket upgrade to the remote (WHIP/WHEP: each request's connect)",
     default: 5000,
   },
   'push-handshake-timeout-ms': {
     type: 'integer',
     env: 'STREAMFED_PUSH_HANDSHAKE_TIMEOUT_MS',
-    description: "push/pull: deadline for the remote's getUserData answer to our connection message",
+    description:
+      "push/pull: deadline for the remote's getUserData answer to our connection message (WHIP/WHEP: its answer to OPTIONS)",
     default: 5000,
   },
   'push-answer-timeout-ms': {
     type: 'integer',
     env: 'STREAMFED_PUSH_ANSWER_TIMEOUT_MS',
-    description: "push/pull: deadline for the remote's answer SDP to publishStream/playStream",
+    description:
+      "push/pull: deadline for the remote's answer SDP to publishStream/playStream (WHIP/WHEP: to the offer's POST)",
     default: 10000,
   },
   'push-ice-timeout-ms': {

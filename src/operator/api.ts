@@ -13,10 +13,26 @@ export interface ServiceRef {
   port?: number;
 }
 
+/** A key of a Secret in the StreamPush's own namespace. */
+export interface SecretKeyRef {
+  name: string;
+  key: string;
+}
+
+/** A WHIP endpoint (RFC 9725) as a push target; its bearer token comes from a Secret. */
+export interface WhipTarget {
+  url: string;
+  tokenSecretRef?: SecretKeyRef;
+}
+
+/** What speaks to the target: WCS's WebSocket protocol (target.uri, target.service) or WHIP (target.whip). */
+export type TargetKind = 'wcs' | 'whip';
+
 export interface StreamPushSpec {
   source: { restUrl?: string; service?: ServiceRef };
   localStreamName: string;
-  target: { uri?: string; service?: ServiceRef & { scheme?: 'ws' | 'wss' } };
+  /** Exactly one of the three (the CRD's schema and desired.ts both say so). */
+  target: { uri?: string; service?: ServiceRef & { scheme?: 'ws' | 'wss' }; whip?: WhipTarget };
   remoteStreamName?: string;
   /** Passed to the target as the SDK's `custom` (its REST hooks see it). */
   custom?: Record<string, unknown>;
@@ -42,6 +58,8 @@ export interface StreamPushStatus {
   remoteMediaSessionId?: string;
   sourceUrl?: string;
   targetUri?: string;
+  /** Which protocol the push speaks to its target (the `Kind` printer column). */
+  targetKind?: TargetKind;
   /** The fleet member (pod) the push runs from, when the source is a Service. */
   sourcePod?: string;
   /** The fleet member (pod) the push goes into, when the target is a Service. */

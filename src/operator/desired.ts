@@ -1,4 +1,4 @@
-import type { StreamPush } from './api.js';
+import type { SecretKeyRef, StreamPush, TargetKind } from './api.js';
 import type { PushIdentity } from './media-api.js';
 
 /** A Service a StreamPush names, with its defaults filled in. */
@@ -10,6 +10,10 @@ export interface ServiceTarget {
 
 export interface DesiredPush extends PushIdentity {
   sourceUrl: string;
+  /** `whip` for spec.target.whip (uri is its url), `wcs` for target.uri and target.service. */
+  kind: TargetKind;
+  /** spec.target.whip.tokenSecretRef: the Secret key (in the StreamPush's namespace) holding its bearer token. */
+  tokenSecretRef?: SecretKeyRef | undefined;
   custom?: Record<string, unknown> | undefined;
   /** spec.source.service: the fleet behind it is searched for the member that publishes the stream. */
   sourceService?: ServiceTarget | undefined;
@@ -27,13 +31,13 @@ export class SpecError extends Error {
 /**
  * What a StreamPush asks for, with Service references turned into cluster DNS names (what is used when
  * the Service's pods cannot be read: see FleetEndpoints). The API server's schema already checked shapes;
- * this checks what the schema cannot (exactly one of two fields).
+ * this checks again what the schema says with min/maxProperties (exactly one source, one target).
  */
 export function desiredPush(o: StreamPush, clusterDomain: string): DesiredPush {
   const ns = o.metadata?.namespace ?? 'default';
   const { source, target, localStreamName } = o.spec;
-  exactlyOne('source', 'restUrl', source.restUrl, source.service);
-  exactlyOne('target', 'uri', target.uri, target.service);
+  exactlyOne('source', { restUrl: source.restUrl, service: source.service });
+  exactlyOne('target', { uri: target.uri, service: target.service, whip: target.whip });
   const dns = (s: ServiceTarget): string => `${s.name}.${s.namespace}.svc.${clusterDomain}:${s.port}`;
   const sourceService = source.service && {
     namespace: source.service.namespace ?? ns,
@@ -48,7 +52,11 @@ export function desiredPush(o: StreamPush, clusterDomain: string): DesiredPush {
   };
   return {
     sourceUrl: sourceService ? `http://${dns(sourceService)}` : (source.restUrl as string),
-    uri: targetService ? `${targetService.scheme}://${dns(targetService)}` : (target.uri as string),
+    uri: targetService
+      ? `${targetService.scheme}://${dns(targetService)}`
+      : (target.whip?.url ?? (target.uri as string)),
+    kind: target.whip ? 'whip' : 'wcs',
+    ...(target.whip?.tokenSecretRef ? { tokenSecretRef: target.whip.tokenSecretRef } : {}),
     localStreamName,
     remoteStreamName: o.spec.remoteStreamName ?? localStreamName,
     ...(o.spec.custom ? { custom: o.spec.custom } : {}),
@@ -57,7 +65,8 @@ export function desiredPush(o: StreamPush, clusterDomain: string): DesiredPush {
   };
 }
 
-function exactlyOne(what: string, urlField: string, url: string | undefined, service: unknown): void {
-  if ((url === undefined) === (service === undefined))
-    throw new SpecError(`spec.${what} must set exactly one of ${urlField} and service`);
+function exactlyOne(what: string, fields: Record<string, unknown>): void {
+  const names = Object.keys(fields);
+  if (names.filter((f) => fields[f] !== undefined).length !== 1)
+    throw new SpecError(`spec.${what} must set exactly one of: ${names.join(', ')}`);
 }

@@ -5,7 +5,7 @@ import { restUrlOf, wsUrlOf } from '../kube/pod-endpoints.js';
 import type { Logger } from '../log.js';
 import type { StreamPushStatus } from './api.js';
 import type { DesiredPush, ServiceTarget } from './desired.js';
-import { httpCode, type Kube } from './kube.js';
+import { kubeFailure, type Kube } from './kube.js';
 import { MediaApiError, type MediaApi } from './media-api.js';
 
 /** A serving pod behind a Service and the URL it answers on. */
@@ -144,18 +144,9 @@ export class FleetEndpoints {
   }
 }
 
-/** An API error as a condition: the HTTP status, not client-node's message (which carries the whole response). */
+/** An API error as a condition. */
 function kubeError(what: string, error: unknown): MediaApiError {
-  const code = httpCode(error);
-  const why =
-    code === 404
-      ? 'not found'
-      : code === 403
-        ? 'forbidden (RBAC)'
-        : code
-          ? `HTTP ${code}`
-          : (error as Error).message;
-  return new MediaApiError(OperatorErrorCode.SERVICE_UNRESOLVED, `${what}: ${why}`);
+  return new MediaApiError(OperatorErrorCode.SERVICE_UNRESOLVED, `${what}: ${kubeFailure(error)}`);
 }
 
 /** The container port (name or number) a Service port targets: `targetPort`, else the port itself. */

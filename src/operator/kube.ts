@@ -9,6 +9,7 @@ import {
   type KubeConfig,
   type V1Lease,
   type V1Pod,
+  type V1Secret,
   type V1Service,
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type StreamPush, type StreamPushStatus } from './api.js';
@@ -18,6 +19,18 @@ const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /** HTTP status of a client-node error (ApiException.code), if it has one. */
 export const httpCode = (error: unknown): number | undefined => (error as { code?: number }).code;
+
+/** Why a read failed, for a condition: the HTTP status, not client-node's message (which carries the whole response). */
+export function kubeFailure(error: unknown): string {
+  const code = httpCode(error);
+  return code === 404
+    ? 'not found'
+    : code === 403
+      ? 'forbidden (RBAC)'
+      : code
+        ? `HTTP ${code}`
+        : (error as Error).message;
+}
 
 /** The few Kubernetes calls the operator makes, in one place. */
 export class Kube {
@@ -111,6 +124,9 @@ export class Kube {
   }
   async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
     return (await this.core.listNamespacedPod({ namespace, labelSelector })).items;
+  }
+  readSecret(namespace: string, name: string): Promise<V1Secret> {
+    return this.core.readNamespacedSecret({ namespace, name });
   }
 
   readLease(namespace: string, name: string): Promise<V1Lease> {

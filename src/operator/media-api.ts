@@ -78,11 +78,23 @@ export class MediaApi {
 
   async push(
     sourceUrl: string,
-    { uri, localStreamName, remoteStreamName, custom }: PushIdentity & Pick<PushRequestBody, 'custom'>,
+    {
+      uri,
+      localStreamName,
+      remoteStreamName,
+      custom,
+      authToken,
+    }: PushIdentity & Pick<PushRequestBody, 'custom' | 'authToken'>,
   ): Promise<MediaPush> {
     let pushed: MediaPush;
     try {
-      const body: PushRequestBody = { uri, localStreamName, remoteStreamName, ...(custom ? { custom } : {}) };
+      const body: PushRequestBody = {
+        uri,
+        localStreamName,
+        remoteStreamName,
+        ...(custom ? { custom } : {}),
+        ...(authToken ? { authToken } : {}),
+      };
       pushed = (await this.call(sourceUrl, '/rest-api/pull/push', body, this.pushTimeoutMs)) as MediaPush;
     } catch (error) {
       this.lists.delete(sourceUrl);

@@ -7,6 +7,7 @@ import { httpCode, type Kube } from './kube.js';
 import { errorCodeOf, errorPolicies, type ErrorPolicy } from '../contracts/error-policy.js';
 import { FleetErrorCode } from '../contracts/rest-error.js';
 import { MediaApiError, refusedWith, sameIdentity, type MediaApi, type MediaPush } from './media-api.js';
+import { readWhipToken } from './whip-token.js';
 
 export interface ReconcileResult {
   /** Look again after this long even if nothing changes (e.g. waiting for PUBLISHING). */
@@ -90,6 +91,7 @@ export class Reconciler {
       const fields = {
         sourceUrl: desired.sourceUrl,
         targetUri: desired.uri,
+        targetKind: desired.kind,
         sourcePod: desired.sourcePod,
         targetPod: desired.targetPod,
         localMediaSessionId: push.localMediaSessionId,
@@ -132,6 +134,7 @@ export class Reconciler {
         {
           sourceUrl: desired.sourceUrl,
           targetUri: desired.uri,
+          targetKind: desired.kind,
           sourcePod: desired.sourcePod,
           targetPod: desired.targetPod,
           lastError: message,
@@ -218,6 +221,10 @@ export class Reconciler {
       await this.dropPrevious(o);
     }
     if (mine && mine.status !== 'FAILED') return mine;
+    // a WHIP target's token, read before anything is torn down: a Secret that cannot give it fails the push
+    const authToken = desired.tokenSecretRef
+      ? await readWhipToken(this.kube, o.metadata?.namespace ?? 'default', desired.tokenSecretRef)
+      : undefined;
     if (mine) {
       // the reason its code stands for (a server that lists no code: the generic failure of a push)
       const failure = errorPolicies[errorCodeOf(mine, 500)];
@@ -233,7 +240,7 @@ export class Reconciler {
     }
     const attempts = (previous?.attempts ?? 0) + 1;
     o.status = { ...previous, attempts };
-    const pushed = await this.media.push(desired.sourceUrl, desired);
+    const pushed = await this.media.push(desired.sourceUrl, { ...desired, authToken });
     this.event(
       o,
       'Normal',

@@ -190,6 +190,20 @@ describe('nothing leaks that the OS can see, over hundreds of cycles', () => {
     });
   }, 1_200_000);
 
+  it(`push over WHIP + terminate (DELETE of its session), ${CYCLES} cycles`, async () => {
+    await loop(async (i) => {
+      await terminate(await push({ uri: `${s2.restUrl}/whip/w${i}`, localStreamName: 'src' }));
+    });
+  }, 1_200_000);
+
+  it(`pull over WHEP + terminate (DELETE of its session), ${CYCLES} cycles`, async () => {
+    await loop(async (i) => {
+      await terminate(
+        await push({ uri: `${s2.restUrl}/whep/cam`, localStreamName: `h${i}` }, '/rest-api/pull/pull'),
+      );
+    });
+  }, 1_200_000);
+
   it(`play + stop through a Node WebRTC receiver, ${CYCLES} cycles`, async () => {
     await loop(async () => {
       const player = await NodePeer.play(s1.wsUrl, 'src');

@@ -171,7 +171,7 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
     expect(status.lastError).toBe('Service examples/media could not be read: not found');
     expect(status.sourceUrl).toBeUndefined();
     const columns = await k('get', '-n', 'examples', 'spush');
-    expect(columns.stdout).toMatch(/NAME\s+SOURCE\s+SOURCE POD\s+TARGET\s+PHASE\s+AGE/);
+    expect(columns.stdout).toMatch(/NAME\s+SOURCE\s+SOURCE POD\s+KIND\s+TARGET\s+PHASE\s+AGE/);
     expect((await k('delete', 'namespace', 'examples', '--wait=false')).code).toBe(0);
   });
 

@@ -48,6 +48,8 @@ const nonDefault = [
   '--set',
   'operator.leaderElection=false',
   '--set',
+  'operator.tokenSecrets.resourceNames={janus-token,cloud-whip}',
+  '--set',
   'grafanaDashboard.enabled=false',
   '--set',
   'media.podDisruptionBudget.enabled=false',
@@ -177,6 +179,29 @@ describe('Helm chart and plain manifests', () => {
     expect(plain.stdout).toMatch(/httpGet: \{ path: \/readyz, port: rest \}/);
   });
 
+  it("the operator's Secret rule: get only, limited to operator.tokenSecrets.resourceNames, or none", async () => {
+    type Rule = { resources: string[]; verbs: string[]; resourceNames?: string[] };
+    const secretRules = async (...values: string[]): Promise<Rule[]> => {
+      const rendered = await render(...values);
+      expect(rendered.code, rendered.stderr).toBe(0);
+      return parseAllDocuments(rendered.stdout)
+        .map((d) => d.toJS() as { kind?: string; metadata?: { name?: string }; rules?: Rule[] } | null)
+        .filter((d) => /Role$/.test(d?.kind ?? '') && d?.metadata?.name === 'streamfed-operator')
+        .flatMap((d) => d?.rules ?? [])
+        .filter((r) => r.resources.includes('secrets'));
+    };
+    expect(await secretRules()).toEqual([{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }]);
+    expect(await secretRules(...nonDefault)).toEqual([
+      {
+        apiGroups: [''],
+        resources: ['secrets'],
+        verbs: ['get'],
+        resourceNames: ['janus-token', 'cloud-whip'],
+      },
+    ]);
+    expect(await secretRules('--set', 'operator.tokenSecrets.enabled=false')).toEqual([]);
+  });
+
   it('renders manifests the real API server accepts (server-side dry run), CRDs first', async () => {
     const crd = await kubectl(cluster.kubeconfigPath, ['apply', '-f', path.join(chartDir, 'crds')]);
     expect(crd.code, crd.stderr).toBe(0);
@@ -262,7 +287,11 @@ describe('Helm chart and plain manifests', () => {
       ['update leases.coordination.k8s.io -n=streamfed', 'yes'],
       ['update leases.coordination.k8s.io -n=default', 'no'],
       ['delete streampushes.streamfed.io -A', 'no'],
-      ['get secrets -A', 'no'],
+      // the bearer tokens of WHIP targets: one Secret at a time, by the name a StreamPush gives
+      ['get secrets -A', 'yes'],
+      ['list secrets -A', 'no'],
+      ['watch secrets -A', 'no'],
+      ['patch secrets -A', 'no'],
       ['get services -A', 'yes'],
       ['list pods -A', 'yes'],
       ['list services -A', 'no'],

@@ -1,17 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PushDescription, PushFailureBody } from '../../src/contracts/pull-api.js';
+import type { PushDescription } from '../../src/contracts/pull-api.js';
 import { FakeWcs, type Stall } from '../support/fake-wcs.js';
-import { spawnMedia, type MediaProcess } from '../support/media-process.js';
+import type { MediaProcess } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { metric } from '../support/metrics.js';
 import { NodePeer } from '../support/node-peer.js';
 import { osResources, type OsResources } from '../support/os-resources.js';
 import { listPushes } from '../support/pushes.js';
+import {
+  SLACK_MS,
+  TEST_DEADLINES,
+  spawnWithTestDeadlines,
+  expectNothingLeft,
+  expectPushFailed,
+  timedRest,
+  type TimedAnswer,
+} from '../support/push-checks.js';
 
-/** Short deadlines for the test: each step's own, so a reason can only come from its step. */
-const deadlines = { connect: 1500, handshake: 1500, answer: 1500, ice: 2000, media: 3000 };
-/** What a loaded machine may add to a deadline before the REST call answers. */
-const SLACK_MS = 5000;
+const deadlines = TEST_DEADLINES;
 
 describe('every remote step of a push has a deadline, a true reason and a stable code', () => {
   let s1: MediaProcess;
@@ -22,18 +28,7 @@ describe('every remote step of a push has a deadline, a true reason and a stable
   const restPort = (): number => Number(new URL(s1.restUrl).port);
 
   beforeAll(async () => {
-    s1 = await spawnMedia([
-      '--push-connect-timeout-ms',
-      String(deadlines.connect),
-      '--push-handshake-timeout-ms',
-      String(deadlines.handshake),
-      '--push-answer-timeout-ms',
-      String(deadlines.answer),
-      '--push-ice-timeout-ms',
-      String(deadlines.ice),
-      '--push-media-timeout-ms',
-      String(deadlines.media),
-    ]);
+    s1 = await spawnWithTestDeadlines();
     publisher = await NodePeer.publish(s1.wsUrl, 'src');
     await publisher.waitStatus('PUBLISHING');
     videoOnly = await NodePeer.publish(s1.wsUrl, 'vonly', { videoBitrate: 200_000 });
@@ -55,40 +50,20 @@ describe('every remote step of a push has a deadline, a true reason and a stable
   };
 
   /** Pushes `src` to the fake; returns the answer and how long it took. */
-  const push = async (
+  const push = (
     uri: string,
     remoteStreamName = 'x',
     extra: Record<string, unknown> = {},
-  ): Promise<{ status: number; body: unknown; ms: number }> => {
-    const t0 = Date.now();
-    const r = await rest(s1.restUrl, '/rest-api/pull/push', {
-      uri,
-      localStreamName: 'src',
-      remoteStreamName,
-      ...extra,
-    });
-    return { ...r, ms: Date.now() - t0 };
-  };
+  ): Promise<TimedAnswer> =>
+    timedRest(s1.restUrl, '/rest-api/pull/push', { uri, localStreamName: 'src', remoteStreamName, ...extra });
 
   const expectFailed = async (
-    r: { status: number; body: unknown; ms: number },
+    r: TimedAnswer,
     code: string,
     info: RegExp,
     withinMs: number,
   ): Promise<void> => {
-    expect(r.status).toBe(500);
-    const body = r.body as PushFailureBody;
-    expect(body).toMatchObject({ code, message: expect.stringMatching(info) });
-    expect(body.message).not.toMatch(/closed by us/);
-    expect(body.push).toMatchObject({ status: 'FAILED', code });
-    expect(r.ms).toBeLessThan(withinMs + SLACK_MS);
-    const listed = (await listPushes(s1.restUrl)).find(
-      (p) => p.localMediaSessionId === body.push.localMediaSessionId,
-    );
-    expect(listed).toMatchObject({ status: 'FAILED', code, info: expect.stringMatching(info) });
-    expect(
-      await metric(s1.restUrl, 'streamfed_push_failures_total', { reason: code }),
-    ).toBeGreaterThanOrEqual(1);
+    await expectPushFailed(s1.restUrl, r, code, info, withinMs);
   };
 
   it('a remote that accepts TCP but never upgrades: PUSH_ERR_CONNECT_TIMEOUT', async () => {
@@ -159,14 +134,13 @@ describe('every remote step of a push has a deadline, a true reason and a stable
 
   it('a pull has the same deadlines: a remote that never answers playStream, PUSH_ERR_ANSWER_TIMEOUT, nothing published here', async () => {
     const f = await fake('answer');
-    const t0 = Date.now();
-    const r = await rest(s1.restUrl, '/rest-api/pull/pull', {
+    const r = await timedRest(s1.restUrl, '/rest-api/pull/pull', {
       uri: f.url,
       localStreamName: 'pulled-here',
       remoteStreamName: 'there',
     });
     await expectFailed(
-      { ...r, ms: Date.now() - t0 },
+      r,
       'PUSH_ERR_ANSWER_TIMEOUT',
       /no answer SDP .* to playStream/,
       deadlines.connect + deadlines.handshake + deadlines.answer,
@@ -240,26 +214,8 @@ describe('every remote step of a push has a deadline, a true reason and a stable
   });
 
   it('leaves nothing behind: every failed push terminated, fds and transports back to the baseline', async () => {
-    for (const p of await listPushes(s1.restUrl)) {
-      expect(p.status, p.remoteStreamName).toBe('FAILED');
-      expect(
-        (await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: p.localMediaSessionId }))
-          .status,
-      ).toBe(200);
-    }
     await Promise.all(fakes.splice(0).map((f) => f.close()));
-    await waitFor(
-      async () => (await metric(s1.restUrl, 'streamfed_mediasoup_objects', { type: 'transport' })) === 2,
-      "only the two publishers' transports",
-    );
-    // the listening REST socket stays; connections accepted on it are the test's own keep-alive client
-    await waitFor(() => {
-      const now = osResources(s1.child.pid!, [restPort()]);
-      return now.fds <= baseline.fds && (now.sockets['udp'] ?? 0) <= (baseline.sockets['udp'] ?? 0);
-    }, 'fds and UDP sockets back to the baseline').catch((error: Error) => {
-      throw new Error(
-        `${error.message}: ${JSON.stringify({ baseline, now: osResources(s1.child.pid!, [restPort()]) })}`,
-      );
-    });
+    // only the two publishers' transports
+    await expectNothingLeft(s1, baseline, 2);
   });
 });

@@ -8,6 +8,7 @@ import { NodePeer } from '../support/node-peer.js';
 
 const target = (uri: string, handshakeMs: number): PushTarget => ({
   uri,
+  protocol: 'wcs',
   key: pushTargetKey(uri),
   url: new URL(uri),
   localStreamName: 'composed',

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { StreamPush } from '../../src/operator/api.js';
 import { packageRoot } from '../../src/paths.js';
 import { run, type RunResult } from './tools.js';
 
@@ -35,4 +36,19 @@ export async function applyStreamPushCrd(kubeconfig: string): Promise<void> {
     const r = await kubectl(kubeconfig, args);
     if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
   }
+}
+
+/** `kubectl apply` of one object (as JSON on stdin), with extra flags (e.g. `--dry-run=server`). */
+export function applyObject(kubeconfig: string, object: object, ...flags: string[]): Promise<RunResult> {
+  return kubectl(kubeconfig, ['apply', ...flags, '-f', '-'], JSON.stringify(object));
+}
+
+/** A StreamPush as the API server has it now; undefined when there is none. */
+export async function getStreamPush(
+  kubeconfig: string,
+  name: string,
+  namespace = 'default',
+): Promise<StreamPush | undefined> {
+  const r = await kubectl(kubeconfig, ['get', 'streampush', name, '-n', namespace, '-o', 'json']);
+  return r.code === 0 ? (JSON.parse(r.stdout) as StreamPush) : undefined;
 }

@@ -24,7 +24,7 @@ export interface MediaProcess {
 let nextRtcPort = 46000;
 
 /** A child outlives neither a failed hook nor the test process: SIGKILL it when this process exits. */
-function killOnExit(child: ChildProcess): void {
+export function killOnExit(child: ChildProcess): void {
   const kill = (): void => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   };

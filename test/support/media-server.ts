@@ -1,3 +1,4 @@
+import type { PushDescription } from '../../src/contracts/pull-api.js';
 import { createLogger } from '../../src/log.js';
 import { mediaDefaults, withOverrides, type MediaConfigOverrides } from '../../src/media/media-options.js';
 import { MediaServer } from '../../src/media/media-server.js';
@@ -63,6 +64,12 @@ export async function rest(
     // not JSON: keep the text
   }
   return { status: response.status, body: parsed };
+}
+
+/** The pushes and pulls a media server lists (/rest-api/pull/find_all); [] when it has none (its 404). */
+export async function findPushes(restUrl: string): Promise<PushDescription[]> {
+  const r = await rest(restUrl, '/rest-api/pull/find_all');
+  return r.status === 200 ? (r.body as PushDescription[]) : [];
 }
 
 /** Polls until check() returns a truthy value or the time is up. */

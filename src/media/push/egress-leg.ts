@@ -7,7 +7,8 @@ import type { MediaLeg, MediaLegEvents } from './media-leg.js';
 import { ProducerTap } from './producer-tap.js';
 import { weriftCodec } from '../rtc/codec-params.js';
 import { createPeer } from './rtc-peer.js';
-import type { OfferOptions } from './wcs-client.js';
+import type { IceServer } from '../../contracts/whip-http.js';
+import type { OfferOptions } from './signalling.js';
 
 /** A push forwards what it gets and cannot adapt its bitrate: no congestion feedback (see PeerOptions). */
 const NO_FEEDBACK = { congestionFeedback: false };
@@ -70,9 +71,12 @@ export class EgressLeg extends EventEmitter<MediaLegEvents> implements MediaLeg 
     }
   }
 
-  createPeer(host: string): { peer: RTCPeerConnection; offer: OfferOptions } {
+  createPeer(
+    host: string,
+    iceServers: readonly IceServer[],
+  ): { peer: RTCPeerConnection; offer: OfferOptions } {
     const codecs = { audio: this.#codecsOf('audio'), video: this.#codecsOf('video') };
-    const peer = createPeer(host, codecs, NO_FEEDBACK);
+    const peer = createPeer(host, codecs, NO_FEEDBACK, iceServers);
     for (const t of this.#tracks) {
       const transceiver = peer.addTransceiver(t.track, { direction: 'sendonly' });
       t.sender = transceiver.sender;

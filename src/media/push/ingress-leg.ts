@@ -14,7 +14,8 @@ import type { StreamService } from '../streams/stream-service.js';
 import type { MediaLeg, MediaLegEvents } from './media-leg.js';
 import type { PushTarget } from './relay.js';
 import { createPeer } from './rtc-peer.js';
-import type { OfferOptions } from './wcs-client.js';
+import type { IceServer } from '../../contracts/whip-http.js';
+import type { OfferOptions } from './signalling.js';
 
 /** One receiving track per media kind. */
 interface Track {
@@ -63,14 +64,14 @@ export class IngressLeg extends EventEmitter<MediaLegEvents> implements MediaLeg
     // the local publisher is made once the remote answered: its codecs are what was negotiated
   }
 
-  createPeer(host: string): { peer: RTCPeerConnection; offer: OfferOptions } {
+  createPeer(
+    host: string,
+    iceServers: readonly IceServer[],
+  ): { peer: RTCPeerConnection; offer: OfferOptions } {
     const caps = this.#engine.rtpCapabilities.codecs ?? [];
     const codecs = (kind: MediaKind): ReturnType<typeof weriftCodec>[] =>
       caps.filter((c) => c.kind === kind && !isRtx(c)).map((c) => weriftCodec(c, kind));
-    const peer = createPeer(host, {
-      audio: codecs('audio'),
-      video: codecs('video'),
-    });
+    const peer = createPeer(host, { audio: codecs('audio'), video: codecs('video') }, undefined, iceServers);
     for (const kind of ['audio', 'video'] as const) {
       const transceiver = peer.addTransceiver(kind, { direction: 'recvonly' });
       this.#tracks.push({

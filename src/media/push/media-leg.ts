@@ -2,7 +2,8 @@ import type { EventEmitter } from 'node:events';
 import type { RTCPeerConnection } from 'werift';
 import type { PushFailureCode } from '../../contracts/pull-api.js';
 import type { StreamStatus } from '../../contracts/wcs-protocol.js';
-import type { OfferOptions } from './wcs-client.js';
+import type { IceServer } from '../../contracts/whip-http.js';
+import type { OfferOptions } from './signalling.js';
 
 export interface MediaLegEvents {
   /** An RTP packet of `bytes` went through the leg (push: towards the remote; pull: from it). */
@@ -26,8 +27,14 @@ export interface MediaLeg extends EventEmitter<MediaLegEvents> {
   readonly closed: boolean;
   /** Builds the local media (before any remote step). */
   prepare(): Promise<void>;
-  /** The WebRTC peer to offer, with its transceivers, and what the offer says about itself. */
-  createPeer(host: string): { peer: RTCPeerConnection; offer: OfferOptions };
+  /**
+   * The WebRTC peer to offer, with its transceivers, and what the offer says about itself. `host`: the
+   * remote's; `iceServers`: the STUN/TURN servers it announced (signalling.ts).
+   */
+  createPeer(
+    host: string,
+    iceServers: readonly IceServer[],
+  ): { peer: RTCPeerConnection; offer: OfferOptions };
   /** The answer is applied: start feeding media. `remoteFleetId`: what the remote announced (push-chain.ts). */
   answered(remoteFleetId: string | undefined): Promise<void>;
   /** The relay is PUBLISHING. */

@@ -5,8 +5,9 @@ import {
   type PushDescription,
   type PushStatus,
 } from '../../contracts/pull-api.js';
+import { isHttpTarget } from '../../contracts/whip-http.js';
 import type { Logger } from '../../log.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { BadRequestError, ConflictError, NotFoundError } from '../errors.js';
 import type { MediaMetrics } from '../metrics.js';
 import type { MediaEngine } from '../rtc/media-engine.js';
 import type { StreamService } from '../streams/stream-service.js';
@@ -24,6 +25,8 @@ export interface PushRequest {
   localStreamName: string;
   remoteStreamName?: string | undefined;
   custom?: Record<string, unknown> | undefined;
+  /** WHIP/WHEP targets: the endpoint's bearer token. */
+  authToken?: string | undefined;
 }
 
 export type PushQuery =
@@ -103,7 +106,7 @@ export class PushManager {
   }
 
   async push(request: PushRequest): Promise<PushDescription> {
-    const target = await this.targetOf(request);
+    const target = await this.targetOf('push', request);
     await this.loopGuard(target);
     // a stream published on another member of the fleet is relayed here first (a Service may land anywhere)
     const source = await this.streams.resolve(request.localStreamName);
@@ -117,7 +120,7 @@ export class PushManager {
 
   /** WCS's /pull/pull: play `remoteStreamName` from the server at `uri` and publish it here as `localStreamName`. */
   async pull(request: PushRequest): Promise<PushDescription> {
-    const target = await this.targetOf(request);
+    const target = await this.targetOf('pull', request);
     if (this.streams.publisher(request.localStreamName)) {
       throw new ConflictError(`stream ${request.localStreamName} is already published here`);
     }
@@ -130,15 +133,29 @@ export class PushManager {
     );
   }
 
-  private async targetOf(request: PushRequest): Promise<PushTarget> {
+  /**
+   * What a push or pull goes to, and how: an http(s) `uri` is a WHIP endpoint (push) or a WHEP endpoint
+   * (pull), whose URL names the remote stream (its last path segment is the name listed by default); a
+   * ws(s) `uri` is a WCS server. This is the one place the protocol is chosen (signalling.ts reads it).
+   */
+  private async targetOf(type: Relay['type'], request: PushRequest): Promise<PushTarget> {
+    const http = isHttpTarget(request.uri);
+    if (request.authToken !== undefined && !http)
+      throw new BadRequestError(
+        'authToken is for WHIP/WHEP targets (http:// or https://); a WCS server takes its token in custom',
+      );
+    const url = await this.policy.check(request.uri);
     return {
       uri: request.uri,
+      protocol: http ? (type === 'push' ? 'whip' : 'whep') : 'wcs',
       key: pushTargetKey(request.uri),
-      url: await this.policy.check(request.uri),
+      url,
       localStreamName: request.localStreamName,
-      remoteStreamName: request.remoteStreamName ?? request.localStreamName,
+      remoteStreamName:
+        request.remoteStreamName ?? (http ? endpointStreamName(url) : undefined) ?? request.localStreamName,
       insecureTls: this.config.insecureTls,
       custom: request.custom,
+      ...(http ? { authToken: request.authToken, allow: (to: URL) => this.policy.check(to.href) } : {}),
       deadlines: this.config.deadlines,
     };
   }
@@ -266,5 +283,16 @@ export class PushManager {
     const counts = new Map(statuses.map((s) => [s, 0]));
     for (const p of this.pushes.values()) counts.set(p.status, (counts.get(p.status) ?? 0) + 1);
     for (const [status, n] of counts) this.metrics.pushes.set({ status }, n);
+  }
+}
+
+/** The stream a WHIP/WHEP endpoint URL names: its last path segment (`/whip/<name>`), if any. */
+function endpointStreamName(url: URL): string | undefined {
+  const last = url.pathname.split('/').filter(Boolean).pop();
+  if (last === undefined) return undefined;
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
   }
 }

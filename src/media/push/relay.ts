@@ -1,12 +1,18 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { RTCPeerConnection } from 'werift';
-import { PushFailureCode, type PushDescription, type PushStatus } from '../../contracts/pull-api.js';
+import {
+  PushFailureCode,
+  type PushDescription,
+  type PushProtocol,
+  type PushStatus,
+} from '../../contracts/pull-api.js';
+import type { StreamStatusEvent } from '../../contracts/wcs-protocol.js';
 import { DeliveryTracker } from './delivery.js';
 import type { MediaLeg } from './media-leg.js';
 import { loopProblem, loopRefusal } from './push-chain.js';
 import { RelayError, codeOf, withDeadline } from './relay-error.js';
-import { WcsClient, type StreamStatusEvent } from './wcs-client.js';
+import { connectSignalling, type SignallingClient } from './signalling.js';
 
 export type { PushDescription, PushStatus } from '../../contracts/pull-api.js';
 
@@ -22,11 +28,11 @@ export interface RelayObserverEvents {
 
 /** How long each step that waits on the remote may take (see the --push-*-timeout-ms options). */
 export interface RelayDeadlines {
-  /** TCP/TLS connect and WebSocket upgrade. */
+  /** TCP/TLS connect and WebSocket upgrade (WHIP/WHEP: the TCP/TLS connect of each request). */
   connectMs: number;
-  /** `connection` → `getUserData`. */
+  /** `connection` → `getUserData` (WHIP/WHEP: OPTIONS → its answer). */
   handshakeMs: number;
-  /** publishStream/playStream → `setRemoteSDP`. */
+  /** publishStream/playStream → `setRemoteSDP` (WHIP/WHEP: the offer's POST → the 201 answer). */
   answerMs: number;
   /** Answer applied → ICE and DTLS connected. */
   iceMs: number;
@@ -37,6 +43,8 @@ export interface RelayDeadlines {
 export interface PushTarget {
   /** The URI as the caller gave it (what we connect to and list). */
   uri: string;
+  /** How we speak to it (signalling.ts connectSignalling picks the client by it). */
+  protocol: PushProtocol;
   /** The target's identity (pushTargetKey): spellings of one target share it. */
   key: string;
   url: URL;
@@ -44,6 +52,10 @@ export interface PushTarget {
   remoteStreamName: string;
   insecureTls: boolean;
   custom?: Record<string, unknown> | undefined;
+  /** WHIP/WHEP: sent as `Authorization: Bearer`; never listed or logged. */
+  authToken?: string | undefined;
+  /** WHIP/WHEP: where a redirect or a session URL on another origin may lead (the allow-list). */
+  allow?: ((url: URL) => Promise<URL>) | undefined;
   deadlines: RelayDeadlines;
 }
 
@@ -59,8 +71,8 @@ function deferred(): Deferred {
 }
 
 /**
- * A push or a pull: one WCS signalling client on the remote server (WcsClient), one WebRTC peer, and one
- * media leg (egress for a push, ingress for a pull: media-leg.ts), composed. The relay owns all three and
+ * A push or a pull: one signalling client on the remote server (signalling.ts: WCS's WebSocket, or a
+ * WHIP/WHEP endpoint over HTTP), one WebRTC peer, and one media leg (egress for a push, ingress for a pull: media-leg.ts), composed. The relay owns all three and
  * its timers: a status that only moves forward (NEW → PENDING → PUBLISHING, or FAILED with a code and the
  * reason), a deadline on every step that waits on the remote, delivery measured at the far end, and one
  * close() that frees everything and may be called any number of times. fail() frees everything too but
@@ -74,7 +86,7 @@ export class Relay extends EventEmitter<RelayEvents> {
   readonly #target: PushTarget;
   readonly #leg: MediaLeg;
   readonly #delivery: DeliveryTracker;
-  #client: WcsClient | undefined;
+  #client: SignallingClient | undefined;
   #peer: RTCPeerConnection | undefined;
   #status: PushStatus = 'NEW';
   #info: string | undefined;
@@ -131,6 +143,7 @@ export class Relay extends EventEmitter<RelayEvents> {
       localStreamName,
       remoteStreamName,
       uri,
+      protocol: this.#target.protocol,
       type: this.type,
       status: this.#status,
       ...(this.#info !== undefined ? { info: this.#info } : {}),
@@ -215,12 +228,14 @@ export class Relay extends EventEmitter<RelayEvents> {
   }
 
   /**
-   * Offers our peer to the remote as a browser would (publishStream for a push, playStream for a pull) and
-   * applies its answer; the peer's failure fails the relay. A push whose chain already passed through the
-   * target's fleet under this name is refused before it publishes (push-chain.ts).
+   * Connects to the remote, then offers our peer to it as a browser would (publish for a push, play for a
+   * pull) and applies its answer; the peer's failure fails the relay. A push whose chain already passed
+   * through the target's fleet under this name is refused before it publishes (push-chain.ts).
    */
   async #negotiate(): Promise<void> {
-    const { peer, offer } = this.#leg.createPeer(this.#target.url.hostname.replace(/^\[|\]$/g, ''));
+    const client = await this.#step(this.#connect());
+    const host = this.#target.url.hostname.replace(/^\[|\]$/g, '');
+    const { peer, offer } = this.#leg.createPeer(host, client.iceServers);
     this.#peer = peer;
     let connected = false;
     peer.connectionStateChange.subscribe((state) => {
@@ -239,7 +254,6 @@ export class Relay extends EventEmitter<RelayEvents> {
     await this.#step(peer.setLocalDescription(await this.#step(peer.createOffer())));
     const sdp = peer.localDescription?.sdp;
     if (!sdp) throw new RelayError(PushFailureCode.INTERNAL, 'no local description');
-    const client = await this.#step(this.#connect());
     const { remoteStreamName, uri } = this.#target;
     const loop = loopProblem(offer.chain ?? [], client.fleetId, remoteStreamName);
     if (loop !== undefined) throw loopRefusal(`${uri}: ${loop}`);
@@ -253,7 +267,7 @@ export class Relay extends EventEmitter<RelayEvents> {
           : client.play(remoteStreamName, sdp, id, options),
         this.#target.deadlines.answerMs,
         PushFailureCode.ANSWER_TIMEOUT,
-        `no answer SDP from ${uri} to ${push ? 'publishStream' : 'playStream'}`,
+        `no answer SDP from ${uri} to ${client.requestName(push)}`,
         () => client.cancel(id),
       ),
     );
@@ -268,16 +282,9 @@ export class Relay extends EventEmitter<RelayEvents> {
     }
   }
 
-  /** Opens the WCS session on the remote; its status events and its end drive ours. */
-  async #connect(): Promise<WcsClient> {
-    const { connectMs, handshakeMs } = this.#target.deadlines;
-    const client = await WcsClient.connect(this.#target.uri, {
-      insecureTls: this.#target.insecureTls,
-      connectTimeoutMs: connectMs,
-      handshakeTimeoutMs: handshakeMs,
-      custom: this.#target.custom,
-      signal: this.#abort.signal,
-    });
+  /** Opens the signalling session on the remote; its status events and its end drive ours. */
+  async #connect(): Promise<SignallingClient> {
+    const client = await connectSignalling(this.#target, this.#abort.signal);
     this.#client = client;
     if (this.#released) {
       client.close();

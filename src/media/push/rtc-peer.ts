@@ -5,6 +5,7 @@ import {
   type RTCPeerConnection as Peer,
   type RTCRtpCodecParameters,
 } from 'werift';
+import type { IceServer } from '../../contracts/whip-http.js';
 
 /**
  * Congestion feedback (transport-wide-cc, and abs-send-time for REMB) is for a sender that can adapt its
@@ -23,18 +24,24 @@ export interface PeerOptions {
  * (`max-compat`) every transceiver gathers its own transport for the offer, and when the answer bundles
  * them werift re-points the transceivers at the first one and never closes the others: their UDP sockets
  * outlived every push and pull (two per relay, see test/media/os-leak.test.ts). No STUN server: a media
- * server's host candidates are what it reaches (werift's default is a public Google STUN server).
+ * server's host candidates are what it reaches (werift's default is a public Google STUN server), unless
+ * the remote announced its own (`iceServers`: a WHIP/WHEP endpoint's `Link` headers).
  */
 export function createPeer(
   host: string,
   codecs: { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] },
   { congestionFeedback }: PeerOptions = { congestionFeedback: true },
+  iceServers: readonly IceServer[] = [],
 ): Peer {
   const loopback = host === 'localhost' || host.startsWith('127.') || host === '::1';
   const v4 = isIP(host) !== 6;
   return new RTCPeerConnection({
     bundlePolicy: 'max-bundle',
-    iceServers: [],
+    iceServers: iceServers.map((s) => ({
+      urls: s.urls,
+      ...(s.username !== undefined ? { username: s.username } : {}),
+      ...(s.credential !== undefined ? { credential: s.credential } : {}),
+    })),
     codecs,
     headerExtensions: {
       audio: [],

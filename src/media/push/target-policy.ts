@@ -24,7 +24,7 @@ export class TargetPolicy {
     }
   }
 
-  /** Parses and checks a WCS WebSocket URL; returns it normalised. */
+  /** Parses and checks a WCS WebSocket URL or a WHIP/WHEP endpoint URL; returns it normalised. */
   async check(uri: string): Promise<URL> {
     let url: URL;
     try {
@@ -32,12 +32,14 @@ export class TargetPolicy {
     } catch {
       throw new BadRequestError(`uri is not a URL: ${JSON.stringify(uri)}`);
     }
-    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
-      throw new BadRequestError(`uri must be ws:// or wss://, got ${url.protocol}//`);
+    if (!['ws:', 'wss:', 'http:', 'https:'].includes(url.protocol)) {
+      throw new BadRequestError(
+        `uri must be ws:// or wss:// (WCS), or http:// or https:// (WHIP/WHEP), got ${url.protocol}//`,
+      );
     }
     if (url.username || url.password) throw new BadRequestError('uri must not carry credentials');
     if (uri.includes('#'))
-      throw new BadRequestError('uri must not have a #fragment (a WebSocket URL has none)');
+      throw new BadRequestError('uri must not have a #fragment (a push target URL has none)');
     const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
     if (this.names.has(host) || this.suffixes.some((s) => host.endsWith(s))) return url;
     const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await resolve(host);

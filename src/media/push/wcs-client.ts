@@ -5,13 +5,13 @@ import { PushFailureCode } from '../../contracts/pull-api.js';
 import {
   decodeServerFrame,
   encodeClientFrame,
-  type ChainHop,
   type ClientMessages,
-  type StreamStatusEvent,
   type UserData,
 } from '../../contracts/wcs-protocol.js';
+import type { IceServer } from '../../contracts/whip-http.js';
 import { StreamStatus, isFinal } from '../streams/status.js';
 import { RelayError, withDeadline } from './relay-error.js';
+import type { OfferOptions, SignallingClient, SignallingClientEvents, StreamAnswer } from './signalling.js';
 
 export interface WcsClientOptions {
   /** Accept any TLS certificate on wss:// (testing only). */
@@ -26,34 +26,15 @@ export interface WcsClientOptions {
   signal?: AbortSignal;
 }
 
-/** What a stream offer says about itself, as the SDK says it in publishStream/playStream. */
-export interface OfferOptions {
-  hasAudio?: boolean;
-  hasVideo?: boolean;
-  custom?: Record<string, unknown> | undefined;
-  /** The push chain the published stream came by (publishStream's `streamfedChain`; streamfed targets keep it). */
-  chain?: ChainHop[] | undefined;
-}
-
 export type { StreamStatusEvent } from '../../contracts/wcs-protocol.js';
-
-export interface WcsClientEvents {
-  status: [event: StreamStatusEvent];
-  /** The socket closed (reason given), after which every stream of this client is gone. */
-  closed: [reason: string];
-}
-
-export interface StreamAnswer {
-  mediaSessionId: string;
-  answer: string;
-}
+export type { OfferOptions, StreamAnswer } from './signalling.js';
 
 /**
  * A client of a WCS server's WebSocket protocol, speaking it as the Web SDK does: the connection handshake,
  * publishStream/playStream with our offer, setRemoteSDP answers, status events, pong for ping. Used by
  * server-to-server push and pull, so a real WCS can be either end.
  */
-export class WcsClient extends EventEmitter<WcsClientEvents> {
+export class WcsClient extends EventEmitter<SignallingClientEvents> implements SignallingClient {
   private readonly answers = new Map<
     string,
     { resolve: (sdp: string) => void; reject: (e: Error) => void }
@@ -112,6 +93,15 @@ export class WcsClient extends EventEmitter<WcsClientEvents> {
 
   get closed(): boolean {
     return this.closedReason !== undefined;
+  }
+
+  /** A WCS server announces no ICE servers: its host candidates are what it reaches. */
+  get iceServers(): readonly IceServer[] {
+    return [];
+  }
+
+  requestName(published: boolean): string {
+    return published ? 'publishStream' : 'playStream';
   }
 
   /** Sends publishStream with our offer; resolves with the server's answer SDP. */

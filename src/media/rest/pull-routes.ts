@@ -13,6 +13,8 @@ const PushBody = Type.Object({
   remoteStreamName: Type.Optional(StreamName),
   // passed to the remote as the SDK's `custom` (its REST hooks see it, e.g. an auth token)
   custom: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  // a WHIP/WHEP endpoint's bearer token (`Authorization: Bearer`), never listed or logged
+  authToken: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
 });
 type PushBody = Static<typeof PushBody>;
 
