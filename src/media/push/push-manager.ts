@@ -85,7 +85,7 @@ export class PushManager {
     );
   }
 
-  /** The fleet's check (media/fleet/loop-guard.ts): refuses pushes to this server or back into its fleet. */
+  /** The loop check before connecting (push-chain.ts LoopGuard, the fleet's view): refuses pushes to this server or back into its fleet. */
   useLoopGuard(guard: (target: PushTarget) => Promise<void>): void {
     this.loopGuard = guard;
   }
