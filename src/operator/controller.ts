@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { GROUP, PLURAL, VERSION, keyOf, type StreamPush } from './api.js';
 import type { Kube } from './kube.js';
 import type { OperatorMetrics } from './operator-metrics.js';
-import { ReconcileError, type Reconciler } from './reconciler.js';
+import { ReconcileError, type ObjectReconciler } from './reconcile.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface ControllerOptions {
@@ -32,13 +32,12 @@ export class StreamPushController {
   private resyncTimer: NodeJS.Timeout | undefined;
   private workers: Promise<void>[] = [];
   private running = false;
-  private readonly active = new Set<string>();
   /** What of each object last caused a reconcile (generation, deletion, finalizers). */
   private readonly seen = new Map<string, string>();
 
   constructor(
     private readonly kube: Kube,
-    private readonly reconciler: Reconciler,
+    private readonly reconciler: ObjectReconciler<StreamPush>,
     private readonly metrics: OperatorMetrics,
     private readonly log: Logger,
     private readonly options: ControllerOptions,
@@ -62,7 +61,7 @@ export class StreamPushController {
     informer.on('update', (o) => this.enqueueIfChanged(o));
     informer.on('delete', (o) => {
       this.seen.delete(keyOf(o));
-      this.active.delete(keyOf(o));
+      this.reconciler.deleted(o);
       this.queue.forget(keyOf(o));
       this.updateGauges();
     });
@@ -129,8 +128,6 @@ export class StreamPushController {
       // work on a copy: the cache's object is shared
       const result = await this.reconciler.reconcile(structuredClone(o));
       queue.forget(key);
-      if (result.active) this.active.add(key);
-      else this.active.delete(key);
       if (result.requeueAfterMs !== undefined) {
         this.metrics.reconciles.inc({ result: 'requeue' });
         if (result.requeueAfterMs > 0) queue.addAfter(key, result.requeueAfterMs);
@@ -138,7 +135,6 @@ export class StreamPushController {
         this.metrics.reconciles.inc({ result: 'success' });
       }
     } catch (error) {
-      this.active.delete(key);
       this.metrics.reconciles.inc({ result: 'error' });
       const retry = !(error instanceof ReconcileError) || error.retry;
       const { initialMs, maxMs } = this.retryOf(o);
@@ -175,7 +171,6 @@ export class StreamPushController {
   private updateGauges(): void {
     const objects = this.informer?.list() ?? [];
     this.metrics.pushesDesired.set(objects.filter((o) => !o.metadata?.deletionTimestamp).length);
-    this.metrics.pushesActive.set(this.active.size);
     this.metrics.queueDepth.set(this.queue.depth);
   }
 }

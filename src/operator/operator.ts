@@ -56,6 +56,7 @@ export class Operator {
         pendingRecheckMs: config.pendingRecheckMs,
       },
       log,
+      this.metrics,
     );
     const sweep = new OrphanSweep(media, endpoints, this.metrics, log, config.clusterDomain);
     this.controller = new StreamPushController(kube, reconciler, this.metrics, log, config, (objects) =>

@@ -1,4 +1,6 @@
 import type { Logger } from '../log.js';
+import type { OperatorMetrics } from './operator-metrics.js';
+import { ReconcileError, type ObjectReconciler, type ReconcileResult } from './reconcile.js';
 import { FINALIZER, type Phase, type StreamPush, type StreamPushStatus } from './api.js';
 import { sameStatus, setCondition } from './conditions.js';
 import { SpecError, desiredPush, type DesiredPush } from './desired.js';
@@ -9,10 +11,8 @@ import { FleetErrorCode } from '../contracts/rest-error.js';
 import { MediaApiError, refusedWith, sameIdentity, type MediaApi, type MediaPush } from './media-api.js';
 import { readWhipToken } from './whip-token.js';
 
-export interface ReconcileResult {
-  /** Look again after this long even if nothing changes (e.g. waiting for PUBLISHING). */
-  requeueAfterMs?: number;
-  /** The push is PUBLISHING. */
+/** A reconcile's outcome here: the loop's result, and whether the push is PUBLISHING (the active gauge). */
+interface Outcome extends ReconcileResult {
   active: boolean;
 }
 
@@ -23,18 +23,6 @@ const NO_PUSH = {
   localMediaSessionId: undefined,
   remoteMediaSessionId: undefined,
 } as const satisfies Partial<StreamPushStatus>;
-
-/** A reconcile that did not reach the desired state; `retry` false when only a spec change can help. */
-export class ReconcileError extends Error {
-  override readonly name = 'ReconcileError';
-  constructor(
-    readonly reason: string,
-    message: string,
-    readonly retry: boolean,
-  ) {
-    super(message);
-  }
-}
 
 export interface ReconcilerOptions {
   clusterDomain: string;
@@ -48,13 +36,15 @@ export interface ReconcilerOptions {
  * (re-pushed when it died or the spec changed), status and Events telling what happened; on deletion the
  * push is terminated before the finalizer comes off.
  */
-export class Reconciler {
+export class Reconciler implements ObjectReconciler<StreamPush> {
   /**
    * The objects whose last reconcile failed for good (a code whose policy is `never`), by uid, with the
    * generation it failed at: nothing is tried again for them, at resync either, until the spec changes
    * (or the operator restarts, e.g. with a new token).
    */
   readonly #terminal = new Map<string, number>();
+  /** The objects whose push is PUBLISHING and delivering, by namespace/name. */
+  readonly #active = new Set<string>();
 
   constructor(
     private readonly kube: Kube,
@@ -62,9 +52,32 @@ export class Reconciler {
     private readonly endpoints: FleetEndpoints,
     private readonly options: ReconcilerOptions,
     private readonly log: Logger,
+    private readonly metrics: Pick<OperatorMetrics, 'pushesActive'>,
   ) {}
 
   async reconcile(o: StreamPush): Promise<ReconcileResult> {
+    try {
+      const { active, ...result } = await this.#reconcile(o);
+      this.#setActive(o, active);
+      return result;
+    } catch (error) {
+      this.#setActive(o, false);
+      throw error;
+    }
+  }
+
+  deleted(o: StreamPush): void {
+    this.#setActive(o, false);
+    this.#terminal.delete(uidOf(o));
+  }
+
+  #setActive(o: StreamPush, active: boolean): void {
+    if (active) this.#active.add(keyOfObject(o));
+    else this.#active.delete(keyOfObject(o));
+    this.metrics.pushesActive.set(this.#active.size);
+  }
+
+  async #reconcile(o: StreamPush): Promise<Outcome> {
     if (o.metadata?.deletionTimestamp) return this.finalize(o);
     if (!o.metadata?.finalizers?.includes(FINALIZER)) {
       await this.kube.setFinalizers(o, [...(o.metadata?.finalizers ?? []), FINALIZER]);
@@ -257,7 +270,7 @@ export class Reconciler {
     return new ReconcileError(policy.reason, message, retry);
   }
 
-  private async finalize(o: StreamPush): Promise<ReconcileResult> {
+  private async finalize(o: StreamPush): Promise<Outcome> {
     this.#terminal.delete(uidOf(o));
     if (!o.metadata?.finalizers?.includes(FINALIZER)) return { active: false };
     const status = o.status;

@@ -32,6 +32,7 @@ interface Row {
 interface KubeEvent {
   reason: string;
   type: string;
+  involvedObject: { name: string };
 }
 
 /** A media server that answers `push` to /pull/push and has no pushes to list or terminate. */
@@ -66,13 +67,20 @@ describe('StreamPush conditions, Events and retries follow the code the media se
   let operator: Operator;
   const rows: Row[] = [];
   const k = (...args: string[]) => kubectl(cluster.kubeconfigPath, args);
-  const get = async (name: string): Promise<StreamPush | undefined> => {
-    const r = await k('get', 'streampush', name, '-o', 'json');
-    return r.code === 0 ? (JSON.parse(r.stdout) as StreamPush) : undefined;
+  /** Every StreamPush, by name. */
+  const streamPushes = async (): Promise<Map<string, StreamPush>> => {
+    const r = await k('get', 'streampushes', '-o', 'json');
+    const items = r.code === 0 ? (JSON.parse(r.stdout) as { items: StreamPush[] }).items : [];
+    return new Map(items.map((o) => [o.metadata?.name ?? '', o]));
   };
-  const eventsOf = async (name: string): Promise<KubeEvent[]> => {
-    const r = await k('get', 'events', '--field-selector', `involvedObject.name=${name}`, '-o', 'json');
-    return r.code === 0 ? (JSON.parse(r.stdout) as { items: KubeEvent[] }).items : [];
+  /** Every Event of a StreamPush, by the object's name. */
+  const events = async (): Promise<Map<string, KubeEvent[]>> => {
+    const r = await k('get', 'events', '--field-selector', 'involvedObject.kind=StreamPush', '-o', 'json');
+    const items = r.code === 0 ? (JSON.parse(r.stdout) as { items: KubeEvent[] }).items : [];
+    const byName = new Map<string, KubeEvent[]>();
+    for (const e of items)
+      byName.set(e.involvedObject.name, [...(byName.get(e.involvedObject.name) ?? []), e]);
+    return byName;
   };
 
   beforeAll(async () => {
@@ -99,7 +107,7 @@ describe('StreamPush conditions, Events and retries follow the code the media se
   }, 120_000);
 
   afterAll(async () => {
-    for (const row of rows) await k('delete', 'streampush', row.name, '--timeout=30s');
+    if (cluster) await k('delete', 'streampushes', '--all', '--timeout=60s');
     await operator?.stop();
     await publisher?.stop().catch(() => undefined);
     for (const row of rows) await row.source.close();
@@ -199,15 +207,17 @@ describe('StreamPush conditions, Events and retries follow the code the media se
     });
     const seen = await waitFor(
       async () => {
-        const all = await Promise.all(rows.map((row) => eventsOf(row.name)));
-        const found = expected.map((e, i) =>
-          all[i]!.some((ev) => ev.reason === e.reason && ev.type === e.type) ? e : { ...e, missing: true },
+        const all = await events();
+        const found = expected.map((e) =>
+          (all.get(e.name) ?? []).some((ev) => ev.reason === e.reason && ev.type === e.type)
+            ? e
+            : { ...e, missing: true },
         );
         return found.every((f) => !('missing' in f)) ? found : undefined;
       },
       'every code to show as its Event',
-      60_000,
-      500,
+      90_000,
+      1000,
     );
     expect(seen).toEqual(expected);
 
@@ -224,8 +234,9 @@ describe('StreamPush conditions, Events and retries follow the code the media se
     ).toEqual(failing.map((row) => ({ name: row.name, retry: errorPolicies[row.code].retry })));
 
     // the condition says the same as the Event
+    const objects = await streamPushes();
     for (const row of failing) {
-      const ready = (await get(row.name))?.status?.conditions?.find((c) => c.type === 'Ready');
+      const ready = objects.get(row.name)?.status?.conditions?.find((c) => c.type === 'Ready');
       expect({ name: row.name, status: ready?.status, reason: ready?.reason }).toEqual({
         name: row.name,
         status: 'False',
@@ -234,7 +245,10 @@ describe('StreamPush conditions, Events and retries follow the code the media se
     }
     // the duplicate, retried with backoff, found the other client's push listed and adopted it
     const duplicate = await waitFor(
-      async () => ((await get('duplicate'))?.status?.phase === 'Active' ? get('duplicate') : undefined),
+      async () => {
+        const o = (await streamPushes()).get('duplicate');
+        return o?.status?.phase === 'Active' ? o : undefined;
+      },
       'the duplicate adopted and Active',
       30_000,
     );
