@@ -77,7 +77,8 @@ function readSection(m: MediaDescription, index: number): OfferedSection {
     payloads: m.payloads ?? '',
   };
   // port 0 rejects a section, unless it is `bundle-only` (RFC 8843: it rides the bundle's transport)
-  if (!kind || (m.port === 0 && m.bundleOnly === undefined)) return { ...base, kind: undefined, codecs: [], headerExtensions: [] };
+  if (!kind || (m.port === 0 && m.bundleOnly === undefined))
+    return { ...base, kind: undefined, codecs: [], headerExtensions: [] };
   return {
     ...base,
     codecs: readCodecs(m, kind),
