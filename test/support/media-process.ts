@@ -149,7 +149,7 @@ export async function launchMedia(
       return out.includes('media server listening');
     },
     'media server to listen',
-    20_000,
+    60_000, // generous: a loaded 2-core machine takes over 20 s to start one
   );
   const tls = extraArgs.includes('--tls-cert');
   const kill = async (): Promise<void> => {

@@ -48,7 +48,12 @@ class Partner:
         self.session = None
         self.counts = {"video": 0, "audio": 0}
         self.loop = GLib.MainLoop()
-        self.pipeline = Gst.parse_launch(PUBLISH if mode == "publish" else PLAY)
+        launched = Gst.parse_launch(PUBLISH if mode == "publish" else PLAY)
+        if not isinstance(launched, Gst.Pipeline):  # one element alone comes back bare
+            self.pipeline = Gst.Pipeline.new(None)
+            self.pipeline.add(launched)
+        else:
+            self.pipeline = launched
         self.webrtc = self.pipeline.get_by_name("wb")
         # libnice leaves loopback out of its host candidates; our servers listen on 127.0.0.1 only
         address = Nice.Address.new()
