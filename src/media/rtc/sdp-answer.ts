@@ -51,7 +51,7 @@ export function writeAnswer(transport: AnswerTransport, sections: AnswerSection[
 
 function rejectedSection(offered: OfferedSection): MediaDescription {
   return {
-    type: offered.kind ?? 'application',
+    type: offered.media,
     port: 0,
     protocol: offered.protocol,
     payloads: offered.payloads,

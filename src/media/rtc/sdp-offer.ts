@@ -21,7 +21,8 @@ export interface OfferedSection {
   ssrc?: number | undefined;
   rtxSsrc?: number | undefined;
   cname?: string | undefined;
-  /** The m-line's protocol and payload list, echoed in a rejected answer section. */
+  /** The m-line's media type, protocol and payload list, echoed in a rejected answer section. */
+  media: string;
   protocol: string;
   payloads: string;
 }
@@ -72,10 +73,13 @@ function readSection(m: MediaDescription, index: number): OfferedSection {
     mid,
     kind,
     direction: (m.direction ?? 'sendrecv') as Direction,
+    media: m.type,
     protocol: m.protocol,
     payloads: m.payloads ?? '',
   };
-  if (!kind || m.port === 0) return { ...base, kind: undefined, codecs: [], headerExtensions: [] };
+  // port 0 rejects a section, unless it is `bundle-only` (RFC 8843: it rides the bundle's transport)
+  if (!kind || (m.port === 0 && m.bundleOnly === undefined))
+    return { ...base, kind: undefined, codecs: [], headerExtensions: [] };
   return {
     ...base,
     codecs: readCodecs(m, kind),

@@ -34,6 +34,8 @@ export interface WhipRoutesOptions {
   admission: StreamAdmission;
   /** STUN/TURN servers announced as `Link: rel="ice-server"` on the 201 and on OPTIONS. */
   iceServers: readonly IceServer[];
+  /** A session whose ICE and DTLS are not up this long after its 201 ends FAILED (default 30 s). */
+  connectDeadlineMs?: number | undefined;
 }
 
 class WhipError extends StreamfedError {
@@ -151,7 +153,15 @@ export function registerWhipRoutes(app: FastifyInstance, options: WhipRoutesOpti
     const { session: stream, answer } = publish
       ? await admission.publish(request_)
       : await admission.play(request_);
-    const session = new WhipSession(kind, stream, token, offer.ice, admission.hooks, connection);
+    const session = new WhipSession(
+      kind,
+      stream,
+      token,
+      offer.ice,
+      admission.hooks,
+      connection,
+      options.connectDeadlineMs ?? 30_000,
+    );
     sessions.add(session);
     return { path: session.path, etag: session.etag, answer };
   };

@@ -4,7 +4,7 @@ import type * as ms from 'mediasoup/types';
 import { entityTag, sessionPath, type SdpFragment, type WhipKind } from '../../contracts/whip-http.js';
 import type { SignallingHooks } from '../hooks/rest-hooks.js';
 import type { MediaSession } from '../streams/media-session.js';
-import { StreamInfo } from '../streams/status.js';
+import { StreamInfo, StreamStatus } from '../streams/status.js';
 
 export interface WhipSessionEvents {
   /** The session ended (its stream ended, or close() was called). Emitted once. */
@@ -24,6 +24,7 @@ export class WhipSession extends EventEmitter<WhipSessionEvents> {
   readonly path: string;
   #etag = newTag();
   #closed = false;
+  readonly #connectTimer: NodeJS.Timeout;
   /** The client's current ICE credentials (a PATCH with others is an ICE restart). */
   #remoteIce: { ufrag: string; pwd: string };
 
@@ -36,13 +37,21 @@ export class WhipSession extends EventEmitter<WhipSessionEvents> {
     private readonly hooks: SignallingHooks,
     /** What the connect hook was told: the DISCONNECTED event repeats it. */
     private readonly connection: Record<string, unknown>,
+    /** ICE and DTLS must be up within this long, or the session ends FAILED. */
+    connectDeadlineMs: number,
   ) {
     super();
     this.path = sessionPath(kind, this.id);
     this.#remoteIce = remoteIce;
     hooks.connectionStatus(stream.init.sessionId, connection, 'ESTABLISHED');
     hooks.streamStatus(stream.describe());
-    stream.on('status', () => {
+    // Without a socket to lose, a client that never connects would leave the session PENDING for good.
+    this.#connectTimer = setTimeout(
+      () => stream.end(StreamStatus.FAILED, StreamInfo.FAILED_BY_ICE_ERROR),
+      connectDeadlineMs,
+    );
+    stream.on('status', (status) => {
+      if (status !== StreamStatus.PENDING) clearTimeout(this.#connectTimer);
       hooks.streamStatus(stream.describe());
       if (stream.ended) this.close();
     });
@@ -84,6 +93,7 @@ export class WhipSession extends EventEmitter<WhipSessionEvents> {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#connectTimer);
     this.stream.end(this.stream.stoppedStatus, StreamInfo.REQUESTED_STREAM_SHUTDOWN);
     this.hooks.connectionStatus(this.stream.init.sessionId, this.connection, 'DISCONNECTED');
     this.emit('close');

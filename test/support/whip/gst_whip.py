@@ -14,18 +14,18 @@ Talks JSON lines (the same as aiortc_whip.py): prints {"event": "answered", "sta
 frames/buffers received for play; for publish, RTP buffers sent); reads "stop" on stdin: DELETEs the session,
 prints {"event": "deleted", "status"} and exits.
 """
-import json
 import sys
-import urllib.error
 import urllib.parse
-import urllib.request
+
+from whip_partner import http, say
 
 import gi
 
 gi.require_version("Gst", "1.0")
 gi.require_version("GstWebRTC", "1.0")
 gi.require_version("GstSdp", "1.0")
-from gi.repository import GLib, Gst, GstSdp, GstWebRTC  # noqa: E402
+gi.require_version("Nice", "0.1")
+from gi.repository import GLib, Gst, GstSdp, GstWebRTC, Nice  # noqa: E402
 
 Gst.init(None)
 
@@ -40,24 +40,6 @@ PUBLISH = (
 PLAY = "webrtcbin name=wb bundle-policy=max-bundle"
 
 
-def say(**event):
-    print(json.dumps(event), flush=True)
-
-
-def http(method, url, body=None, content_type=None, token=None):
-    headers = {}
-    if content_type:
-        headers["Content-Type"] = content_type
-    if token:
-        headers["Authorization"] = "Bearer " + token
-    request = urllib.request.Request(url, data=body.encode() if body else None, headers=headers, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, dict(response.headers), response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read().decode()
-
-
 class Partner:
     def __init__(self, mode, endpoint, token):
         self.mode = mode
@@ -66,8 +48,20 @@ class Partner:
         self.session = None
         self.counts = {"video": 0, "audio": 0}
         self.loop = GLib.MainLoop()
-        self.pipeline = Gst.parse_launch(PUBLISH if mode == "publish" else PLAY)
+        launched = Gst.parse_launch(PUBLISH if mode == "publish" else PLAY)
+        if not isinstance(launched, Gst.Pipeline):  # one element alone comes back bare
+            self.pipeline = Gst.Pipeline.new(None)
+            self.pipeline.add(launched)
+        else:
+            self.pipeline = launched
         self.webrtc = self.pipeline.get_by_name("wb")
+        # libnice leaves loopback out of its host candidates; our servers listen on 127.0.0.1 only
+        address = Nice.Address.new()
+        address.set_from_string("127.0.0.1")
+        # (kept referenced: PyGObject drops a ref it does not own when these wrappers go away)
+        self.ice = self.webrtc.get_property("ice-agent")
+        self.nice = self.ice.get_property("agent")
+        self.nice.add_local_address(address)
         if mode == "publish":
             for kind, name in (("video", "vcount"), ("audio", "acount")):
                 self.pipeline.get_by_name(name).get_static_pad("src").add_probe(
@@ -118,11 +112,15 @@ class Partner:
 
     def start(self):
         self.pipeline.set_state(Gst.State.PLAYING)
-        promise = Gst.Promise.new_with_change_func(self.on_offer, None)
-        self.webrtc.emit("create-offer", None, promise)
+        # the offer once the pipeline runs (asked earlier, webrtcbin may answer with no offer at all)
+        GLib.timeout_add(300, self.ask_offer)
         GLib.io_add_watch(sys.stdin, GLib.IO_IN | GLib.IO_HUP, self.on_stdin)
         GLib.timeout_add(500, self.report)
         self.loop.run()
+
+    def ask_offer(self):
+        self.webrtc.emit("create-offer", None, Gst.Promise.new_with_change_func(self.on_offer, None))
+        return False
 
     def on_offer(self, promise, _data):
         reply = promise.get_reply()
@@ -133,7 +131,6 @@ class Partner:
             return
         self.webrtc.emit("set-local-description", offer, Gst.Promise.new())
         status, headers, body = http("POST", self.endpoint, offer.sdp.as_text(), "application/sdp", self.token)
-        headers = {k.lower(): v for k, v in headers.items()}
         if status != 201:
             say(event="refused", status=status, body=body)
             GLib.idle_add(self.quit)
