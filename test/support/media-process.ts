@@ -149,7 +149,8 @@ export async function launchMedia(
       return out.includes('media server listening');
     },
     'media server to listen',
-    20_000,
+    // a loaded 2-core machine has taken 23 s to start the mediasoup worker
+    60_000,
   );
   const tls = extraArgs.includes('--tls-cert');
   const kill = async (): Promise<void> => {
