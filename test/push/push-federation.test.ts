@@ -259,7 +259,7 @@ describe('server-to-server push over WebRTC between server processes', () => {
       [{ uri: 42, localStreamName: 'cam' }, 400, /uri/],
       // unknown fields are ignored (WCS callers send more); wrong types of known ones are refused
       [{ uri: s2.wsUrl, localStreamName: 42, extra: true }, 400, /localStreamName must be string/],
-      [{ uri: 'http://127.0.0.1:1/', localStreamName: 'cam' }, 400, /ws:\/\/ or wss:\/\//],
+      [{ uri: 'ftp://127.0.0.1:1/', localStreamName: 'cam' }, 400, /ws:\/\/ or wss:\/\//],
       [{ uri: 'ws://10.20.30.40:8080', localStreamName: 'cam' }, 403, /allow-list/],
       [{ uri: s2.wsUrl, localStreamName: 'no-such-stream' }, 404, /not found/],
       [{ uri: 'x'.repeat(70 * 1024), localStreamName: 'cam' }, 413, /./],
