@@ -1,9 +1,7 @@
-import { createHmac } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../support/browser.js';
+import { HooksBackend } from '../support/hooks-backend.js';
 import { spawnMedia, type MediaProcess } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { metric } from '../support/metrics.js';
@@ -14,74 +12,31 @@ import { WcsSocket } from '../support/wcs-socket.js';
 
 const secret = 'hook-signing-secret';
 
-interface HookCall {
-  hook: string;
-  body: Record<string, unknown>;
-  signed: boolean;
-}
-
 /**
  * A backend answering WCS REST hooks as a customer's would: connect needs `custom.token`, some names may not
  * be published or played, one name never gets an answer. It checks WCS's signature (HMAC-MD5 of the body
  * in `Authorization: WCS <hex>`) and answers 403 to an unsigned or wrongly signed request, as WCS documents.
  */
-class HookBackend {
-  private constructor(
-    private readonly server: Server,
-    readonly url: string,
-    readonly calls: HookCall[],
-  ) {}
-
-  static async start(): Promise<HookBackend> {
-    const calls: HookCall[] = [];
-    const server = createServer((request, response) => {
-      let text = '';
-      request.on('data', (d: Buffer) => (text += d.toString()));
-      request.on('end', () => {
-        const hook = (request.url ?? '').replace(/^\/hooks\//, '');
-        const body = JSON.parse(text) as Record<string, unknown>;
-        const expected = `WCS ${createHmac('md5', secret).update(text).digest('hex')}`;
-        const signed = request.headers.authorization === expected;
-        calls.push({ hook, body, signed });
-        const refuse = (info: string): void => {
-          response.writeHead(403, { 'content-type': 'application/json' });
-          response.end(JSON.stringify({ info }));
+const startBackend = (): Promise<HooksBackend> =>
+  HooksBackend.start(
+    ({ hook, body, signed }) => {
+      if (!signed) return { refuse: 'bad signature' };
+      const custom = body['custom'] as { token?: string } | undefined;
+      if (hook === 'connect' && custom?.token !== 'let-me-in') return { refuse: 'a valid token is required' };
+      if ((hook === 'publishStream' || hook === 'playStream') && body['name'] === 'slow') return 'silent';
+      if (hook === 'publishStream' && body['name'] === 'forbidden')
+        return { refuse: 'publishing "forbidden" is not allowed here' };
+      if (hook === 'playStream' && body['name'] === 'members-only') return { refuse: 'members only' };
+      if (body['name'] === 'broken-backend')
+        return {
+          status: 500,
+          contentType: 'text/html',
+          body: '<html><body><h1>Whitelabel Error Page</h1></body></html>',
         };
-        if (!signed) return refuse('bad signature');
-        const custom = body['custom'] as { token?: string } | undefined;
-        if (hook === 'connect' && custom?.token !== 'let-me-in') return refuse('a valid token is required');
-        if ((hook === 'publishStream' || hook === 'playStream') && body['name'] === 'slow') return; // never answers
-        if (hook === 'publishStream' && body['name'] === 'forbidden')
-          return refuse('publishing "forbidden" is not allowed here');
-        if (hook === 'playStream' && body['name'] === 'members-only') return refuse('members only');
-        if (body['name'] === 'broken-backend') {
-          response.writeHead(500, { 'content-type': 'text/html' });
-          return response.end('<html><body><h1>Whitelabel Error Page</h1></body></html>');
-        }
-        response.writeHead(200, { 'content-type': 'application/json' });
-        response.end(text);
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    return new HookBackend(server, `http://127.0.0.1:${port}/hooks`, calls);
-  }
-
-  of(hook: string): HookCall[] {
-    return this.calls.filter((c) => c.hook === hook);
-  }
-
-  /** Waits for a call of `hook` whose body has these fields (events are posted after the fact). */
-  heard(hook: string, fields: Record<string, unknown>): Promise<HookCall> {
-    const matches = (c: HookCall): boolean => Object.entries(fields).every(([k, v]) => c.body[k] === v);
-    return waitFor(() => this.of(hook).find(matches), `${hook} ${JSON.stringify(fields)}`);
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
+      return undefined;
+    },
+    { secret },
+  );
 
 /** The hook requests a media process counted, by hook and result. */
 const hookRequests = (media: MediaProcess, hook: string, result: string): Promise<number> =>
@@ -90,10 +45,10 @@ const hookRequests = (media: MediaProcess, hook: string, result: string): Promis
 const offerLike = 'v=0\r\n'; // refused streams never reach SDP negotiation
 
 describe('WCS REST hooks', () => {
-  let backend: HookBackend;
+  let backend: HooksBackend;
   let media: MediaProcess;
   beforeAll(async () => {
-    backend = await HookBackend.start();
+    backend = await startBackend();
     media = await spawnMedia([
       '--hooks-url',
       backend.url,

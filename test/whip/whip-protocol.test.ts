@@ -1,6 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -11,6 +9,7 @@ import {
 } from '../../src/contracts/whip-http.js';
 import { parseIceServers } from '../../src/media/media-options.js';
 import { rest, startMedia, waitFor, waitMediaReleased, type RunningMedia } from '../support/media-server.js';
+import { HooksBackend } from '../support/hooks-backend.js';
 import { NodePeer } from '../support/node-peer.js';
 import { WhipPeer, postOffer } from '../support/whip-peer.js';
 
@@ -322,46 +321,13 @@ describe('WHIP and WHEP endpoints: the protocol', () => {
 });
 
 /** A REST hooks backend: publishes and plays need `custom.token` "let-me-in" (WHIP's bearer token goes there). */
-class TokenHooks {
-  readonly calls: { hook: string; body: Record<string, unknown> }[] = [];
-  private constructor(
-    private readonly server: Server,
-    readonly url: string,
-  ) {}
-
-  static async start(): Promise<TokenHooks> {
-    const holder: { self?: TokenHooks } = {};
-    const server = createServer((request, response) => {
-      let text = '';
-      request.on('data', (d: Buffer) => (text += d.toString()));
-      request.on('end', () => {
-        const hook = (request.url ?? '').replace(/^\/hooks\//, '');
-        const body = JSON.parse(text) as Record<string, unknown>;
-        holder.self?.calls.push({ hook, body });
-        const token = (body['custom'] as { token?: string } | undefined)?.token;
-        if ((hook === 'publishStream' || hook === 'playStream') && token !== 'let-me-in') {
-          response.writeHead(403, { 'content-type': 'application/json' });
-          return response.end(JSON.stringify({ info: `a valid token is needed to ${hook}` }));
-        }
-        response.writeHead(200, { 'content-type': 'application/json' });
-        response.end('{}');
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    holder.self = new TokenHooks(server, `http://127.0.0.1:${port}/hooks`);
-    return holder.self;
-  }
-
-  of(hook: string): Record<string, unknown>[] {
-    return this.calls.filter((c) => c.hook === hook).map((c) => c.body);
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
-  }
-}
+const startTokenHooks = (): Promise<HooksBackend> =>
+  HooksBackend.start(({ hook, body }) => {
+    const token = (body['custom'] as { token?: string } | undefined)?.token;
+    if ((hook === 'publishStream' || hook === 'playStream') && token !== 'let-me-in')
+      return { refuse: `a valid token is needed to ${hook}` };
+    return undefined;
+  });
 
 describe('WHIP and WHEP endpoints: who may publish and play', () => {
   const open: { close(): Promise<void> }[] = [];
@@ -370,7 +336,7 @@ describe('WHIP and WHEP endpoints: who may publish and play', () => {
   });
 
   it('asks the REST hooks with the bearer token where the SDK puts its auth data: refused 403 with the reason, allowed 201', async () => {
-    const hooks = await TokenHooks.start();
+    const hooks = await startTokenHooks();
     open.push(hooks);
     const media = await startMedia({ signalling: { hooks: { url: hooks.url, timeoutMs: 3000 } } });
     open.push({ close: () => media.stop() });
@@ -391,18 +357,31 @@ describe('WHIP and WHEP endpoints: who may publish and play', () => {
       authorization: 'Bearer let-me-in',
     });
     open.push(whip);
-    expect(hooks.of('connect').at(-1)).toMatchObject({
+    expect(
+      hooks
+        .of('connect')
+        .map((c) => c.body)
+        .at(-1),
+    ).toMatchObject({
       mediaProviders: ['WHIP'],
       custom: { token: 'let-me-in' },
     });
-    expect(hooks.of('publishStream').at(-1)).toMatchObject({
+    expect(
+      hooks
+        .of('publishStream')
+        .map((c) => c.body)
+        .at(-1),
+    ).toMatchObject({
       name: 'guarded',
       mediaProvider: 'WHIP',
       custom: { token: 'let-me-in' },
     });
     await waitFor(
       () =>
-        hooks.of('StreamStatusEvent').some((e) => e['name'] === 'guarded' && e['status'] === 'PUBLISHING'),
+        hooks
+          .of('StreamStatusEvent')
+          .map((c) => c.body)
+          .some((e) => e['name'] === 'guarded' && e['status'] === 'PUBLISHING'),
       'the hooks told of PUBLISHING',
     );
 
@@ -415,14 +394,23 @@ describe('WHIP and WHEP endpoints: who may publish and play', () => {
     expect(problemOf(playRefused).detail).toBe('a valid token is needed to playStream');
     const whep = await WhipPeer.play(`${media.restUrl}/whep/guarded`, { authorization: 'Bearer let-me-in' });
     open.push(whep);
-    expect(hooks.of('playStream').at(-1)).toMatchObject({
+    expect(
+      hooks
+        .of('playStream')
+        .map((c) => c.body)
+        .at(-1),
+    ).toMatchObject({
       mediaProvider: 'WHEP',
       custom: { token: 'let-me-in' },
     });
     await waitFor(() => whep.received > 10, 'RTP at the allowed WHEP player');
     expect(await whip.delete()).toBe(200);
     await waitFor(
-      () => hooks.of('ConnectionStatusEvent').some((e) => e['status'] === 'DISCONNECTED'),
+      () =>
+        hooks
+          .of('ConnectionStatusEvent')
+          .map((c) => c.body)
+          .some((e) => e['status'] === 'DISCONNECTED'),
       'the hooks told of the end',
     );
   });
