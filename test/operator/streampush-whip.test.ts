@@ -41,8 +41,8 @@ describe('StreamPush with target.whip: Janus as the target, its token in a Secre
 
   beforeAll(async () => {
     [cluster, janus] = await Promise.all([startKubeCluster(), startJanusWhip()]);
-    // Janus's media is on the machine's own address (it has no loopback candidates): allowed beside loopback
-    media = await startMedia({ push: { allow: ['127.0.0.0/8', `${janus.host}/32`] } });
+    // Janus is in a network namespace of its own, on 198.18.0.0/15 (support/netns.ts): allowed too
+    media = await startMedia({ push: { allow: ['127.0.0.0/8', '198.18.0.0/15'] } });
     await applyStreamPushCrd(cluster.kubeconfigPath);
     // debug: whatever the operator logs, the token must not be in it
     operator = await spawnOperator(cluster.kubeconfigPath, 'whip-operator', 'streamfed-operator-whip', [

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { packageRoot } from '../../src/paths.js';
-import { freePort } from './ports.js';
 import { killOnExit } from './media-process.js';
 import { waitFor } from './media-server.js';
+import { createNetns, type Netns } from './netns.js';
 import { run } from './tools.js';
 
 /** The VideoRoom room the endpoints publish into. */
@@ -18,6 +18,11 @@ const LIBS = '/usr/lib/x86_64-linux-gnu/janus';
 const UNUSED_PLUGINS =
   'audiobridge duktape echotest lua nosip recordplay sip streaming textroom videocall voicemail';
 const UNUSED_TRANSPORTS = 'mqtt nanomsg pfunix rabbitmq';
+// the ports inside the namespace, which is the instance's own
+const WS_PORT = 8188;
+const ADMIN_PORT = 7088;
+const WHIP_PORT = 7080;
+const RTP_MIN = 20000;
 const libs = (names: string): string =>
   names
     .split(' ')
@@ -36,14 +41,13 @@ export interface JanusHandle {
 }
 
 export interface JanusWhip {
-  /** simple-whip-server's REST base on 127.0.0.1, e.g. `http://127.0.0.1:PORT/whip`. */
+  /** simple-whip-server's REST base in the namespace, e.g. `http://198.18.0.6:7080/whip`. */
   whipBase: string;
-  /** The address Janus's ICE candidates carry (see `iceAddress`). */
+  /** The namespace's address (198.18.0.0/15): Janus's ICE candidates, the WHIP endpoints, the Admin API. */
   host: string;
   /**
    * Creates a WHIP endpoint publishing into the VideoRoom, requiring this bearer token if given, and returns
-   * its URL on `host` (where the media goes too: a client that binds loopback only for a loopback URL would
-   * never reach Janus's candidates).
+   * its URL on `host` (where the media goes too).
    */
   createEndpoint(id: string, token?: string): Promise<string>;
   /** Every handle Janus holds, in every session. */
@@ -52,18 +56,8 @@ export interface JanusWhip {
   publishers(): Promise<JanusHandle[]>;
   /** Janus's and simple-whip-server's output, the last 256 kB (for failure messages). */
   output(): string;
-  /** Stops both and removes the config folder; idempotent. */
+  /** Stops both, deletes the namespace and its veth pair, removes the config folder; idempotent. */
   stop(): Promise<void>;
-}
-
-/**
- * The machine's first non-loopback IPv4 address. Janus never gathers loopback candidates (it skips loopback
- * interfaces), so this is the address its media comes from and goes to; its ICE is held to it.
- */
-export function iceAddress(): string {
-  for (const list of Object.values(networkInterfaces()))
-    for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  throw new Error('no non-loopback IPv4 address: Janus gathers no loopback ICE candidates');
 }
 
 interface Child {
@@ -71,7 +65,7 @@ interface Child {
   exited: Promise<void>;
 }
 
-function launch(cmd: string, args: string[], cwd: string, sink: (s: string) => void): Child {
+function launch([cmd, args]: [string, string[]], cwd: string, sink: (s: string) => void): Child {
   const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout?.on('data', (d: Buffer) => sink(d.toString()));
   child.stderr?.on('data', (d: Buffer) => sink(d.toString()));
@@ -96,10 +90,6 @@ function configFiles(o: {
   dir: string;
   adminSecret: string;
   host: string;
-  wsPort: number;
-  adminPort: number;
-  whipPort: number;
-  rtpMin: number;
   serverDir: string;
 }): Record<string, string> {
   return {
@@ -114,7 +104,7 @@ function configFiles(o: {
   server_name = "streamfed-test"
 }
 media: {
-  rtp_port_range = "${o.rtpMin}-${o.rtpMin + 199}"
+  rtp_port_range = "${RTP_MIN}-${RTP_MIN + 199}"
 }
 nat: {
   ice_enforce_list = "${o.host}"
@@ -132,7 +122,7 @@ loggers: {
     'janus.transport.websockets.jcfg': `general: {
   ws = true
   ws_ip = "127.0.0.1"
-  ws_port = ${o.wsPort}
+  ws_port = ${WS_PORT}
   wss = false
 }
 admin: {
@@ -146,8 +136,8 @@ admin: {
 }
 admin: {
   admin_http = true
-  admin_ip = "127.0.0.1"
-  admin_port = ${o.adminPort}
+  admin_ip = "${o.host}"
+  admin_port = ${ADMIN_PORT}
   admin_base_path = "/admin"
   admin_https = false
 }
@@ -165,8 +155,8 @@ room-${JANUS_ROOM}: {
     // server.js requires ./config.js: the package's settings with our Janus and port
     'config.js': `module.exports = {
   ...require(${JSON.stringify(path.join(o.serverDir, 'config.js'))}),
-  janus: { address: 'ws://127.0.0.1:${o.wsPort}' },
-  port: ${o.whipPort},
+  janus: { address: 'ws://127.0.0.1:${WS_PORT}' },
+  port: ${WHIP_PORT},
 };
 `,
   };
@@ -180,26 +170,21 @@ interface HandleInfo {
 
 /**
  * Debian's Janus (VideoRoom, room 1234) behind Meetecho's simple-whip-server as a foreign WHIP server, with
- * private ports and a private config folder; Janus's Admin API (HTTP on 127.0.0.1, with an admin secret)
- * tells what it receives. Janus's signalling and Admin API listen on 127.0.0.1; its ICE on `iceAddress()`
- * (it has no loopback candidates); simple-whip-server on every address (it has no bind option), on a port
- * of its own. Needs `janus` (scripts/apt-packages.txt) and scripts/install-whip-partners.sh (npm run setup).
+ * a private config folder, both run in a network namespace of their own (netns.ts): Janus gathers no
+ * loopback ICE candidates and simple-whip-server has no bind option, so neither can be held to 127.0.0.1;
+ * in the namespace, Janus's signalling is on its loopback, and its ICE, its Admin API (HTTP, with an admin
+ * secret: what it receives) and simple-whip-server are on the namespace's 198.18.0.0/15 address, which the
+ * host reaches through the veth pair. Needs root, `janus` (scripts/apt-packages.txt) and
+ * scripts/install-whip-partners.sh (npm run setup).
  */
 export async function startJanusWhip(): Promise<JanusWhip> {
   const install = await run('bash', [path.join(packageRoot, 'scripts/install-whip-partners.sh')]);
   if (install.code !== 0) throw new Error(`scripts/install-whip-partners.sh: ${install.stderr}`);
   const serverDir = install.stdout.trim().split('\n').at(-1) ?? '';
-  const host = iceAddress();
+  const netns: Netns = await createNetns('sfjanus');
+  const host = netns.nsAddress;
   const adminSecret = randomBytes(12).toString('hex');
-  const [wsPort, adminPort, whipPort] = [await freePort(), await freePort(), await freePort()];
-  // RTP ports of its own, below the media servers' ranges (42000 and 46000 on)
-  const rtpMin = 30000 + randomInt(0, 50) * 200;
   const dir = mkdtempSync(path.join(tmpdir(), 'streamfed-janus-'));
-  const files = configFiles({ dir, adminSecret, host, wsPort, adminPort, whipPort, rtpMin, serverDir });
-  for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
-  for (const file of ['server.js', 'whip-janus.js'])
-    copyFileSync(path.join(serverDir, file), path.join(dir, file));
-  symlinkSync(path.join(serverDir, 'node_modules'), path.join(dir, 'node_modules'));
 
   let out = '';
   const sink = (s: string): void => {
@@ -211,12 +196,13 @@ export async function startJanusWhip(): Promise<JanusWhip> {
   const stop = (): Promise<void> =>
     (stopped ??= (async () => {
       await Promise.all([halt(whip, 2000), halt(janus, 5000)]);
+      await netns.delete();
       rmSync(dir, { recursive: true, force: true });
     })());
 
   let transactions = 0;
   const admin = async (request: string, at = ''): Promise<Record<string, unknown>> => {
-    const response = await fetch(`http://127.0.0.1:${adminPort}/admin${at}`, {
+    const response = await fetch(`http://${host}:${ADMIN_PORT}/admin${at}`, {
       method: 'POST',
       body: JSON.stringify({ janus: request, transaction: `t${++transactions}`, admin_secret: adminSecret }),
       signal: AbortSignal.timeout(5000),
@@ -226,7 +212,7 @@ export async function startJanusWhip(): Promise<JanusWhip> {
       throw new Error(`Janus Admin API ${request}${at}: ${JSON.stringify(answer)}`);
     return answer;
   };
-  const whipBase = `http://127.0.0.1:${whipPort}/whip`;
+  const whipBase = `http://${host}:${WHIP_PORT}/whip`;
   /** A session or handle may end between the list and the question about it: then it is left out. */
   const gone = (): undefined => undefined;
   const handles = async (): Promise<JanusHandle[]> => {
@@ -253,7 +239,12 @@ export async function startJanusWhip(): Promise<JanusWhip> {
   };
 
   try {
-    janus = launch('janus', ['-F', dir, '-C', path.join(dir, 'janus.jcfg'), '-o'], dir, sink);
+    const files = configFiles({ dir, adminSecret, host, serverDir });
+    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+    for (const file of ['server.js', 'whip-janus.js'])
+      copyFileSync(path.join(serverDir, file), path.join(dir, file));
+    symlinkSync(path.join(serverDir, 'node_modules'), path.join(dir, 'node_modules'));
+    janus = launch(netns.command('janus', ['-F', dir, '-C', path.join(dir, 'janus.jcfg'), '-o']), dir, sink);
     await waitFor(
       async () => {
         if (janus?.child.exitCode !== null) throw new Error(`janus exited: ${out}`);
@@ -263,7 +254,7 @@ export async function startJanusWhip(): Promise<JanusWhip> {
       20_000,
       200,
     );
-    whip = launch(process.execPath, [path.join(dir, 'server.js')], dir, sink);
+    whip = launch(netns.command(process.execPath, [path.join(dir, 'server.js')]), dir, sink);
     await waitFor(
       async () => {
         if (whip?.child.exitCode !== null) throw new Error(`simple-whip-server exited: ${out}`);
@@ -289,7 +280,7 @@ export async function startJanusWhip(): Promise<JanusWhip> {
       });
       if (response.status !== 200)
         throw new Error(`whip/create ${id}: ${response.status} ${await response.text()}`);
-      return `http://${host}:${whipPort}/whip/endpoint/${encodeURIComponent(id)}`;
+      return `http://${host}:${WHIP_PORT}/whip/endpoint/${encodeURIComponent(id)}`;
     },
     handles,
     publishers: async () => (await handles()).filter((h) => h.plugin === 'janus.plugin.videoroom'),
