@@ -17,11 +17,14 @@ const LOSS_LIMIT = 0.01;
 /**
  * Capacity of one server process on one core: server 1 (Node + its mediasoup worker) is pinned to CPU 0;
  * this process (the synthetic VP8 source, and server 2 with its worker) to CPU 1. One source publishes on
- * server 1 and is sent to server 2 N times over: by N pushes (each its own consumer, socket, werift peer
- * and SRTP session: mediasoup → Node → werift → SRTP), then by N mediasoup PipeTransports (the baseline).
- * One source, fanned out, because N werift senders would load CPU 1 as much as the pushes load CPU 0 and
- * the generator, not the server, would be measured. Loss is counted end to end: N × the packets the source
- * wrote against the packets server 2's N producers received (and mediasoup's own lost count).
+ * server 1 and is sent to server 2 N times over, in three modes one after the other at each step: by N WCS
+ * pushes (`push`: each its own consumer, socket, werift peer and SRTP session: mediasoup → Node → werift →
+ * SRTP), by N pushes over WHIP (`whip`: `uri: <server 2>/whip/<name>`, the same werift path behind a WHIP
+ * POST), then by N mediasoup PipeTransports (`pipe`, the baseline). One source, fanned out, because N werift
+ * senders would load CPU 1 as much as the pushes load CPU 0 and the generator, not the server, would be
+ * measured. Loss is counted end to end: N × the packets the source wrote against the packets server 2's N
+ * producers received (and mediasoup's own lost count). CPU per packet: server 1's core-seconds over the
+ * packets server 2 received in the window (server 1's cost of taking in the source is in every mode alike).
  */
 let host: MediaHost;
 let s2: RunningMedia;
@@ -37,11 +40,18 @@ afterAll(async () => {
   await host?.stop();
 });
 
+const MODES = ['push', 'whip', 'pipe'] as const;
+type Mode = (typeof MODES)[number];
+/** The modes that are pushes (the ones whose loss ends the stepping). */
+const PUSHES: Mode[] = ['push', 'whip'];
+
 interface Window {
   loss: number;
   mediasoupLoss: number;
   server1Core: number;
   server1CorePerStream: number;
+  /** Microseconds of server 1's CPU per packet forwarded (received by server 2). */
+  server1UsPerPacket: number;
   /** This process (the source, and server 2's Node side) and server 2's worker, on CPU 1. */
   benchNodeCore: number;
   server2WorkerCore: number;
@@ -86,65 +96,86 @@ async function measure(source: NodePeer, names: string[]): Promise<Window> {
     mediasoupLoss: rate.lost / rate.sent,
     server1Core: rate.server1,
     server1CorePerStream: rate.server1 / names.length,
+    server1UsPerPacket: (rate.server1 / rate.received) * 1e6,
     benchNodeCore: rate.bench,
     server2WorkerCore: rate.worker,
     sentPps: rate.sent,
   };
 }
 
-async function step(source: NodePeer, n: number): Promise<{ push: Window; pipe: Window }> {
-  const names = (kind: string): string[] =>
-    Array.from({ length: n }, (_, i) => `${kind}-${source.name}-${n}-${i}`);
-  const ids = await inBatches(n, (i) =>
+/** Sends the source to server 2 as `names` by `mode`; returns what ends them. */
+async function open(mode: Mode, source: string, names: string[]): Promise<() => Promise<unknown>> {
+  if (mode === 'pipe') {
+    const pipes = await inBatches(names.length, (i) => pipeStream(host, source, s2.server, names[i]!));
+    return () => Promise.all(pipes.map((p) => p.close()));
+  }
+  const ids = await inBatches(names.length, (i) =>
     pushUntilPublishing(host.restUrl, {
-      uri: s2.wsUrl,
-      localStreamName: source.name,
-      remoteStreamName: names('push')[i]!,
+      // server 2's WHIP endpoint binds a name to its first publish: every step uses fresh names
+      uri: mode === 'push' ? s2.wsUrl : `${s2.restUrl}/whip/${names[i]!}`,
+      localStreamName: source,
+      remoteStreamName: names[i]!,
     }),
   );
-  const push = await measure(source, names('push'));
-  await Promise.all(ids.map((id) => terminatePush(host.restUrl, id)));
-
-  const pipes = await inBatches(n, (i) => pipeStream(host, source.name, s2.server, names('pipe')[i]!));
-  const pipe = await measure(source, names('pipe'));
-  await Promise.all(pipes.map((p) => p.close()));
-  return { push, pipe };
+  return () => Promise.all(ids.map((id) => terminatePush(host.restUrl, id)));
 }
 
-it('concurrent pushes per core at 1 and 2.5 Mbps vs mediasoup-only forwarding', async () => {
+async function step(source: NodePeer, n: number): Promise<Record<Mode, Window>> {
+  const windows: Partial<Record<Mode, Window>> = {};
+  for (const mode of MODES) {
+    const names = Array.from({ length: n }, (_, i) => `${mode}-${source.name}-${n}-${i}`);
+    const close = await open(mode, source.name, names);
+    try {
+      windows[mode] = await measure(source, names);
+    } finally {
+      await close();
+    }
+  }
+  return windows as Record<Mode, Window>;
+}
+
+it('concurrent pushes (WCS and WHIP) per core at 1 and 2.5 Mbps vs mediasoup-only forwarding', async () => {
   const results: Record<string, unknown>[] = [];
   const summary: string[] = [];
+  const ok = (w: Window): boolean => Math.max(w.loss, w.mediasoupLoss) <= LOSS_LIMIT;
+  const core = (w: Window): string => `${(w.server1CorePerStream * 100).toFixed(2)} %`;
+  const us = (w: Window): string => `${w.server1UsPerPacket.toFixed(1)} µs`;
   for (const bitrate of [1_000_000, 2_500_000]) {
     const steps = [...new Set(STEPS_1M.map((n) => Math.max(1, Math.round((n * 1_000_000) / bitrate))))];
-    const rows: ({ streams: number } & { push: Window; pipe: Window })[] = [];
+    const rows: ({ streams: number } & Record<Mode, Window>)[] = [];
     const source = await NodePeer.publish(host.wsUrl, `src-${bitrate}`, { videoBitrate: bitrate });
     await source.waitStatus('PUBLISHING');
     for (const n of steps) {
       const r = await step(source, n);
       rows.push({ streams: n, ...r });
       console.log(
-        `${bitrate / 1e6} Mbps × ${n}: push loss ${pct(r.push.loss)} (server 2 counts ${pct(r.push.mediasoupLoss)}) core ${r.push.server1Core.toFixed(2)}; pipe loss ${pct(r.pipe.loss)} core ${r.pipe.server1Core.toFixed(2)}; CPU 1: bench ${r.push.benchNodeCore.toFixed(2)} + server-2 worker ${r.push.server2WorkerCore.toFixed(2)} (pipe: ${r.pipe.benchNodeCore.toFixed(2)} + ${r.pipe.server2WorkerCore.toFixed(2)})`,
+        `${bitrate / 1e6} Mbps × ${n}: ` +
+          MODES.map(
+            (m) =>
+              `${m} loss ${pct(r[m].loss)} (server 2 counts ${pct(r[m].mediasoupLoss)}) core ${r[m].server1Core.toFixed(2)}, ${us(r[m])}/packet, CPU 1: bench ${r[m].benchNodeCore.toFixed(2)} + server-2 worker ${r[m].server2WorkerCore.toFixed(2)}`,
+          ).join('; '),
       );
-      if (Math.max(r.push.loss, r.push.mediasoupLoss) > LOSS_LIMIT) break;
+      if (PUSHES.every((m) => !ok(r[m]))) break;
     }
     await source.stop();
-    const ok = (w: Window): boolean => Math.max(w.loss, w.mediasoupLoss) <= LOSS_LIMIT;
-    const maxPush = Math.max(0, ...rows.filter((r) => ok(r.push)).map((r) => r.streams));
-    const maxPipe = Math.max(0, ...rows.filter((r) => ok(r.pipe)).map((r) => r.streams));
-    const last = rows.filter((r) => ok(r.push)).at(-1);
+    const max = (m: Mode): number => Math.max(0, ...rows.filter((r) => ok(r[m])).map((r) => r.streams));
+    const maxStreams = Object.fromEntries(MODES.map((m) => [m, max(m)])) as Record<Mode, number>;
     results.push({
       bitrate,
-      maxPushesUnder1PctLoss: maxPush,
-      maxPipesUnder1PctLossTested: maxPipe,
+      maxPushesUnder1PctLoss: maxStreams.push,
+      maxWhipPushesUnder1PctLoss: maxStreams.whip,
+      maxPipesUnder1PctLossTested: maxStreams.pipe,
       steps: rows,
     });
+    // per-stream and per-packet costs where every mode was still clean: the same N side by side
+    const last = rows.filter((r) => MODES.every((m) => ok(r[m]))).at(-1);
     summary.push(
-      `${bitrate / 1e6} Mbps: ${maxPush} concurrent pushes on one core with < 1 % loss` +
+      `${bitrate / 1e6} Mbps: ${maxStreams.push} concurrent WCS pushes, ${maxStreams.whip} WHIP pushes on one core with < 1 % loss` +
         (last
-          ? `; at ${last.streams}: ${(last.push.server1CorePerStream * 100).toFixed(2)} % of a core per push vs ${(last.pipe.server1CorePerStream * 100).toFixed(2)} % per stream forwarded by a mediasoup PipeTransport (${(last.push.server1CorePerStream / last.pipe.server1CorePerStream).toFixed(1)}×)`
+          ? `; at ${last.streams}, server 1 per stream: WCS push ${core(last.push)} (${us(last.push)}/packet), WHIP push ${core(last.whip)} (${us(last.whip)}/packet), mediasoup PipeTransport ${core(last.pipe)} (${us(last.pipe)}/packet)`
           : '') +
-        `; pipe baseline clean up to ${maxPipe} (the most tested)`,
+        `; pipe baseline clean up to ${maxStreams.pipe} (the most tested)`,
     );
   }
-  record('push-capacity', { windowSeconds: WINDOW_S, lossLimit: LOSS_LIMIT, results }, summary);
+  record('push-capacity', { windowSeconds: WINDOW_S, lossLimit: LOSS_LIMIT, modes: MODES, results }, summary);
 });

@@ -1,4 +1,4 @@
-import { MediaStreamTrack, type RTCPeerConnection } from 'werift';
+import { MediaStreamTrack, type RTCPeerConnection, type RtpPacket } from 'werift';
 import { WhipMediaType, sessionUrl } from '../../src/contracts/whip-http.js';
 import { createPeer } from '../../src/media/push/rtc-peer.js';
 import { weriftCodec } from '../../src/media/rtc/codec-params.js';
@@ -72,19 +72,29 @@ export class WhipPeer {
     return self;
   }
 
-  /** Plays from a WHEP endpoint, counting the RTP packets received. */
-  static async play(endpoint: string, headers: Record<string, string> = {}): Promise<WhipPeer> {
-    return WhipPeer.negotiate(endpoint, 'recvonly', headers);
+  /** Plays from a WHEP endpoint, counting the RTP packets received (`onRtp` sees each, with its kind). */
+  static async play(
+    endpoint: string,
+    headers: Record<string, string> = {},
+    onRtp?: (packet: RtpPacket, kind: string) => void,
+  ): Promise<WhipPeer> {
+    return WhipPeer.negotiate(endpoint, 'recvonly', headers, onRtp);
   }
 
   private static async negotiate(
     endpoint: string,
     direction: 'sendonly' | 'recvonly',
     headers: Record<string, string>,
+    onRtp?: (packet: RtpPacket, kind: string) => void,
   ): Promise<WhipPeer> {
     const { peer, sdp } = await WhipPeer.offer(direction);
     let received = 0;
-    peer.onTrack.subscribe((track) => track.onReceiveRtp.subscribe(() => received++));
+    peer.onTrack.subscribe((track) =>
+      track.onReceiveRtp.subscribe((rtp) => {
+        received++;
+        onRtp?.(rtp, track.kind);
+      }),
+    );
     try {
       const answer = await postOffer(endpoint, sdp, headers);
       const session = sessionUrl(endpoint, answer.headers.get('location'));
