@@ -5,7 +5,7 @@
     gst_whip.py play <WHEP endpoint URL> [bearer token]
 
 publish: videotestsrc ! vp8enc ! rtpvp8pay and audiotestsrc ! opusenc ! rtpopuspay into webrtcbin. play: a
-recvonly VP8 + Opus webrtcbin whose streams are decoded (decodebin) and counted. We ask webrtcbin for the
+recvonly VP8-or-H264 + Opus webrtcbin whose streams are decoded (decodebin) and counted. We ask webrtcbin for the
 offer ourselves (its on-negotiation-needed fires before a handler connected after parse_launch), POST it, and
 apply the answer. The server is ICE-lite: our candidates are not needed, its own are in the answer.
 
@@ -35,7 +35,7 @@ PUBLISH = (
     "! vp8enc deadline=1 keyframe-max-dist=30 ! rtpvp8pay pt=96 "
     "! application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000 ! identity name=vcount ! wb. "
     "audiotestsrc is-live=true wave=sine ! audioconvert ! audioresample ! opusenc ! rtpopuspay pt=111 "
-    "! application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000 ! identity name=acount ! wb."
+    "! application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,encoding-params=(string)2 ! identity name=acount ! wb."
 )
 PLAY = "webrtcbin name=wb bundle-policy=max-bundle"
 
@@ -69,8 +69,11 @@ class Partner:
                 )
         else:
             for caps in (
-                "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000",
-                "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000",
+                # VP8 or H264 (Chromium's Web SDK publishes H264): the server answers with the stream's codec
+                "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000;"
+                "application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000,"
+                "packetization-mode=(string)1,profile-level-id=(string)42e01f",
+                "application/x-rtp,media=audio,encoding-name=OPUS,payload=111,clock-rate=48000,encoding-params=(string)2",
             ):
                 self.webrtc.emit(
                     "add-transceiver", GstWebRTC.WebRTCRTPTransceiverDirection.RECVONLY, Gst.Caps.from_string(caps)

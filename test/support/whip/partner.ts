@@ -73,7 +73,10 @@ export class WhipPartner {
       () => this.frames().video > video && this.frames().audio > audio,
       `the partner counting more than ${video} video and ${audio} audio`,
       timeoutMs,
-    );
+    ).catch((error: Error) => {
+      const counts = JSON.stringify(this.frames());
+      throw new Error(`${error.message} (counted ${counts})\n${this.output}`);
+    });
   }
 
   /** DELETEs the session (through the script) and waits for the script to end; returns the status. */
