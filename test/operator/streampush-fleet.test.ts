@@ -163,8 +163,8 @@ describe('StreamPush over a media fleet (source.service, target.service)', () =>
     ]);
     expect(await pushesOn(a1.restUrl)).toEqual([]);
     const column = await k('get', 'spush', 'follow');
-    expect(column.stdout).toMatch(/NAME\s+SOURCE\s+SOURCE POD\s+TARGET\s+PHASE\s+AGE/);
-    expect(column.stdout).toMatch(/follow\s+moving\s+fleet-a-1\s/);
+    expect(column.stdout).toMatch(/NAME\s+SOURCE\s+SOURCE POD\s+KIND\s+TARGET\s+PHASE\s+AGE/);
+    expect(column.stdout).toMatch(/follow\s+moving\s+fleet-a-1\s+wcs\s/);
     await expectPlays(b.wsUrl, 'from-fleet');
 
     // the publisher moves to the other member: the push follows, the one on the old member is gone
