@@ -7,6 +7,7 @@ import { packageRoot } from '../../src/paths.js';
 import { framesDecoded, framesKeepDecoding, launchBrowser } from '../support/browser.js';
 import { rest, startMedia, waitFor, type RunningMedia } from '../support/media-server.js';
 import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
+import { waitWhipPublishing } from '../support/whip/partner.js';
 
 /**
  * Browser WHIP/WHEP clients nobody here wrote, in Chromium against one media server: npm `whip-whep`'s
@@ -67,6 +68,18 @@ describe('WHIP/WHEP browser clients: whip-whep and @eyevinn/webrtc-player in Chr
 
   const video = (page: Page) => ({ framesDecoded: () => framesDecoded(page, '#out') });
 
+  /** The Web SDK publishes `name`; a partner page runs `script` on /whep/<name> and decodes frames. */
+  async function playSdkStream(name: string, script: string, where: string) {
+    const publisher = await TwoWayStreamingPage.open(browser, media.restUrl, media.wsUrl);
+    pages.push(publisher.page);
+    await publisher.publish(name);
+    await publisher.waitPublishStatus('PUBLISHING', 60_000);
+    const page = await partnerPage();
+    await page.evaluate(`${script}(${JSON.stringify(`${media.restUrl}/whep/${name}`)})`);
+    await framesKeepDecoding(video(page), where, 60_000);
+    return { publisher, page };
+  }
+
   beforeAll(async () => {
     const whipWhep = path.join(packageRoot, 'node_modules/whip-whep');
     modules.set('whip.js', await readFile(path.join(whipWhep, 'whip.js'), 'utf8'));
@@ -96,16 +109,7 @@ describe('WHIP/WHEP browser clients: whip-whep and @eyevinn/webrtc-player in Chr
     const name = 'whipjs-cam';
     const page = await partnerPage();
     await page.evaluate(`${WHIP_PUBLISH}(${JSON.stringify(`${media.restUrl}/whip/${name}`)})`);
-    await waitFor(
-      async () => {
-        const found = await rest(media.restUrl, '/rest-api/stream/find', { name, published: true });
-        const [stream] =
-          found.status === 200 ? (found.body as { status: string; mediaProvider: string }[]) : [];
-        return stream?.status === 'PUBLISHING' && stream.mediaProvider === 'WHIP';
-      },
-      'the WHIP publisher PUBLISHING',
-      60_000,
-    );
+    await waitWhipPublishing(media.restUrl, name);
     const player = await PlayerPage.open(browser, media.restUrl, media.wsUrl, name);
     pages.push(player.page);
     await player.waitStatus('PLAYING', 60_000);
@@ -116,13 +120,7 @@ describe('WHIP/WHEP browser clients: whip-whep and @eyevinn/webrtc-player in Chr
 
   it('whip-whep WHEPClient plays via WHEP a stream the Web SDK published, decoding frames; stop() ends only the player', async () => {
     const name = 'whepjs-sdk';
-    const publisher = await TwoWayStreamingPage.open(browser, media.restUrl, media.wsUrl);
-    pages.push(publisher.page);
-    await publisher.publish(name);
-    await publisher.waitPublishStatus('PUBLISHING', 60_000);
-    const page = await partnerPage();
-    await page.evaluate(`${WHEP_VIEW}(${JSON.stringify(`${media.restUrl}/whep/${name}`)})`);
-    await framesKeepDecoding(video(page), 'in the WHEPClient page', 60_000);
+    const { publisher, page } = await playSdkStream(name, WHEP_VIEW, 'in the WHEPClient page');
     await page.evaluate('window.client.stop()');
     await waitFor(async () => {
       const found = await rest(media.restUrl, '/rest-api/stream/find', { name, published: false });
@@ -133,13 +131,7 @@ describe('WHIP/WHEP browser clients: whip-whep and @eyevinn/webrtc-player in Chr
 
   it('@eyevinn/webrtc-player (whep) plays via WHEP a stream the Web SDK published, decoding frames', async () => {
     const name = 'eyevinn-sdk';
-    const publisher = await TwoWayStreamingPage.open(browser, media.restUrl, media.wsUrl);
-    pages.push(publisher.page);
-    await publisher.publish(name);
-    await publisher.waitPublishStatus('PUBLISHING', 60_000);
-    const page = await partnerPage();
-    await page.evaluate(`${EYEVINN_LOAD}(${JSON.stringify(`${media.restUrl}/whep/${name}`)})`);
-    await framesKeepDecoding(video(page), 'in the webrtc-player page', 60_000);
+    const { publisher, page } = await playSdkStream(name, EYEVINN_LOAD, 'in the webrtc-player page');
     await page.evaluate('window.client.unload()');
     await publisher.stopPublishing();
   }, 240_000);

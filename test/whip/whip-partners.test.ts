@@ -4,7 +4,7 @@ import { launchBrowser } from '../support/browser.js';
 import { spawnFleet, waitFleetIdle, type FleetMember } from '../support/media-fleet.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
-import { WhipPartner, type PartnerScript } from '../support/whip/partner.js';
+import { WhipPartner, waitWhipPublishing, type PartnerScript } from '../support/whip/partner.js';
 
 /**
  * Other WHIP/WHEP implementations against a two-member fleet: GStreamer's webrtcbin and aiortc publish to
@@ -40,16 +40,7 @@ describe.each([
     partners.push(partner);
     const answered = await partner.answered();
     expect(answered.location).toMatch(/^\/whip\/sessions\//);
-    await waitFor(
-      async () => {
-        const found = await rest(m1.restUrl, '/rest-api/stream/find', { name, published: true });
-        const [stream] =
-          found.status === 200 ? (found.body as { status: string; mediaProvider: string }[]) : [];
-        return stream?.status === 'PUBLISHING' && stream.mediaProvider === 'WHIP';
-      },
-      'the WHIP publisher PUBLISHING',
-      60_000,
-    );
+    await waitWhipPublishing(m1.restUrl, name);
 
     const players = [
       await PlayerPage.open(browser, m1.restUrl, m1.wsUrl, name),

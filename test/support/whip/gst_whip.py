@@ -69,7 +69,7 @@ class Partner:
                 )
         else:
             for caps in (
-                # VP8 or H264 (Chromium's Web SDK publishes H264): the server answers with the stream's codec
+                # VP8 or H264: the server answers with the codec of the stream it plays
                 "application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000;"
                 "application/x-rtp,media=video,encoding-name=H264,payload=102,clock-rate=90000,"
                 "packetization-mode=(string)1,profile-level-id=(string)42e01f",

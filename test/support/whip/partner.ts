@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { waitFor } from '../media-server.js';
+import { rest, waitFor } from '../media-server.js';
 
 /** What a partner script prints, one JSON object a line (see gst_whip.py). */
 export type PartnerEvent =
@@ -98,4 +98,18 @@ export class WhipPartner {
     if (this.child.exitCode === null) this.child.kill('SIGKILL');
     await this.exited;
   }
+}
+
+/** Waits until `name` is PUBLISHING on the server at `restUrl` from a WHIP publisher. */
+export async function waitWhipPublishing(restUrl: string, name: string, timeoutMs = 60_000): Promise<void> {
+  await waitFor(
+    async () => {
+      const found = await rest(restUrl, '/rest-api/stream/find', { name, published: true });
+      const [stream] =
+        found.status === 200 ? (found.body as { status: string; mediaProvider: string }[]) : [];
+      return stream?.status === 'PUBLISHING' && stream.mediaProvider === 'WHIP';
+    },
+    `${name} PUBLISHING from a WHIP publisher`,
+    timeoutMs,
+  );
 }
