@@ -243,9 +243,10 @@ describe('REST error bodies carry a stable code', () => {
         message: /not found/,
       },
       {
-        what: 'uri not ws://',
+        // http(s):// is a WHIP endpoint (test/push/whip-push.test.ts); anything else but ws(s):// is refused
+        what: 'uri neither ws(s):// nor http(s)://',
         path: '/rest-api/pull/push',
-        body: { uri: 'http://127.0.0.1:1', localStreamName: 'published' },
+        body: { uri: 'ftp://127.0.0.1:1', localStreamName: 'published' },
         status: 400,
         code: RestErrorCode.BAD_REQUEST,
       },
