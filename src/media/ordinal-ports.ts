@@ -1,6 +1,17 @@
-import { UsageError, type OptionValues } from '../config/options.js';
+import { UsageError } from '../config/options.js';
 import { ordinalPort, podOrdinal } from '../contracts/ordinal-port.js';
-import type { mediaOptionSpecs } from './media-options.js';
+
+/** The option values the port rule reads (of media-options.ts's specs). */
+export interface PortOptions {
+  'ws-port': number;
+  'wss-port': number;
+  'rest-port': number;
+  'rest-tls-port': number;
+  'rtc-min-port': number;
+  'rtc-max-port': number;
+  'ordinal-port-stride': number;
+  'pod-name'?: string | undefined;
+}
 
 /** The ports one media server listens on. */
 export interface MediaPorts {
@@ -18,7 +29,7 @@ export interface MediaPorts {
  * one StatefulSet then share a node without clashing. The one home of that rule: the server and its probe
  * command both read their ports here.
  */
-export function mediaPorts(o: OptionValues<typeof mediaOptionSpecs>): MediaPorts {
+export function mediaPorts(o: PortOptions): MediaPorts {
   if (o['rtc-min-port'] > o['rtc-max-port'])
     throw new UsageError('--rtc-min-port must not exceed --rtc-max-port');
   const stride = o['ordinal-port-stride'];

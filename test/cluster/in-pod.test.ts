@@ -339,7 +339,7 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       const onB = await TwoWayStreamingPage.open(browser, podB.restUrl, podB.wsUrl);
       try {
         await onB.publish(SERVICE_STREAM);
-        await onB.waitPublishStatus('PUBLISHING');
+        await onB.waitPublishStatus('PUBLISHING', MINUTE);
         const service = { name: 'streamfed-media' };
         const manifest = {
           apiVersion: 'streamfed.io/v1alpha1',

@@ -45,6 +45,7 @@ describe('the error policy table', () => {
     expect(unnamed).toEqual([
       errorPolicies[OperatorErrorCode.SOURCE_UNREACHABLE],
       errorPolicies[OperatorErrorCode.SERVICE_UNRESOLVED],
+      errorPolicies[OperatorErrorCode.SECRET_UNRESOLVED],
     ]);
   });
 

@@ -6,7 +6,8 @@ import {
   encodeClientFrame,
   encodeServerFrame,
 } from '../../src/contracts/wcs-protocol.js';
-import { chainOf, fleetIdOf, loopProblem } from '../../src/media/push/push-chain.js';
+import { loopProblem } from '../../src/contracts/loop-rule.js';
+import { chainOf, fleetIdOf } from '../../src/media/push/push-chain.js';
 import { WcsClient } from '../../src/media/push/wcs-client.js';
 import { FakeWcs } from '../support/fake-wcs.js';
 import { rest, startMedia, waitFor, type RunningMedia } from '../support/media-server.js';

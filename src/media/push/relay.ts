@@ -10,9 +10,11 @@ import {
 import type { StreamStatusEvent } from '../../contracts/wcs-protocol.js';
 import { DeliveryTracker } from './delivery.js';
 import type { MediaLeg } from './media-leg.js';
-import { loopProblem, loopRefusal } from './push-chain.js';
+import { loopProblem } from '../../contracts/loop-rule.js';
+import { loopRefusal } from './push-chain.js';
 import { RelayError, codeOf, withDeadline } from './relay-error.js';
-import { connectSignalling, type SignallingClient } from './signalling.js';
+import { connectSignalling } from './connect-signalling.js';
+import type { SignallingClient } from './signalling.js';
 
 export type { PushDescription, PushStatus } from '../../contracts/pull-api.js';
 

@@ -1,9 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { ChainHop, StreamStatusEvent } from '../../contracts/wcs-protocol.js';
 import type { IceServer } from '../../contracts/whip-http.js';
-import type { PushTarget } from './relay.js';
-import { WcsClient } from './wcs-client.js';
-import { WhipClient } from './whip-client.js';
 
 /** What a stream offer says about itself, as the SDK says it in publishStream/playStream. */
 export interface OfferOptions {
@@ -50,34 +47,4 @@ export interface SignallingClient extends EventEmitter<SignallingClientEvents> {
   stop(mediaSessionId: string, name: string, published: boolean): void;
   /** Ends the client, and with it every stream it has on the remote. Idempotent. */
   close(): void;
-}
-
-/**
- * Connects the signalling client of a target (its `protocol`, chosen once by the push manager), within the
- * target's connect and handshake deadlines; `signal` aborts the connect.
- */
-export function connectSignalling(target: PushTarget, signal: AbortSignal): Promise<SignallingClient> {
-  const { connectMs, handshakeMs, answerMs } = target.deadlines;
-  switch (target.protocol) {
-    case 'wcs':
-      return WcsClient.connect(target.uri, {
-        insecureTls: target.insecureTls,
-        connectTimeoutMs: connectMs,
-        handshakeTimeoutMs: handshakeMs,
-        custom: target.custom,
-        signal,
-      });
-    case 'whip':
-    case 'whep':
-      return WhipClient.connect(target.url, {
-        kind: target.protocol,
-        insecureTls: target.insecureTls,
-        connectTimeoutMs: connectMs,
-        handshakeTimeoutMs: handshakeMs,
-        requestTimeoutMs: answerMs,
-        authToken: target.authToken,
-        allow: target.allow,
-        signal,
-      });
-  }
 }

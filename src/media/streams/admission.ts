@@ -1,10 +1,9 @@
-import { PushFailureCode } from '../../contracts/pull-api.js';
+import { PushFailureCode, pushFailureStatus } from '../../contracts/pull-api.js';
 import { streamNameProblem } from '../../contracts/stream-name.js';
 import { WhipErrorCode, whipErrorStatus } from '../../contracts/whip-http.js';
 import { BadRequestError, StreamfedError } from '../errors.js';
 import type { SignallingHooks } from '../hooks/rest-hooks.js';
-import { loopProblem } from '../push/push-chain.js';
-import { RelayError } from '../push/relay-error.js';
+import { loopProblem } from '../../contracts/loop-rule.js';
 import type { MediaSession, MediaSessionInit } from './media-session.js';
 import type { Player } from './player.js';
 import type { Publisher } from './publisher.js';
@@ -47,7 +46,8 @@ export class StreamAdmission {
     return this.#admit('publishStream', request, async () => {
       const { init, token } = request;
       const loop = loopProblem(init.chain ?? [], this.fleetId(), init.name);
-      if (loop !== undefined) throw new RelayError(PushFailureCode.LOOP, loop);
+      if (loop !== undefined)
+        throw new StreamfedError(PushFailureCode.LOOP, pushFailureStatus(PushFailureCode.LOOP), loop);
       const bound = this.#boundTokens.get(init.name);
       if (bound !== undefined && bound !== token)
         throw new StreamfedError(
