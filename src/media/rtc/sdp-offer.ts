@@ -62,7 +62,11 @@ export function parseOffer(sdp: unknown): ParsedOffer {
     sections,
     fingerprint: { algorithm: fp.type as ms.FingerprintAlgorithm, value: fp.hash },
     setup,
-    ice: withIce.iceUfrag && withIce.icePwd ? { ufrag: withIce.iceUfrag, pwd: withIce.icePwd } : undefined,
+    // sdp-transform reads an all-digit value as a number (`a=ice-ufrag:6283`): credentials are strings
+    ice:
+      withIce.iceUfrag && withIce.icePwd
+        ? { ufrag: String(withIce.iceUfrag), pwd: String(withIce.icePwd) }
+        : undefined,
   };
 }
 
