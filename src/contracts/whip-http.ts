@@ -29,6 +29,12 @@ export const WhipPath = {
 
 export type WhipKind = 'whip' | 'whep';
 
+/** The media type of a Content-Type header value, without parameters, lower-cased ('' when absent). */
+export function mediaTypeOf(header: string | readonly string[] | undefined): string {
+  const value = typeof header === 'string' ? header : (header?.[0] ?? '');
+  return (value.split(';')[0] ?? '').trim().toLowerCase();
+}
+
 /** The session URL path of a session id (what `Location` carries, relative to the server). */
 export function sessionPath(kind: WhipKind, id: string): string {
   return `/${kind}/sessions/${encodeURIComponent(id)}`;

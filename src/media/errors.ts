@@ -1,4 +1,5 @@
 import { RestErrorCode } from '../contracts/rest-error.js';
+import { whipErrorStatus, type WhipErrorCode } from '../contracts/whip-http.js';
 
 /**
  * The one error type of the media server: a stable `code` (fastify's `FST_ERR_*` is the model) and the HTTP
@@ -47,5 +48,12 @@ export class NotFoundError extends StreamfedError {
 export class ConflictError extends StreamfedError {
   constructor(message: string, options?: ErrorOptions) {
     super(RestErrorCode.CONFLICT, 409, message, options);
+  }
+}
+/** A WHIP/WHEP protocol refusal: its code, and the status whip-http.ts gives that code. */
+export class WhipError extends StreamfedError {
+  declare readonly code: WhipErrorCode;
+  constructor(code: WhipErrorCode, message: string, options?: ErrorOptions) {
+    super(code, whipErrorStatus[code], message, options);
   }
 }

@@ -5,6 +5,7 @@ import {
   STREAMFED_FLEET_HEADER,
   WhipMediaType,
   encodeChainHeader,
+  mediaTypeOf,
   parseIceServerLinks,
   problemCode,
   sessionUrl,
@@ -182,10 +183,7 @@ export class WhipClient extends EventEmitter<SignallingClientEvents> implements 
       this.stop(mediaSessionId);
       throw new RelayError(PushFailureCode.LOCAL_ENDED, 'terminated');
     }
-    const type = String(answer.headers['content-type'] ?? '')
-      .split(';')[0]
-      ?.trim()
-      .toLowerCase();
+    const type = mediaTypeOf(answer.headers['content-type']);
     if (type !== WhipMediaType.SDP || !answer.body.includes('v=0'))
       throw new RelayError(
         PushFailureCode.PROTOCOL,

@@ -1,7 +1,7 @@
 import { PushFailureCode, pushFailureStatus } from '../../contracts/pull-api.js';
 import { streamNameProblem } from '../../contracts/stream-name.js';
-import { WhipErrorCode, whipErrorStatus } from '../../contracts/whip-http.js';
-import { BadRequestError, StreamfedError } from '../errors.js';
+import { WhipErrorCode } from '../../contracts/whip-http.js';
+import { BadRequestError, StreamfedError, WhipError } from '../errors.js';
 import type { SignallingHooks } from '../hooks/rest-hooks.js';
 import { loopProblem } from '../../contracts/loop-rule.js';
 import type { MediaSession, MediaSessionInit } from './media-session.js';
@@ -50,9 +50,8 @@ export class StreamAdmission {
         throw new StreamfedError(PushFailureCode.LOOP, pushFailureStatus(PushFailureCode.LOOP), loop);
       const bound = this.#boundTokens.get(init.name);
       if (bound !== undefined && bound !== token)
-        throw new StreamfedError(
+        throw new WhipError(
           WhipErrorCode.TOKEN_BOUND,
-          whipErrorStatus[WhipErrorCode.TOKEN_BOUND],
           `stream ${init.name} is bound to another token by its first publish`,
         );
       await this.hooks.stream('publishStream', init, request.fields);

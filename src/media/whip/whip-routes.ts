@@ -14,14 +14,14 @@ import {
   formatSdpFragment,
   iceServerLinks,
   ifMatch,
+  mediaTypeOf,
   isIceRestart,
   parseSdpFragment,
   problem,
-  whipErrorStatus,
   type IceServer,
   type WhipKind,
 } from '../../contracts/whip-http.js';
-import { StreamfedError } from '../errors.js';
+import { WhipError } from '../errors.js';
 import { errorBody } from '../rest/rest-server.js';
 import { SdpError, parseOffer, type ParsedOffer } from '../rtc/sdp-offer.js';
 import type { StreamAdmission } from '../streams/admission.js';
@@ -37,16 +37,6 @@ export interface WhipRoutesOptions {
   /** A session whose ICE and DTLS are not up this long after its 201 ends FAILED (default 30 s). */
   connectDeadlineMs?: number | undefined;
 }
-
-class WhipError extends StreamfedError {
-  constructor(code: WhipErrorCode, message: string) {
-    super(code, whipErrorStatus[code], message);
-  }
-}
-
-/** The media type of a Content-Type header, without parameters, lower-cased. */
-const mediaType = (header: string | undefined): string =>
-  (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 
 const bearer = (header: string | undefined): string | undefined =>
   /^Bearer +(\S+)\s*$/i.exec(header ?? '')?.[1];
@@ -118,7 +108,7 @@ export function registerWhipRoutes(app: FastifyInstance, options: WhipRoutesOpti
     kind: WhipKind,
     request: FastifyRequest<{ Params: { name: string } }>,
   ): Promise<{ path: string; etag: string; answer: string }> => {
-    if (mediaType(request.headers['content-type']) !== WhipMediaType.SDP)
+    if (mediaTypeOf(request.headers['content-type']) !== WhipMediaType.SDP)
       throw new WhipError(WhipErrorCode.UNSUPPORTED_MEDIA_TYPE, `the offer must be ${WhipMediaType.SDP}`);
     const sdp = request.body;
     const offer = readOffer(kind, sdp);
@@ -185,7 +175,7 @@ export function registerWhipRoutes(app: FastifyInstance, options: WhipRoutesOpti
         session.close();
         return reply.status(200).send();
       }
-      if (mediaType(request.headers['content-type']) !== WhipMediaType.TRICKLE_ICE)
+      if (mediaTypeOf(request.headers['content-type']) !== WhipMediaType.TRICKLE_ICE)
         throw new WhipError(
           WhipErrorCode.UNSUPPORTED_MEDIA_TYPE,
           `a PATCH must be ${WhipMediaType.TRICKLE_ICE}`,
