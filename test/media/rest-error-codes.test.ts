@@ -287,7 +287,13 @@ describe('REST error bodies carry a stable code', () => {
       },
     ];
     const seen: { what: string; status: number; code: unknown }[] = [];
-    const objectsBefore = media.server.engine.objectCounts();
+    // The video-size probe reads the publisher's key frames now and then through one DirectTransport and its one
+    // consumer, closed after each reading: those come and go by themselves, so they are left out of the comparison.
+    const lasting = (): Record<string, number> => {
+      const { direct_transport: reading, consumer, ...rest } = media.server.engine.objectCounts();
+      return { ...rest, consumer: consumer - reading };
+    };
+    const objectsBefore = lasting();
     for (const c of cases) {
       const headers = c.headers ?? auth;
       let status: number;
@@ -315,7 +321,7 @@ describe('REST error bodies carry a stable code', () => {
     }
     expect(seen).toEqual(cases.map(({ what, status, code }) => ({ what, status, code })));
     // refused calls make nothing
-    expect(media.server.engine.objectCounts()).toEqual(objectsBefore);
+    expect(lasting()).toEqual(objectsBefore);
   });
 
   it('keeps the FAILED push in the body of a failed push, beside its code', async () => {
