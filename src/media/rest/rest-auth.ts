@@ -1,7 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { WhipPath } from '../../contracts/whip-http.js';
 import { UnauthorizedError } from '../errors.js';
+import { sameSecret } from '../same-secret.js';
 
 export interface RestAuthOptions {
   /** `Authorization: Bearer <token>`. */
@@ -26,12 +26,6 @@ export interface RegisteredRoute {
  * the REST hooks judge (src/media/whip/), never the REST credentials.
  */
 const alwaysPublic = new Set<string>(['/healthz', '/readyz', ...Object.values(WhipPath)]);
-
-/** Equal-time comparison of secrets of any length (hashing first gives equal lengths). */
-function sameSecret(given: string, expected: string): boolean {
-  const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
-  return timingSafeEqual(digest(given), digest(expected));
-}
 
 /** The credentials the REST side accepts; the configured secrets never leave this object. */
 export class RestCredentials {

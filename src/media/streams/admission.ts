@@ -3,6 +3,7 @@ import { streamNameProblem } from '../../contracts/stream-name.js';
 import { WhipErrorCode } from '../../contracts/whip-http.js';
 import { BadRequestError, StreamfedError, WhipError } from '../errors.js';
 import type { SignallingHooks } from '../hooks/rest-hooks.js';
+import { sameSecret } from '../same-secret.js';
 import { loopProblem } from '../../contracts/loop-rule.js';
 import type { MediaSession, MediaSessionInit } from './media-session.js';
 import type { Player } from './player.js';
@@ -49,7 +50,7 @@ export class StreamAdmission {
       if (loop !== undefined)
         throw new StreamfedError(PushFailureCode.LOOP, pushFailureStatus(PushFailureCode.LOOP), loop);
       const bound = this.#boundTokens.get(init.name);
-      if (bound !== undefined && bound !== token)
+      if (bound !== undefined && (token === undefined || !sameSecret(token, bound)))
         throw new WhipError(
           WhipErrorCode.TOKEN_BOUND,
           `stream ${init.name} is bound to another token by its first publish`,

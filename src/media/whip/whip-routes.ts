@@ -22,6 +22,7 @@ import {
   type WhipKind,
 } from '../../contracts/whip-http.js';
 import { WhipError } from '../errors.js';
+import { sameSecret } from '../same-secret.js';
 import { errorBody } from '../rest/rest-server.js';
 import { SdpError, parseOffer, type ParsedOffer } from '../rtc/sdp-offer.js';
 import type { StreamAdmission } from '../streams/admission.js';
@@ -169,7 +170,8 @@ export function registerWhipRoutes(app: FastifyInstance, options: WhipRoutesOpti
       const session = sessions.get(kind, request.params.id);
       if (!session)
         throw new WhipError(WhipErrorCode.SESSION_NOT_FOUND, 'no such session (ended, or never made)');
-      if (session.token !== undefined && bearer(request.headers.authorization) !== session.token)
+      const presented = bearer(request.headers.authorization);
+      if (session.token !== undefined && (presented === undefined || !sameSecret(presented, session.token)))
         throw new WhipError(WhipErrorCode.TOKEN_BOUND, 'the session is bound to the token that made it');
       if (request.method === 'DELETE') {
         session.close();
