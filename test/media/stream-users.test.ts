@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Publisher } from '../../src/media/streams/publisher.js';
 import { StreamUsers } from '../../src/media/streams/stream-users.js';
+import { StreamRegistry } from '../../src/media/streams/stream-registry.js';
+import { MediaMetrics } from '../../src/media/metrics.js';
+import { createLogger } from '../../src/log.js';
 
 // StreamUsers only keys on the publisher's identity: a plain object stands in for one.
 const publisher = (): Publisher => ({}) as Publisher;
@@ -25,5 +28,23 @@ describe('StreamUsers: who uses a publisher', () => {
     push.release();
     expect(users.count(relayed)).toBe(0);
     expect(users.count(other)).toBe(1);
+  });
+});
+
+describe('StreamRegistry: a player uses its source from the start', () => {
+  it('counts the player while its transport is being made, and lets go when it cannot be made', async () => {
+    const registry = new StreamRegistry({ metrics: new MediaMetrics(), log: createLogger('silent', 'test') });
+    const source = { ended: false } as Publisher;
+    let fail!: (error: Error) => void;
+    const making = registry.admitPlayer(
+      { appKey: 'defaultApp', sessionId: 's', mediaSessionId: 'player-1', name: 'relayed' },
+      source,
+      () => new Promise<never>((_, reject) => (fail = reject)),
+    );
+    // what a fleet relay's idle sweep asks: the source is in use before the player exists
+    expect(registry.users.count(source, 'player')).toBe(1);
+    fail(new Error('no transport'));
+    await expect(making).rejects.toThrow();
+    expect(registry.users.count(source)).toBe(0);
   });
 });

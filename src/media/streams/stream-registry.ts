@@ -102,6 +102,9 @@ export class StreamRegistry extends EventEmitter<StreamRegistryEvents> {
     create: () => Promise<T>,
   ): Promise<T> {
     this.#reserveId(init.mediaSessionId);
+    // the player uses its source from the start, so nothing that ends unused sources (a fleet relay's idle
+    // sweep) takes it away while the player's transport is being made
+    const user = this.users.acquire(source, 'player');
     try {
       const created = await create();
       const player = created.session;
@@ -109,7 +112,6 @@ export class StreamRegistry extends EventEmitter<StreamRegistryEvents> {
         player.end(StreamStatus.STOPPED, StreamInfo.STOPPED_BY_PUBLISHER_STOP);
         throw new NotFoundError(StreamInfo.STREAM_NOT_FOUND);
       }
-      const user = this.users.acquire(source, 'player');
       player.on('status', () => {
         if (player.ended) user.release();
       });
@@ -117,6 +119,7 @@ export class StreamRegistry extends EventEmitter<StreamRegistryEvents> {
       this.#metrics.streamsPlayed.inc();
       return created;
     } catch (error) {
+      user.release();
       this.#byId.delete(init.mediaSessionId);
       throw asStreamError(error);
     }
