@@ -209,7 +209,7 @@ export const mediaOptionSpecs = {
     type: 'string',
     env: 'STREAMFED_MEMBER_ID',
     description:
-      "this server's id in its fleet (default: <host name>:<rest port>; the pod name in a cluster)",
+      "this server's id in its fleet (default: <host name>[/<listen ip>]:<rest port>; the pod name in a cluster)",
   },
   'fleet-id': {
     type: 'string',
@@ -414,13 +414,22 @@ export function withOverrides(base: MediaServerConfig, overrides: MediaConfigOve
   };
 }
 
+/** Whether an address is the wildcard one (`0.0.0.0`, `::`): a server bound to it listens on all of the host's. */
+export const isWildcardIp = (ip: string): boolean => ip === '0.0.0.0' || ip === '::';
+
 /**
- * This server's id in its fleet: the configured one, else `<host name>:<rest port>` (unique per host; in a
- * cluster `--member-id` is the pod name), or a random one when the OS chooses the REST port.
+ * This server's id in its fleet: the configured one (in a cluster `--member-id` is the pod name), else its
+ * host name with the REST address it binds: `<host name>:<rest port>` on the wildcard address (no other server
+ * of the host can bind that port then), `<host name>/<listen ip>:<rest port>` on one address (servers on
+ * 127.0.0.2 and 127.0.0.3 may share a port); a random one when the OS chooses the REST port.
  */
 export function memberIdOf(config: MediaServerConfig): string {
   if (config.fleet.memberId) return config.fleet.memberId;
-  return config.rest.port ? `${os.hostname()}:${config.rest.port}` : `media-${randomUUID()}`;
+  const { port } = config.rest;
+  if (!port) return `media-${randomUUID()}`;
+  const ip = config.listen.ip;
+  if (isWildcardIp(ip)) return `${os.hostname()}:${port}`;
+  return `${os.hostname()}/${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
 }
 
 /** The namespace a pod runs in, from its service account (or `default` out of cluster). */
