@@ -10,6 +10,7 @@ import {
 } from '../config/options.js';
 import type { FleetOptions } from './fleet/fleet-options.js';
 import type { RestHooksOptions } from './hooks/rest-hooks.js';
+import { isWildcardIp } from './addresses.js';
 import { mediaPorts } from './ordinal-ports.js';
 import type { RelayDeadlines } from './push/relay.js';
 import type { IceServer } from '../contracts/whip-http.js';
@@ -413,9 +414,6 @@ export function withOverrides(base: MediaServerConfig, overrides: MediaConfigOve
     fleet: { ...base.fleet, ...overrides.fleet },
   };
 }
-
-/** Whether an address is the wildcard one (`0.0.0.0`, `::`): a server bound to it listens on all of the host's. */
-export const isWildcardIp = (ip: string): boolean => ip === '0.0.0.0' || ip === '::';
 
 /**
  * This server's id in its fleet: the configured one (in a cluster `--member-id` is the pod name), else its

@@ -93,7 +93,6 @@ export class Fleet implements RemoteStreams {
         hasName: (name) => this.#claims.inFleet(name),
       },
       listen.ip,
-      listen.announcedIp,
     );
   }
 
