@@ -15,7 +15,7 @@ export async function runMedia(argv: string[]): Promise<void> {
   const config = mediaConfig(o);
   const log = createLogger(o['log-level'] as 'info', 'streamfed-media');
   const { server } = await MediaServer.start({ config, log });
-  onShutdown(() => server.stop());
+  onShutdown(() => server.drain());
 }
 
 /** The options that only make sense together, or in a given form. */

@@ -187,6 +187,14 @@ export const mediaOptionSpecs = {
     description: 'missed pongs before a session is dropped',
     default: 6,
   },
+  'drain-seconds': {
+    type: 'integer',
+    env: 'STREAMFED_DRAIN_SECONDS',
+    description:
+      'on SIGTERM: readiness off and no new sessions at once, then the open sessions keep streaming up to ' +
+      'this long (less when they all leave) before they are cut as a lost server cuts them, so clients restore elsewhere',
+    default: 5,
+  },
   'ordinal-port-stride': {
     type: 'integer',
     env: 'STREAMFED_ORDINAL_PORT_STRIDE',
@@ -298,6 +306,8 @@ export interface SignallingConfig {
   pingProbes: number;
   /** WCS REST hooks backend; unset: every connection, publish and play is allowed. */
   hooks?: RestHooksOptions | undefined;
+  /** On a rollout's stop (MediaServer.drain), how long open sessions may stay before they are cut. */
+  drainMs: number;
 }
 
 /** The REST API (with /metrics, probes, demo pages). */
@@ -357,6 +367,7 @@ export function mediaConfig(o: MediaOptionValues): MediaServerConfig {
       wssPort: ports.wss,
       pingIntervalMs: o['ping-interval-ms'],
       pingProbes: o['ping-probes'],
+      drainMs: o['drain-seconds'] * 1000,
       hooks: o['hooks-url']
         ? { url: o['hooks-url'], secret: o['hooks-secret'], timeoutMs: o['hooks-timeout-ms'] }
         : undefined,
