@@ -27,6 +27,18 @@ export const mediaOptionSpecs = {
     env: 'STREAMFED_ANNOUNCED_IP',
     description: 'address put in ICE candidates (the pod or node IP)',
   },
+  'announced-node-address': {
+    type: 'string',
+    env: 'STREAMFED_ANNOUNCED_NODE_ADDRESS',
+    description:
+      "announce an address of this server's Kubernetes Node, read at start (needs --node-name and get on nodes): " +
+      'InternalIP, ExternalIP or annotation:<key>; the server does not start when the Node has none',
+  },
+  'node-name': {
+    type: 'string',
+    env: 'NODE_NAME',
+    description: "this pod's Node (spec.nodeName), for --announced-node-address",
+  },
   'ws-port': {
     type: 'integer',
     env: 'STREAMFED_WS_PORT',
@@ -239,7 +251,8 @@ export const mediaOptionSpecs = {
   'fleet-kubeconfig': {
     type: 'string',
     env: 'STREAMFED_FLEET_KUBECONFIG',
-    description: "kubeconfig for member discovery (default: the pod's service account)",
+    description:
+      "kubeconfig for the Kubernetes API: member discovery, --announced-node-address (default: the pod's service account)",
   },
   'relay-idle-seconds': {
     type: 'integer',
