@@ -37,11 +37,6 @@ describe('the default member id is unique per server, not per host and REST port
 
   it('plays on one server a stream published on the other', async () => {
     const [a, b] = servers as [RunningMedia, RunningMedia];
-    const publisher = await NodePeer.publish(a.wsUrl, 'across addresses');
-    peers.push(publisher);
-    await publisher.waitStatus('PUBLISHING');
-    const player = await NodePeer.play(b.wsUrl, 'across addresses');
-    peers.push(player);
-    await player.waitStatus('PLAYING', 20_000);
+    await NodePeer.relayed(a.wsUrl, b.wsUrl, 'across addresses', (p) => peers.push(p));
   });
 });

@@ -21,12 +21,9 @@ describe('players on other members of a draining origin fail as when the origin 
 
   it('fails the relayed player with FAILED when the origin gets SIGTERM', async () => {
     const [origin, member] = fleet as [FleetMember, FleetMember];
-    const publisher = await NodePeer.publish(origin.wsUrl, 'drained origin');
-    peers.push(publisher);
-    await publisher.waitStatus('PUBLISHING');
-    const player = await NodePeer.play(member.wsUrl, 'drained origin');
-    peers.push(player);
-    await player.waitStatus('PLAYING', 20_000);
+    const { player } = await NodePeer.relayed(origin.wsUrl, member.wsUrl, 'drained origin', (p) =>
+      peers.push(p),
+    );
 
     expect(await origin.process.stop()).toBe(0);
     await player.waitStatus('FAILED', 20_000);
