@@ -54,6 +54,7 @@ export const errorPolicies: Readonly<Record<KnownErrorCode, ErrorPolicy>> = {
   // already pushed (by someone else, or an answer lost on the way): the next look finds it and adopts it
   [RestErrorCode.CONFLICT]: { reason: 'PushConflict', retry: 'backoff', event: 'Normal' },
   [RestErrorCode.INTERNAL]: backoff('PushFailed'),
+  [RestErrorCode.DRAINING]: backoff('ServerDraining'),
   [FastifyErrorCode.VALIDATION]: never('BadRequest'),
   [FastifyErrorCode.BODY_TOO_LARGE]: never('BadRequest'),
   [FastifyErrorCode.INVALID_MEDIA_TYPE]: never('BadRequest'),

@@ -32,6 +32,8 @@ export const RestErrorCode = {
   NOT_FOUND: 'STREAMFED_ERR_NOT_FOUND',
   /** The request contradicts what exists (already pushed, already published). */
   CONFLICT: 'STREAMFED_ERR_CONFLICT',
+  /** The server is draining (stopping): it takes no new session or stream; another member will (503). */
+  DRAINING: 'STREAMFED_ERR_DRAINING',
   /** A failure of ours (a bug): the message says what. */
   INTERNAL: 'STREAMFED_ERR_INTERNAL',
 } as const;

@@ -57,3 +57,9 @@ export class WhipError extends StreamfedError {
     super(code, whipErrorStatus[code], message, options);
   }
 }
+/** The server is draining (stopping): no new session or stream; the client goes to another member. */
+export class DrainingError extends StreamfedError {
+  constructor() {
+    super(RestErrorCode.DRAINING, 503, 'the server is draining: publish or play on another member');
+  }
+}

@@ -10,6 +10,7 @@ import {
 } from '../config/options.js';
 import type { FleetOptions } from './fleet/fleet-options.js';
 import type { RestHooksOptions } from './hooks/rest-hooks.js';
+import { isWildcardIp } from './addresses.js';
 import { mediaPorts } from './ordinal-ports.js';
 import type { RelayDeadlines } from './push/relay.js';
 import type { IceServer } from '../contracts/whip-http.js';
@@ -25,6 +26,18 @@ export const mediaOptionSpecs = {
     type: 'string',
     env: 'STREAMFED_ANNOUNCED_IP',
     description: 'address put in ICE candidates (the pod or node IP)',
+  },
+  'announced-node-address': {
+    type: 'string',
+    env: 'STREAMFED_ANNOUNCED_NODE_ADDRESS',
+    description:
+      "announce an address of this server's Kubernetes Node, read at start (needs --node-name and get on nodes): " +
+      'InternalIP, ExternalIP or annotation:<key>; the server does not start when the Node has none',
+  },
+  'node-name': {
+    type: 'string',
+    env: 'NODE_NAME',
+    description: "this pod's Node (spec.nodeName), for --announced-node-address",
   },
   'ws-port': {
     type: 'integer',
@@ -186,6 +199,14 @@ export const mediaOptionSpecs = {
     description: 'missed pongs before a session is dropped',
     default: 6,
   },
+  'drain-seconds': {
+    type: 'integer',
+    env: 'STREAMFED_DRAIN_SECONDS',
+    description:
+      'on SIGTERM: readiness off and no new sessions at once, then the open sessions keep streaming up to ' +
+      'this long (less when they all leave) before they are cut as a lost server cuts them, so clients restore elsewhere',
+    default: 5,
+  },
   'ordinal-port-stride': {
     type: 'integer',
     env: 'STREAMFED_ORDINAL_PORT_STRIDE',
@@ -209,7 +230,7 @@ export const mediaOptionSpecs = {
     type: 'string',
     env: 'STREAMFED_MEMBER_ID',
     description:
-      "this server's id in its fleet (default: <host name>:<rest port>; the pod name in a cluster)",
+      "this server's id in its fleet (default: <host name>[/<listen ip>]:<rest port>; the pod name in a cluster)",
   },
   'fleet-id': {
     type: 'string',
@@ -230,7 +251,8 @@ export const mediaOptionSpecs = {
   'fleet-kubeconfig': {
     type: 'string',
     env: 'STREAMFED_FLEET_KUBECONFIG',
-    description: "kubeconfig for member discovery (default: the pod's service account)",
+    description:
+      "kubeconfig for the Kubernetes API: member discovery, --announced-node-address (default: the pod's service account)",
   },
   'relay-idle-seconds': {
     type: 'integer',
@@ -297,6 +319,8 @@ export interface SignallingConfig {
   pingProbes: number;
   /** WCS REST hooks backend; unset: every connection, publish and play is allowed. */
   hooks?: RestHooksOptions | undefined;
+  /** On a rollout's stop (MediaServer.drain), how long open sessions may stay before they are cut. */
+  drainMs: number;
 }
 
 /** The REST API (with /metrics, probes, demo pages). */
@@ -356,6 +380,7 @@ export function mediaConfig(o: MediaOptionValues): MediaServerConfig {
       wssPort: ports.wss,
       pingIntervalMs: o['ping-interval-ms'],
       pingProbes: o['ping-probes'],
+      drainMs: o['drain-seconds'] * 1000,
       hooks: o['hooks-url']
         ? { url: o['hooks-url'], secret: o['hooks-secret'], timeoutMs: o['hooks-timeout-ms'] }
         : undefined,
@@ -415,12 +440,18 @@ export function withOverrides(base: MediaServerConfig, overrides: MediaConfigOve
 }
 
 /**
- * This server's id in its fleet: the configured one, else `<host name>:<rest port>` (unique per host; in a
- * cluster `--member-id` is the pod name), or a random one when the OS chooses the REST port.
+ * This server's id in its fleet: the configured one (in a cluster `--member-id` is the pod name), else its
+ * host name with the REST address it binds: `<host name>:<rest port>` on the wildcard address (no other server
+ * of the host can bind that port then), `<host name>/<listen ip>:<rest port>` on one address (servers on
+ * 127.0.0.2 and 127.0.0.3 may share a port); a random one when the OS chooses the REST port.
  */
 export function memberIdOf(config: MediaServerConfig): string {
   if (config.fleet.memberId) return config.fleet.memberId;
-  return config.rest.port ? `${os.hostname()}:${config.rest.port}` : `media-${randomUUID()}`;
+  const { port } = config.rest;
+  if (!port) return `media-${randomUUID()}`;
+  const ip = config.listen.ip;
+  if (isWildcardIp(ip)) return `${os.hostname()}:${port}`;
+  return `${os.hostname()}/${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
 }
 
 /** The namespace a pod runs in, from its service account (or `default` out of cluster). */

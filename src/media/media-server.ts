@@ -57,6 +57,7 @@ export class MediaServer {
   readonly #sampler: StatsSampler;
   readonly #rest: FastifyInstance[] = [];
   #stopping: Promise<void> | undefined;
+  #draining: Promise<void> | undefined;
 
   private constructor(parts: MediaServerParts) {
     this.config = parts.config;
@@ -153,6 +154,29 @@ export class MediaServer {
     }
   }
 
+  /**
+   * A rollout's stop (SIGTERM): readiness goes off and new sessions and streams are refused at once; the open
+   * sessions keep streaming while the Service takes the pod out, up to the drain period (less when they all
+   * leave); then they are cut as a lost server cuts them (no final status, no closing handshake: the Web
+   * SDK's session FAILS and its auto-restore reconnects, through the Service, to another pod), the relays
+   * served to members end as when an origin dies (their players fail), and the server stops.
+   */
+  drain(): Promise<void> {
+    this.#draining ??= (async () => {
+      this.signalling.refuseNew();
+      this.#admission.refuseNew();
+      const { drainMs } = this.config.signalling;
+      this.log.info({ sessions: this.signalling.sessionCount, drainMs }, 'draining');
+      const deadline = Date.now() + drainMs;
+      while (this.signalling.sessionCount > 0 && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      this.fleet.close({ lost: true });
+      this.signalling.dropAll(StreamInfo.SERVER_SHUTDOWN);
+      await this.stop();
+    })();
+    return this.#draining;
+  }
+
   /** Graceful stop: streams end with UNPUBLISHED/STOPPED, sockets close, workers exit. */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
@@ -199,7 +223,7 @@ export class MediaServer {
     });
     app.get('/healthz', async () => ({ status: 'ok' }));
     app.get('/readyz', async (_request, reply) =>
-      this.#stopping ? reply.status(503).send({ status: 'stopping' }) : { status: 'ready' },
+      this.#draining || this.#stopping ? reply.status(503).send({ status: 'stopping' }) : { status: 'ready' },
     );
     this.#rest.push(app);
     await app.listen({ host: this.config.listen.ip, port });

@@ -22,7 +22,7 @@ import { rest, waitFor } from '../support/media-server.js';
 import { listPushes } from '../support/pushes.js';
 import { getStreamPush, isActive, waitStreamPush } from '../support/stream-pushes.js';
 import { run } from '../support/tools.js';
-import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
+import { AutoRestorePage, PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
 
 /**
  * The user's first hour, in the suite: the image built from the project's Dockerfile, a real single-node
@@ -399,6 +399,27 @@ describe('in pods: the image on a real single-node Kubernetes, browsers through 
       }
     },
     2 * MINUTE,
+  );
+
+  it(
+    'kubectl rollout restart of the media StatefulSet: the unmodified stream-auto-restore page publishes again by itself, on a pod that is up',
+    async () => {
+      // No Service endpoints on this node (see ../shared/kubernetes-node.md): the page talks to pod A's port,
+      // which the restarted pod A listens on again.
+      const page = await AutoRestorePage.open(browser, AutoRestorePage.url(podA.restUrl), podA.wsUrl);
+      const name = await page.streamName();
+      const restarted = await k('rollout', 'restart', 'statefulset/streamfed-media');
+      expect(restarted.code, restarted.stderr).toBe(0);
+      await page.waitPublishStatus('FAILED', 3 * MINUTE); // pod A drained, then cut the session
+      const status = await k('rollout', 'status', 'statefulset/streamfed-media', '--timeout=240s');
+      expect(status.code, status.stderr).toBe(0);
+      await page.waitPublishStatus('PUBLISHING', 2 * MINUTE);
+      const found = await rest(podA.restUrl, '/rest-api/stream/find', { name });
+      expect(found.status).toBe(200);
+      expect(ready((await pods()).find((p) => p.metadata.name === podA.name))).toBe(true);
+      await page.page.close();
+    },
+    8 * MINUTE,
   );
 
   it(

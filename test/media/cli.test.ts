@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { spawnMedia } from '../support/media-process.js';
+import { waitFor } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';
 import { streamfed as cli } from '../support/tools.js';
 
@@ -53,18 +55,48 @@ describe('streamfed command line', () => {
     }
   });
 
-  it('stops gracefully on SIGTERM: publishers get UNPUBLISHED, players STOPPED, exit 0', async () => {
-    const media = await spawnMedia();
+  it('drains on SIGTERM: readiness off and new sessions refused first, then sessions cut as by a lost server, exit 0', async () => {
+    const media = await spawnMedia(['--drain-seconds', '4']);
     const publisher = await NodePeer.publish(media.wsUrl, 'bye');
     await publisher.waitStatus('PUBLISHING');
     const player = await NodePeer.play(media.wsUrl, 'bye');
     await player.waitStatus('PLAYING');
+    const ready = async (): Promise<number> => (await fetch(`${media.restUrl}/readyz`)).status;
+    expect(await ready()).toBe(200);
+    const cut = [publisher, player].map(
+      (peer) => new Promise<string>((resolve) => peer.client.once('closed', resolve)),
+    );
+
     const exit = media.stop();
-    await publisher.waitStatus('UNPUBLISHED');
-    await player.waitStatus('STOPPED');
+    await waitFor(async () => (await ready()) === 503, 'readiness off');
+    // the sessions are still open and streaming: readiness went off before they end
+    expect([publisher.client.closed, player.client.closed]).toEqual([false, false]);
+    // a new connection is refused at the upgrade (the Service sends it to another pod)
+    expect(await upgradeStatus(media.wsUrl)).toBe(503);
+
+    // then cut with no closing handshake (1006) and no final status: the Web SDK's session FAILS and restores
+    expect(await Promise.all(cut)).toEqual(['connection closed (1006)', 'connection closed (1006)']);
+    expect([publisher.lastStatus(), player.lastStatus()]).toEqual(['PUBLISHING', 'PLAYING']);
     expect(await exit).toBe(0);
+    expect(media.output()).toContain('draining');
     expect(media.output()).toContain('media server stopped');
-    await publisher.stop();
-    await player.stop();
+    await publisher.close();
+    await player.close();
   });
 });
+
+/** The HTTP status a WebSocket upgrade gets (101 when it opens). */
+function upgradeStatus(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url);
+    socket.once('upgrade', () => {
+      socket.terminate();
+      resolve(101);
+    });
+    socket.once('unexpected-response', (_request, response) => {
+      resolve(response.statusCode ?? 0);
+      socket.terminate();
+    });
+    socket.once('error', reject);
+  });
+}

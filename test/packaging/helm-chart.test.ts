@@ -408,6 +408,196 @@ describe('Helm chart and plain manifests', () => {
     }
   });
 
+  describe('exposure modes of the media pods', () => {
+    interface Port {
+      name?: string;
+      containerPort?: number;
+      hostPort?: number;
+      protocol?: string;
+      port?: number;
+      nodePort?: number;
+    }
+    interface Doc {
+      kind?: string;
+      metadata?: { name?: string };
+      spec?: {
+        type?: string;
+        selector?: Record<string, string>;
+        ports?: Port[];
+        template?: {
+          spec: {
+            hostNetwork?: boolean;
+            containers: { env?: { name: string; value?: string }[]; ports?: Port[] }[];
+          };
+        };
+      };
+      rules?: { resources: string[]; verbs: string[] }[];
+    }
+    const renderDocs = async (...values: string[]): Promise<Doc[]> => {
+      const rendered = await render(...values);
+      expect(rendered.code, rendered.stderr).toBe(0);
+      return parseAllDocuments(rendered.stdout)
+        .map((d) => d.toJS() as Doc | null)
+        .filter((d): d is Doc => d !== null);
+    };
+    const media = (docs: Doc[]) => {
+      const spec = docs.find((d) => d.kind === 'StatefulSet')?.spec?.template?.spec;
+      const c = spec?.containers[0];
+      return {
+        hostNetwork: spec?.hostNetwork,
+        env: Object.fromEntries((c?.env ?? []).map((e) => [e.name, e.value])),
+        rtcPorts: (c?.ports ?? []).filter((p) => p.name?.startsWith('rtc-')),
+      };
+    };
+    const rtcServices = (docs: Doc[]) =>
+      docs.filter((d) => d.kind === 'Service' && d.metadata?.name?.endsWith('-rtc'));
+    const nodeRbac = (docs: Doc[]) =>
+      docs.filter((d) => d.kind?.startsWith('ClusterRole') && d.metadata?.name?.endsWith('-node-reader'));
+    const ws = ['--set', 'media.rtcPort=41000', '--set', 'media.workers=2'];
+
+    it('hostPort: the WebRtcServer ports per worker, UDP and TCP, as hostPorts; no RTC Services, no node RBAC', async () => {
+      const docs = await renderDocs('--set', 'media.exposure=hostPort', ...ws);
+      const m = media(docs);
+      expect(m.hostNetwork).toBe(false);
+      expect(m.env['STREAMFED_RTC_PORT']).toBe('41000');
+      expect(m.env['STREAMFED_INTERNAL_IP']).toBe('$(POD_IP)');
+      expect(m.env['STREAMFED_ANNOUNCED_IP']).toBe('$(POD_IP)');
+      expect(m.rtcPorts).toEqual([
+        { name: 'rtc-udp-0', containerPort: 41000, protocol: 'UDP', hostPort: 41000 },
+        { name: 'rtc-tcp-0', containerPort: 41000, protocol: 'TCP', hostPort: 41000 },
+        { name: 'rtc-udp-1', containerPort: 41001, protocol: 'UDP', hostPort: 41001 },
+        { name: 'rtc-tcp-1', containerPort: 41001, protocol: 'TCP', hostPort: 41001 },
+      ]);
+      expect(rtcServices(docs)).toEqual([]);
+      expect(nodeRbac(docs)).toEqual([]);
+    });
+
+    it('hostNetwork with the node ExternalIP: the pod on the node network, NODE_NAME, get-nodes RBAC only', async () => {
+      const docs = await renderDocs(
+        '--set',
+        'media.exposure=hostNetwork',
+        '--set',
+        'media.announcedAddress.from=nodeExternalIP',
+        ...ws,
+      );
+      const m = media(docs);
+      expect(m.hostNetwork).toBe(true);
+      expect(m.env['STREAMFED_ANNOUNCED_NODE_ADDRESS']).toBe('ExternalIP');
+      expect('NODE_NAME' in m.env && !('STREAMFED_ANNOUNCED_IP' in m.env)).toBe(true);
+      expect(m.rtcPorts.map((p) => [p.containerPort, p.protocol, p.hostPort])).toEqual([
+        [41000, 'UDP', undefined],
+        [41000, 'TCP', undefined],
+        [41001, 'UDP', undefined],
+        [41001, 'TCP', undefined],
+      ]);
+      const [role] = nodeRbac(docs).filter((d) => d.kind === 'ClusterRole');
+      expect(role?.rules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }]);
+      expect(nodeRbac(docs).map((d) => d.kind)).toEqual(['ClusterRole', 'ClusterRoleBinding']);
+    });
+
+    it('service: a Service per pod selecting it by pod name, NodePort ports moved by the ordinal stride', async () => {
+      const docs = await renderDocs(
+        '--set',
+        'media.exposure=service',
+        '--set',
+        'media.service.type=NodePort',
+        '--set',
+        'media.ordinalPortStride=10',
+        '--set',
+        'media.rtcPort=30100',
+        '--set',
+        'media.workers=1',
+        '--set',
+        'media.announcedAddress.from=nodeInternalIP',
+      );
+      const services = rtcServices(docs);
+      expect(services.map((s) => [s.metadata?.name, s.spec?.type, s.spec?.selector])).toEqual([
+        ['streamfed-media-0-rtc', 'NodePort', { 'statefulset.kubernetes.io/pod-name': 'streamfed-media-0' }],
+        ['streamfed-media-1-rtc', 'NodePort', { 'statefulset.kubernetes.io/pod-name': 'streamfed-media-1' }],
+      ]);
+      expect(services.map((s) => s.spec?.ports?.map((p) => [p.protocol, p.port, p.nodePort]))).toEqual([
+        [
+          ['UDP', 30100, 30100],
+          ['TCP', 30100, 30100],
+        ],
+        [
+          ['UDP', 30110, 30110],
+          ['TCP', 30110, 30110],
+        ],
+      ]);
+      expect(nodeRbac(docs)).toHaveLength(2);
+      const lb = await renderDocs('--set', 'media.exposure=service', ...ws);
+      expect(rtcServices(lb).map((s) => s.spec?.type)).toEqual(['LoadBalancer', 'LoadBalancer']);
+      expect(rtcServices(lb)[1]?.spec?.ports?.map((p) => p.port)).toEqual([41000, 41000, 41001, 41001]);
+    });
+
+    it('turnOnly with a literal address: nothing exposed, no RTC Services, no node RBAC', async () => {
+      const docs = await renderDocs(
+        '--set',
+        'media.exposure=turnOnly',
+        '--set',
+        'media.announcedAddress.from=literal',
+        '--set',
+        'media.announcedAddress.value=198.51.100.9',
+      );
+      const m = media(docs);
+      expect([m.hostNetwork, m.env['STREAMFED_ANNOUNCED_IP'], m.rtcPorts]).toEqual([
+        false,
+        '198.51.100.9',
+        [],
+      ]);
+      expect(rtcServices(docs)).toEqual([]);
+      expect(nodeRbac(docs)).toEqual([]);
+    });
+
+    it('refuses contradicting exposure values with a clear message', async () => {
+      for (const [values, message] of [
+        [
+          ['media.exposure=hostPort'],
+          /media.exposure=hostPort exposes the WebRtcServer ports: set media.rtcPort/,
+        ],
+        [['media.rtcPort=41000'], /media.rtcPort needs media.workers/],
+        [['media.hostNetwork=true', 'media.exposure=hostPort'], /contradicts media.exposure=hostPort/],
+        [['media.announcedAddress.from=literal'], /needs media.announcedAddress.value/],
+        [
+          ['media.exposure=service', 'media.service.type=NodePort', 'media.rtcPort=30100', 'media.workers=1'],
+          /set media.ordinalPortStride/,
+        ],
+      ] as const) {
+        const r = await render(...values.flatMap((v) => ['--set', v]));
+        expect(r.code, values.join(' ')).not.toBe(0);
+        expect(r.stderr).toMatch(message);
+      }
+    });
+
+    it('the media service account may get nodes only when a node address is chosen (kubectl auth can-i)', async () => {
+      await kubectl(cluster.kubeconfigPath, ['create', 'namespace', 'exposure']);
+      const canGetNodes = async (...values: string[]): Promise<string> => {
+        const rendered = await helm('template', 'edge', chartDir, '--namespace', 'exposure', ...values);
+        expect(rendered.code, rendered.stderr).toBe(0);
+        const rbac = parseAllDocuments(rendered.stdout)
+          .map((d) => d.toJS() as Doc | null)
+          .filter((d) => d?.kind?.startsWith('ClusterRole') || d?.kind === 'ServiceAccount');
+        if (rbac.length) {
+          const applied = await kubectl(
+            cluster.kubeconfigPath,
+            ['apply', '-f', '-'],
+            JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }),
+          );
+          expect(applied.code, applied.stderr).toBe(0);
+        }
+        const asMedia = '--as=system:serviceaccount:exposure:edge-streamfed-media';
+        const r = await kubectl(cluster.kubeconfigPath, ['auth', 'can-i', 'get', 'nodes', asMedia]);
+        const list = await kubectl(cluster.kubeconfigPath, ['auth', 'can-i', 'list', 'nodes', asMedia]);
+        return `get ${r.stdout.trim()}, list ${list.stdout.trim()}`;
+      };
+      expect(await canGetNodes('--set', 'media.announcedAddress.from=podIP')).toBe('get no, list no');
+      expect(await canGetNodes('--set', 'media.announcedAddress.from=nodeExternalIP')).toBe(
+        'get yes, list no',
+      );
+    });
+  });
+
   it('renders the ServiceMonitors and the PrometheusRule from the same rules file', async () => {
     const r = await helm(
       'template',

@@ -55,5 +55,7 @@ export async function framesKeepDecoding(
   );
 }
 
-export const demoPage = (restUrl: string, page: 'two_way_streaming' | 'player'): string =>
-  `${restUrl}/demo/examples/demo/streaming/${page}/${page}.html`;
+export const demoPage = (
+  restUrl: string,
+  page: 'two_way_streaming' | 'player' | 'stream-auto-restore',
+): string => `${restUrl}/demo/examples/demo/streaming/${page}/${page}.html`;

@@ -14,7 +14,8 @@ export interface RunningMedia {
 let nextRtcPort = 42000;
 
 /**
- * A media server in this process, on 127.0.0.1 with OS-chosen ports, a private RTC port range and two workers;
+ * A media server in this process, on 127.0.0.1 (or the `listen.ip` given, which its URLs then name) with
+ * OS-chosen ports, a private RTC port range and two workers;
  * everything else the defaults (media-options.ts), each group's fields overridable.
  */
 export async function startMedia(overrides: MediaConfigOverrides = {}): Promise<RunningMedia> {
@@ -35,11 +36,12 @@ export async function startMedia(overrides: MediaConfigOverrides = {}): Promise<
   const config = withOverrides(testing, overrides);
   const log = createLogger((process.env['TEST_LOG_LEVEL'] as 'warn' | undefined) ?? 'warn', 'test-media');
   const { server, addresses } = await MediaServer.start({ config, log });
+  const host = config.listen.ip;
   return {
     server,
-    wsUrl: `ws://127.0.0.1:${addresses.wsPort}`,
-    ...(addresses.wssPort ? { wssUrl: `wss://127.0.0.1:${addresses.wssPort}` } : {}),
-    restUrl: `http://127.0.0.1:${addresses.restPort}`,
+    wsUrl: `ws://${host}:${addresses.wsPort}`,
+    ...(addresses.wssPort ? { wssUrl: `wss://${host}:${addresses.wssPort}` } : {}),
+    restUrl: `http://${host}:${addresses.restPort}`,
     stop: () => server.stop(),
   };
 }

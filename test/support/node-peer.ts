@@ -170,6 +170,25 @@ export class NodePeer {
     return self;
   }
 
+  /**
+   * A publisher of `name` on one server PUBLISHING and a player of it on another PLAYING (relayed between
+   * them); each is handed to `keep` as soon as it exists, so a test's teardown closes it even on failure.
+   */
+  static async relayed(
+    publishWsUrl: string,
+    playWsUrl: string,
+    name: string,
+    keep: (peer: NodePeer) => void,
+  ): Promise<{ publisher: NodePeer; player: NodePeer }> {
+    const publisher = await NodePeer.publish(publishWsUrl, name);
+    keep(publisher);
+    await publisher.waitStatus('PUBLISHING');
+    const player = await NodePeer.play(playWsUrl, name);
+    keep(player);
+    await player.waitStatus('PLAYING', 20_000);
+    return { publisher, player };
+  }
+
   private static async negotiate(
     wsUrl: string,
     name: string,

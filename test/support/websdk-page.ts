@@ -145,3 +145,44 @@ export class PlayerPage {
     await this.page.click('#playBtn');
   }
 }
+
+/**
+ * Drives the official "Stream Auto Restore" demo page, unmodified: connect, publish (its random stream
+ * name), then leave it alone: with "Restore connection" checked (its default) the page itself reconnects and
+ * publishes again when the session or stream FAILS (every 3 s, 100 tries).
+ */
+export class AutoRestorePage {
+  private constructor(readonly page: Page) {}
+
+  static async open(browser: Browser, pageUrl: string, wsUrl: string): Promise<AutoRestorePage> {
+    const page = await browser.newPage();
+    await page.goto(pageUrl);
+    await page.fill('#urlServer', wsUrl);
+    await page.click('#connectBtn');
+    const opened = new AutoRestorePage(page);
+    await waitFor(async () => (await opened.connectStatus()) === 'ESTABLISHED', 'ESTABLISHED');
+    await page.click('#publishBtn');
+    await opened.waitPublishStatus('PUBLISHING');
+    return opened;
+  }
+
+  /** The page's URL on a media server's /demo/ (the page loads the SDK from there). */
+  static url(restUrl: string): string {
+    return demoPage(restUrl, 'stream-auto-restore');
+  }
+
+  /** The stream name the page publishes. */
+  streamName(): Promise<string> {
+    return this.page.inputValue('#publishStream');
+  }
+  connectStatus(): Promise<string | null> {
+    return this.page.textContent('#connectStatus');
+  }
+  publishStatus(): Promise<string | null> {
+    return this.page.textContent('#publishStatus');
+  }
+
+  async waitPublishStatus(status: string, timeoutMs = 20_000): Promise<void> {
+    await waitFor(async () => (await this.publishStatus()) === status, `publish status ${status}`, timeoutMs);
+  }
+}

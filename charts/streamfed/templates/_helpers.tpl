@@ -36,3 +36,18 @@ seccompProfile:
 - { name: KUBERNETES_SERVICE_HOST, value: {{ .Values.apiServer.host | quote }} }
 - { name: KUBERNETES_SERVICE_PORT, value: {{ .Values.apiServer.port | default 443 | quote }} }
 {{- end -}}
+
+{{/* How the media pods' WebRTC ports are exposed: media.exposure, or hostNetwork/podNetwork from media.hostNetwork. */}}
+{{- define "streamfed.mediaExposure" -}}
+{{- if .Values.media.exposure }}{{ .Values.media.exposure }}{{- else if .Values.media.hostNetwork }}hostNetwork{{- else }}podNetwork{{- end -}}
+{{- end -}}
+
+{{/* Whether the media server reads its Node (announcedAddress from a node* source): then it gets RBAC for it. */}}
+{{- define "streamfed.mediaReadsNode" -}}
+{{- if hasPrefix "node" .Values.media.announcedAddress.from }}true{{- end -}}
+{{- end -}}
+
+{{/* The media pods' service account exists when they use the API: fleet discovery or reading their Node. */}}
+{{- define "streamfed.mediaUsesApi" -}}
+{{- if or .Values.media.fleet.enabled (include "streamfed.mediaReadsNode" .) }}true{{- end -}}
+{{- end -}}

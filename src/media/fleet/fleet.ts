@@ -93,7 +93,6 @@ export class Fleet implements RemoteStreams {
         hasName: (name) => this.#claims.inFleet(name),
       },
       listen.ip,
-      listen.announcedIp,
     );
   }
 
@@ -164,11 +163,13 @@ export class Fleet implements RemoteStreams {
     this.#metrics.fleetRelaysServed.set(this.origin.size);
   }
 
-  close(): void {
+  /** Closes; with `lost`, the relays served to members end as when this origin dies (their players fail). */
+  close(how: { lost?: boolean } = {}): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#members.close();
     this.#relays.close();
-    this.origin.closeAll();
+    if (how.lost) this.origin.dropAll();
+    else this.origin.closeAll();
   }
 }

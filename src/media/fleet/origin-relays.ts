@@ -64,12 +64,21 @@ class OriginHalf {
     response.once('close', () => this.close('closed'));
   }
 
+  /**
+   * Ends the half as a lost origin does: the control channel is cut with no `ended` event, so the member's
+   * relay is lost and its players fail, as when the origin dies.
+   */
+  drop(): void {
+    this.#control?.destroy();
+    this.close('closed');
+  }
+
   close(reason: 'unpublished' | 'closed'): void {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#openDeadline);
     clearInterval(this.#heartbeat);
-    if (this.#control && !this.#control.writableEnded) {
+    if (this.#control && !this.#control.writableEnded && !this.#control.destroyed) {
       this.#write({ event: 'ended', reason });
       this.#control.end();
     }
@@ -187,5 +196,10 @@ export class OriginRelays {
 
   closeAll(): void {
     for (const half of [...this.#halves.values()]) half.close('closed');
+  }
+
+  /** Ends every served relay as a lost origin does (OriginHalf.drop). */
+  dropAll(): void {
+    for (const half of [...this.#halves.values()]) half.drop();
   }
 }

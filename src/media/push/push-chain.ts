@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { PushFailureCode } from '../../contracts/pull-api.js';
 import type { ChainHop } from '../../contracts/wcs-protocol.js';
+import { isWildcardIp, plainAddress } from '../addresses.js';
 
 import { RelayError } from './relay-error.js';
 
@@ -60,13 +61,26 @@ export interface FleetView {
 const defaultPort = (url: URL): number => Number(url.port || (url.protocol === 'wss:' ? 443 : 80));
 
 async function addressesOf(host: string): Promise<Set<string>> {
-  const bare = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (isIP(bare)) return new Set([bare]);
+  const bare = host.replace(/^\[|\]$/g, '');
+  if (isIP(bare)) return new Set([plainAddress(bare)]);
   const found = await lookup(bare, { all: true }).catch(() => []);
-  return new Set(found.map((a) => a.address));
+  return new Set(found.map((a) => plainAddress(a.address)));
 }
 
-const isLoopback = (a: string): boolean => a.startsWith('127.') || a === '::1';
+/**
+ * Whether an address reaches a server listening on `listenIp`: that address itself, or, on the wildcard
+ * address, any address of the host (loopback's whole 127.0.0.0/8 included).
+ */
+function reachesListener(listenIp: string): (address: string) => boolean {
+  if (!isWildcardIp(listenIp)) {
+    const own = plainAddress(listenIp);
+    return (a) => a === own;
+  }
+  const host = new Set(
+    Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => plainAddress(i.address))),
+  );
+  return (a) => host.has(a) || a.startsWith('127.') || a === '::1';
+}
 
 /**
  * The loop check before connecting (push-manager calls it, the fleet provides the view): a push to this
@@ -75,18 +89,18 @@ const isLoopback = (a: string): boolean => a.startsWith('127.') || a === '::1';
  */
 export class LoopGuard {
   readonly #fleet: FleetView;
-  readonly #ownAddresses: Set<string>;
+  readonly #isOwn: (address: string) => boolean;
 
-  constructor(fleet: FleetView, listenIp: string, announcedIp: string | undefined) {
+  /** `listenIp`: the address this server listens on; "this server" is that address (any of the host's on `0.0.0.0`/`::`) and its ports. */
+  constructor(fleet: FleetView, listenIp: string) {
     this.#fleet = fleet;
-    const local = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
-    this.#ownAddresses = new Set([listenIp, ...(announcedIp ? [announcedIp] : []), ...local]);
+    this.#isOwn = reachesListener(listenIp);
   }
 
   async check(push: PushIntent): Promise<void> {
     const port = defaultPort(push.url);
     const target = await addressesOf(push.url.hostname);
-    const own = [...target].some((a) => isLoopback(a) || this.#ownAddresses.has(a));
+    const own = [...target].some(this.#isOwn);
     if (own && this.#fleet.ownWsPorts().includes(port)) {
       throw loopRefusal(`${push.url.href} is this server: a push to itself would loop`);
     }

@@ -107,6 +107,16 @@ export class WcsSession {
     if (this.socket.readyState === this.socket.OPEN) this.socket.close(code ?? 1000);
   }
 
+  /**
+   * Ends the session as a lost server does (a rollout's stop): the TCP connection is cut with no closing
+   * handshake and no final stream status, so the Web SDK's WebSocket fails (`onerror`: session FAILED, its
+   * streams FAILED) and its restore logic reconnects; the streams then end here as on a disconnect.
+   */
+  drop(info: string): void {
+    this.socket.terminate();
+    this.close(info);
+  }
+
   private async onMessage(text: string, isBinary: boolean): Promise<void> {
     this.missedPongs = 0;
     const envelope = decodeFrame(isBinary ? undefined : text);

@@ -32,6 +32,7 @@ export class SignallingServer {
   private readonly admission: StreamAdmission;
   private readonly metrics: MediaMetrics;
   private readonly log: Logger;
+  private draining = false;
 
   constructor(private readonly options: SignallingOptions) {
     this.admission = options.admission;
@@ -67,6 +68,21 @@ export class SignallingServer {
     });
   }
 
+  /** Refuses new connections from now on (HTTP 503 to the upgrade): the server drains. */
+  refuseNew(): void {
+    this.draining = true;
+  }
+
+  /** How many sessions are open. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Cuts every session as a lost server would (WcsSession.drop), their streams ended with `info`. */
+  dropAll(info: string): void {
+    for (const session of this.sessions) session.drop(info);
+  }
+
   /** Ends every session (their streams first) and stops listening. */
   async close(info: string): Promise<void> {
     for (const session of this.sessions) session.close(info, 1001);
@@ -83,7 +99,12 @@ export class SignallingServer {
   }
 
   private async serve(server: http.Server | https.Server, port: number): Promise<number> {
-    const wss = new WebSocketServer({ server, maxPayload: this.options.maxMessageBytes });
+    const wss = new WebSocketServer({
+      server,
+      maxPayload: this.options.maxMessageBytes,
+      verifyClient: (_info, accept) =>
+        this.draining ? accept(false, 503, 'the server is draining: connect to another') : accept(true),
+    });
     wss.on('connection', (socket, request) => {
       const remote = request.socket.remoteAddress ?? 'unknown';
       const session = new WcsSession(

@@ -1,7 +1,7 @@
 import { PushFailureCode, pushFailureStatus } from '../../contracts/pull-api.js';
 import { streamNameProblem } from '../../contracts/stream-name.js';
 import { WhipErrorCode } from '../../contracts/whip-http.js';
-import { BadRequestError, StreamfedError, WhipError } from '../errors.js';
+import { BadRequestError, DrainingError, StreamfedError, WhipError } from '../errors.js';
 import type { SignallingHooks } from '../hooks/rest-hooks.js';
 import { sameSecret } from '../same-secret.js';
 import { loopProblem } from '../../contracts/loop-rule.js';
@@ -26,15 +26,16 @@ export interface AdmissionRequest {
 
 /**
  * The one place that decides whether a publish or play may go ahead, and starts it: both front doors (the
- * WCS WebSocket session and the WHIP/WHEP routes) come through here. In order: the name rule, a push chain
- * that would loop back into this fleet, a WHIP name bound to another token, the REST hooks' `publishStream`
- * or `playStream`; then the stream service's own rules (one publisher per name in the fleet, a play needs a
+ * WCS WebSocket session and the WHIP/WHEP routes) come through here. In order: none while the server
+ * drains, the name rule, a push chain that would loop back into this fleet, a WHIP name bound to another
+ * token, the REST hooks' `publishStream` or `playStream`; then the stream service's own rules (one publisher per name in the fleet, a play needs a
  * publisher somewhere in it). A refusal is a StreamfedError (its code and status say which) and is told to
  * the hooks as the stream's FAILED status.
  */
 export class StreamAdmission {
   /** WHIP names and the token their first publish bound (for the life of the process, as WCS keeps them). */
   readonly #boundTokens = new Map<string, string>();
+  #draining = false;
 
   constructor(
     readonly streams: StreamService,
@@ -42,6 +43,11 @@ export class StreamAdmission {
     /** This server's fleet id (push-chain.ts), against which push chains are checked. */
     readonly fleetId: () => string,
   ) {}
+
+  /** Refuses every publish and play from now on (DrainingError): the server drains before it stops. */
+  refuseNew(): void {
+    this.#draining = true;
+  }
 
   publish(request: AdmissionRequest): Promise<{ session: Publisher; answer: string }> {
     return this.#admit('publishStream', request, async () => {
@@ -75,6 +81,7 @@ export class StreamAdmission {
     start: () => Promise<{ session: S; answer: string }>,
   ): Promise<{ session: S; answer: string }> {
     try {
+      if (this.#draining) throw new DrainingError();
       const problem = streamNameProblem(init.name);
       if (problem !== undefined) throw new BadRequestError(problem);
       return await start();
