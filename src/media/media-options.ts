@@ -22,9 +22,19 @@ export const mediaOptionSpecs = {
     default: '0.0.0.0',
   },
   'announced-ip': {
-    type: 'string',
+    type: 'list',
     env: 'STREAMFED_ANNOUNCED_IP',
-    description: 'address put in ICE candidates (the pod or node IP)',
+    description:
+      'address(es) browsers are told in ICE candidates, repeatable (public IPv4, IPv6, private); ' +
+      'default: the listen address when specific, else --internal-ip',
+    default: [],
+  },
+  'internal-ip': {
+    type: 'string',
+    env: 'STREAMFED_INTERNAL_IP',
+    description:
+      'address of this server inside the cluster: fleet pipes and push/pull peers bind it and members send ' +
+      'to it (default: the listen address when specific, else the first non-loopback IPv4)',
   },
   'ws-port': {
     type: 'integer',
@@ -60,16 +70,25 @@ export const mediaOptionSpecs = {
     env: 'STREAMFED_TLS_KEY',
     description: 'PEM private key file for wss and https',
   },
+  'rtc-port': {
+    type: 'integer',
+    env: 'STREAMFED_RTC_PORT',
+    description:
+      'WebRTC (WCS, WHIP, WHEP): worker i listens on UDP and TCP port rtc-port + i ' +
+      '(0: each worker takes free ports from the RTC range, for tests)',
+    default: 20000,
+  },
   'rtc-min-port': {
     type: 'integer',
     env: 'STREAMFED_RTC_MIN_PORT',
-    description: 'lowest UDP/TCP port for media',
+    description:
+      'lowest UDP port of the RTC range: fleet pipes, push/pull peers (not browsers: they use --rtc-port)',
     default: 40000,
   },
   'rtc-max-port': {
     type: 'integer',
     env: 'STREAMFED_RTC_MAX_PORT',
-    description: 'highest UDP/TCP port for media',
+    description: 'highest UDP port of the RTC range',
     default: 49999,
   },
   workers: {
@@ -190,8 +209,8 @@ export const mediaOptionSpecs = {
     type: 'integer',
     env: 'STREAMFED_ORDINAL_PORT_STRIDE',
     description:
-      'several pods per host: pod N (the -N ending --pod-name) adds N times this to each TCP port, and moves ' +
-      'its RTC range up by N times its size (0: off)',
+      'several pods per host: pod N (the -N ending --pod-name) adds N times this to each TCP port and to ' +
+      '--rtc-port (so at least --workers), and moves its RTC range up by N times its size (0: off)',
     default: 0,
   },
   'pod-name': {
@@ -277,8 +296,13 @@ export interface TlsFiles {
 /** Where the server binds and what it announces, its media ports and workers, its TLS files. */
 export interface ListenConfig {
   ip: string;
-  /** The address put in ICE candidates and fleet pipes (the pod or node IP). */
-  announcedIp?: string | undefined;
+  /** What browsers are told: the addresses in ICE candidates (none: see announcedIpsOf). */
+  announcedIps: string[];
+  /** This server inside the cluster: fleet pipes and push/pull peers (unset: see internalIpOf). */
+  internalIp?: string | undefined;
+  /** Worker i's WebRtcServer listens on UDP and TCP `rtcPort + i`; 0: free ports of the RTC range. */
+  rtcPort: number;
+  /** The RTC range: fleet PipeTransports and push/pull peers (our own sockets, not browsers'). */
   rtcMinPort: number;
   rtcMaxPort: number;
   /** mediasoup workers, one router each. */
@@ -344,7 +368,9 @@ export function mediaConfig(o: MediaOptionValues): MediaServerConfig {
   return {
     listen: {
       ip: o['listen-ip'],
-      announcedIp: o['announced-ip'],
+      announcedIps: o['announced-ip'],
+      internalIp: o['internal-ip'],
+      rtcPort: ports.rtc,
       rtcMinPort: ports.rtcMin,
       rtcMaxPort: ports.rtcMax,
       workers: Math.max(1, o.workers),
@@ -421,6 +447,31 @@ export function withOverrides(base: MediaServerConfig, overrides: MediaConfigOve
 export function memberIdOf(config: MediaServerConfig): string {
   if (config.fleet.memberId) return config.fleet.memberId;
   return config.rest.port ? `${os.hostname()}:${config.rest.port}` : `media-${randomUUID()}`;
+}
+
+/** Listens on every address (0.0.0.0 or ::). */
+export function isWildcard(ip: string): boolean {
+  return ip === '0.0.0.0' || ip === '::';
+}
+
+/**
+ * The address of this server inside the cluster, which fleet pipes and push/pull peers bind and other members
+ * send to: the configured one, else the listen address when specific, else the first non-loopback IPv4 (the
+ * pod IP), else 127.0.0.1.
+ */
+export function internalIpOf(listen: Pick<ListenConfig, 'ip' | 'internalIp'>): string {
+  if (listen.internalIp) return listen.internalIp;
+  if (!isWildcard(listen.ip)) return listen.ip;
+  const v4 = Object.values(os.networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal);
+  return v4?.address ?? '127.0.0.1';
+}
+
+/** What ICE candidates carry: the configured addresses, else the listen address when specific, else the internal one. */
+export function announcedIpsOf(listen: Pick<ListenConfig, 'ip' | 'internalIp' | 'announcedIps'>): string[] {
+  if (listen.announcedIps.length > 0) return listen.announcedIps;
+  return [isWildcard(listen.ip) ? internalIpOf(listen) : listen.ip];
 }
 
 /** The namespace a pod runs in, from its service account (or `default` out of cluster). */

@@ -15,7 +15,8 @@ import { PushManager } from './push/push-manager.js';
 import { registerPullRoutes } from './rest/pull-routes.js';
 import { Fleet } from './fleet/fleet.js';
 import { registerFleetRoutes } from './fleet/fleet-routes.js';
-import { memberIdOf, type MediaServerConfig, type TlsFiles } from './media-options.js';
+import { internalIpOf, memberIdOf, type MediaServerConfig, type TlsFiles } from './media-options.js';
+import { PeerNetwork } from './push/rtc-peer.js';
 import { noHooks } from './hooks/rest-hooks.js';
 import { StreamAdmission } from './streams/admission.js';
 import { registerWhipRoutes } from './whip/whip-routes.js';
@@ -116,6 +117,11 @@ export class MediaServer {
     });
     const pushes = new PushManager({
       config: config.push,
+      network: new PeerNetwork({
+        bindIp: internalIpOf(config.listen),
+        portRange: [config.listen.rtcMinPort, config.listen.rtcMaxPort],
+        iceServers: () => config.listen.iceServers,
+      }),
       streams,
       engine,
       loopGuard: (target) => fleet.loopGuard.check(target),

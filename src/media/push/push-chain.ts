@@ -77,10 +77,10 @@ export class LoopGuard {
   readonly #fleet: FleetView;
   readonly #ownAddresses: Set<string>;
 
-  constructor(fleet: FleetView, listenIp: string, announcedIp: string | undefined) {
+  constructor(fleet: FleetView, listenIp: string, announcedIps: readonly string[]) {
     this.#fleet = fleet;
     const local = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
-    this.#ownAddresses = new Set([listenIp, ...(announcedIp ? [announcedIp] : []), ...local]);
+    this.#ownAddresses = new Set([listenIp, ...announcedIps, ...local]);
   }
 
   async check(push: PushIntent): Promise<void> {
