@@ -36,11 +36,12 @@ export async function startMedia(overrides: MediaConfigOverrides = {}): Promise<
   const config = withOverrides(testing, overrides);
   const log = createLogger((process.env['TEST_LOG_LEVEL'] as 'warn' | undefined) ?? 'warn', 'test-media');
   const { server, addresses } = await MediaServer.start({ config, log });
+  const host = config.listen.ip;
   return {
     server,
-    wsUrl: `ws://127.0.0.1:${addresses.wsPort}`,
-    ...(addresses.wssPort ? { wssUrl: `wss://127.0.0.1:${addresses.wssPort}` } : {}),
-    restUrl: `http://127.0.0.1:${addresses.restPort}`,
+    wsUrl: `ws://${host}:${addresses.wsPort}`,
+    ...(addresses.wssPort ? { wssUrl: `wss://${host}:${addresses.wssPort}` } : {}),
+    restUrl: `http://${host}:${addresses.restPort}`,
     stop: () => server.stop(),
   };
 }
