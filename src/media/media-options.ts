@@ -13,6 +13,7 @@ import type { RestHooksOptions } from './hooks/rest-hooks.js';
 import { mediaPorts } from './ordinal-ports.js';
 import type { RelayDeadlines } from './push/relay.js';
 import type { IceServer } from '../contracts/whip-http.js';
+import type { TurnSecret } from './rtc/ice-credentials.js';
 
 export const mediaOptionSpecs = {
   'listen-ip': {
@@ -265,6 +266,19 @@ export const mediaOptionSpecs = {
       'turn:host:port?transport=tcp|user:credential',
     default: [],
   },
+  'turn-secret': {
+    type: 'string',
+    env: 'STREAMFED_TURN_SECRET',
+    description:
+      "TURN REST-API shared secret (coturn's static-auth-secret): turn:/turns: --ice-server entries without " +
+      'credentials get a username and credential minted per session',
+  },
+  'turn-credential-ttl-seconds': {
+    type: 'integer',
+    env: 'STREAMFED_TURN_CREDENTIAL_TTL_SECONDS',
+    description: 'how long a minted TURN credential is valid',
+    default: 86400,
+  },
   'log-level': logLevelOption,
 } satisfies OptionSpecs;
 
@@ -309,8 +323,10 @@ export interface ListenConfig {
   workers: number;
   /** wss and https are served when set. */
   tls?: TlsFiles | undefined;
-  /** STUN/TURN servers clients are told of (`--ice-server`: WHIP/WHEP `Link` headers). */
+  /** STUN/TURN servers clients are told of (`--ice-server`: WHIP/WHEP `Link` headers) and our peers use. */
   iceServers: IceServer[];
+  /** Mints TURN credentials per session for the servers above that have none (`--turn-secret`). */
+  turnSecret?: TurnSecret | undefined;
 }
 
 /** The WCS WebSocket endpoints. */
@@ -376,6 +392,9 @@ export function mediaConfig(o: MediaOptionValues): MediaServerConfig {
       workers: Math.max(1, o.workers),
       tls: cert && key ? { cert: readFileSync(cert), key: readFileSync(key) } : undefined,
       iceServers: parseIceServers(o['ice-server']),
+      turnSecret: o['turn-secret']
+        ? { secret: o['turn-secret'], ttlSeconds: o['turn-credential-ttl-seconds'] }
+        : undefined,
     },
     signalling: {
       wsPort: ports.ws,

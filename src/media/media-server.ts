@@ -17,6 +17,7 @@ import { Fleet } from './fleet/fleet.js';
 import { registerFleetRoutes } from './fleet/fleet-routes.js';
 import { internalIpOf, memberIdOf, type MediaServerConfig, type TlsFiles } from './media-options.js';
 import { PeerNetwork } from './push/rtc-peer.js';
+import { sessionIceServers } from './rtc/ice-credentials.js';
 import { noHooks } from './hooks/rest-hooks.js';
 import { StreamAdmission } from './streams/admission.js';
 import { registerWhipRoutes } from './whip/whip-routes.js';
@@ -120,7 +121,7 @@ export class MediaServer {
       network: new PeerNetwork({
         bindIp: internalIpOf(config.listen),
         portRange: [config.listen.rtcMinPort, config.listen.rtcMaxPort],
-        iceServers: () => config.listen.iceServers,
+        iceServers: () => sessionIceServers(config.listen.iceServers, config.listen.turnSecret),
       }),
       streams,
       engine,
@@ -195,7 +196,7 @@ export class MediaServer {
     registerFleetRoutes(app, this.fleet);
     registerWhipRoutes(app, {
       admission: this.#admission,
-      iceServers: this.config.listen.iceServers,
+      iceServers: () => sessionIceServers(this.config.listen.iceServers, this.config.listen.turnSecret),
     });
     app.get('/metrics', async (_request, reply) => {
       await this.#sampler.sample();
