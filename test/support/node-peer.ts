@@ -43,6 +43,8 @@ export const TAG_OFFSET = KEY_FRAME_START.length;
 const filler = randomBytes(1500);
 
 export interface PublishOptions {
+  /** The address the peer's socket binds (default 127.0.0.1). */
+  bindIp?: string;
   /** Video-only, at about this many bits per second (30 frames/s of ~1,100-byte packets). */
   videoBitrate?: number;
   /** Called with each video packet's tag just before it is written. */
@@ -50,6 +52,8 @@ export interface PublishOptions {
 }
 
 export interface PlayOptions {
+  /** The address the peer's socket binds (default 127.0.0.1). */
+  bindIp?: string;
   /** Called with every RTP packet received. */
   onRtp?: (packet: RtpPacket) => void;
   /** The kinds to ask for (default both); werift cannot take an answer that rejects one. */
@@ -157,7 +161,7 @@ export class NodePeer {
         video: [weriftCodec(vp8!, 'video')],
       },
       BROWSER_LIKE,
-      clientIce(),
+      clientIce(options.bindIp),
     );
     const audio = new MediaStreamTrack({ kind: 'audio' });
     const video = new MediaStreamTrack({ kind: 'video' });
@@ -175,7 +179,7 @@ export class NodePeer {
         video: [weriftCodec(vp8!, 'video')],
       },
       BROWSER_LIKE,
-      clientIce(),
+      clientIce(options.bindIp),
     );
     for (const kind of options.kinds ?? ['audio', 'video'])
       peer.addTransceiver(kind, { direction: 'recvonly' });
