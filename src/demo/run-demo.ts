@@ -8,8 +8,8 @@ import { packageRoot } from '../paths.js';
  */
 const host = process.env['DEMO_HOST'] ?? '127.0.0.1';
 const servers = [
-  { name: 'server 1', ws: 8080, rest: 8081, rtc: [40000, 40999] },
-  { name: 'server 2', ws: 8090, rest: 8091, rtc: [41000, 41999] },
+  { name: 'server 1', ws: 8080, rest: 8081, rtcPort: 20000, rtc: [40000, 40999] },
+  { name: 'server 2', ws: 8090, rest: 8091, rtcPort: 20010, rtc: [41000, 41999] },
 ] as const;
 
 const children: ChildProcess[] = servers.map((s) =>
@@ -26,6 +26,8 @@ const children: ChildProcess[] = servers.map((s) =>
       String(s.ws),
       '--rest-port',
       String(s.rest),
+      '--rtc-port',
+      String(s.rtcPort),
       '--rtc-min-port',
       String(s.rtc[0]),
       '--rtc-max-port',

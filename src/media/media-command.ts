@@ -16,11 +16,13 @@ export async function runMedia(argv: string[]): Promise<void> {
   const config = mediaConfig(o);
   const nodeSource = o['announced-node-address'];
   if (nodeSource !== undefined && o['node-name'] !== undefined) {
-    config.listen.announcedIp = await readNodeAddress({
-      nodeName: o['node-name'],
-      source: parseNodeAddressSource(nodeSource),
-      kubeconfig: o['fleet-kubeconfig'],
-    });
+    config.listen.announcedIps = [
+      await readNodeAddress({
+        nodeName: o['node-name'],
+        source: parseNodeAddressSource(nodeSource),
+        kubeconfig: o['fleet-kubeconfig'],
+      }),
+    ];
   }
   const log = createLogger(o['log-level'] as 'info', 'streamfed-media');
   const { server } = await MediaServer.start({ config, log });
@@ -38,7 +40,7 @@ function checkUsage(o: MediaOptionValues): void {
   if (o['announced-node-address'] !== undefined) {
     parseNodeAddressSource(o['announced-node-address']);
     if (o['node-name'] === undefined) throw new UsageError('--announced-node-address needs --node-name');
-    if (o['announced-ip'] !== undefined)
+    if (o['announced-ip'].length > 0)
       throw new UsageError(
         '--announced-node-address and --announced-ip are two answers to one question: give one',
       );

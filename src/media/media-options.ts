@@ -14,6 +14,7 @@ import { isWildcardIp } from './addresses.js';
 import { mediaPorts } from './ordinal-ports.js';
 import type { RelayDeadlines } from './push/relay.js';
 import type { IceServer } from '../contracts/whip-http.js';
+import type { TurnSecret } from './rtc/ice-credentials.js';
 
 export const mediaOptionSpecs = {
   'listen-ip': {
@@ -23,9 +24,19 @@ export const mediaOptionSpecs = {
     default: '0.0.0.0',
   },
   'announced-ip': {
-    type: 'string',
+    type: 'list',
     env: 'STREAMFED_ANNOUNCED_IP',
-    description: 'address put in ICE candidates (the pod or node IP)',
+    description:
+      'address(es) browsers are told in ICE candidates, repeatable (public IPv4, IPv6, private); ' +
+      'default: the listen address when specific, else --internal-ip',
+    default: [],
+  },
+  'internal-ip': {
+    type: 'string',
+    env: 'STREAMFED_INTERNAL_IP',
+    description:
+      'address of this server inside the cluster: fleet pipes and push/pull peers bind it and members send ' +
+      'to it (default: the listen address when specific, else the first non-loopback IPv4)',
   },
   'announced-node-address': {
     type: 'string',
@@ -73,16 +84,25 @@ export const mediaOptionSpecs = {
     env: 'STREAMFED_TLS_KEY',
     description: 'PEM private key file for wss and https',
   },
+  'rtc-port': {
+    type: 'integer',
+    env: 'STREAMFED_RTC_PORT',
+    description:
+      'WebRTC (WCS, WHIP, WHEP): worker i listens on UDP and TCP port rtc-port + i ' +
+      '(0: each worker takes free ports from the RTC range, for tests)',
+    default: 20000,
+  },
   'rtc-min-port': {
     type: 'integer',
     env: 'STREAMFED_RTC_MIN_PORT',
-    description: 'lowest UDP/TCP port for media',
+    description:
+      'lowest UDP port of the RTC range: fleet pipes, push/pull peers (not browsers: they use --rtc-port)',
     default: 40000,
   },
   'rtc-max-port': {
     type: 'integer',
     env: 'STREAMFED_RTC_MAX_PORT',
-    description: 'highest UDP/TCP port for media',
+    description: 'highest UDP port of the RTC range',
     default: 49999,
   },
   workers: {
@@ -211,8 +231,8 @@ export const mediaOptionSpecs = {
     type: 'integer',
     env: 'STREAMFED_ORDINAL_PORT_STRIDE',
     description:
-      'several pods per host: pod N (the -N ending --pod-name) adds N times this to each TCP port, and moves ' +
-      'its RTC range up by N times its size (0: off)',
+      'several pods per host: pod N (the -N ending --pod-name) adds N times this to each TCP port and to ' +
+      '--rtc-port (so at least --workers), and moves its RTC range up by N times its size (0: off)',
     default: 0,
   },
   'pod-name': {
@@ -268,6 +288,19 @@ export const mediaOptionSpecs = {
       'turn:host:port?transport=tcp|user:credential',
     default: [],
   },
+  'turn-secret': {
+    type: 'string',
+    env: 'STREAMFED_TURN_SECRET',
+    description:
+      "TURN REST-API shared secret (coturn's static-auth-secret): turn:/turns: --ice-server entries without " +
+      'credentials get a username and credential minted per session',
+  },
+  'turn-credential-ttl-seconds': {
+    type: 'integer',
+    env: 'STREAMFED_TURN_CREDENTIAL_TTL_SECONDS',
+    description: 'how long a minted TURN credential is valid',
+    default: 86400,
+  },
   'log-level': logLevelOption,
 } satisfies OptionSpecs;
 
@@ -299,16 +332,23 @@ export interface TlsFiles {
 /** Where the server binds and what it announces, its media ports and workers, its TLS files. */
 export interface ListenConfig {
   ip: string;
-  /** The address put in ICE candidates and fleet pipes (the pod or node IP). */
-  announcedIp?: string | undefined;
+  /** What browsers are told: the addresses in ICE candidates (none: see announcedIpsOf). */
+  announcedIps: string[];
+  /** This server inside the cluster: fleet pipes and push/pull peers (unset: see internalIpOf). */
+  internalIp?: string | undefined;
+  /** Worker i's WebRtcServer listens on UDP and TCP `rtcPort + i`; 0: free ports of the RTC range. */
+  rtcPort: number;
+  /** The RTC range: fleet PipeTransports and push/pull peers (our own sockets, not browsers'). */
   rtcMinPort: number;
   rtcMaxPort: number;
   /** mediasoup workers, one router each. */
   workers: number;
   /** wss and https are served when set. */
   tls?: TlsFiles | undefined;
-  /** STUN/TURN servers clients are told of (`--ice-server`: WHIP/WHEP `Link` headers). */
+  /** STUN/TURN servers clients are told of (`--ice-server`: WHIP/WHEP `Link` headers) and our peers use. */
   iceServers: IceServer[];
+  /** Mints TURN credentials per session for the servers above that have none (`--turn-secret`). */
+  turnSecret?: TurnSecret | undefined;
 }
 
 /** The WCS WebSocket endpoints. */
@@ -368,12 +408,17 @@ export function mediaConfig(o: MediaOptionValues): MediaServerConfig {
   return {
     listen: {
       ip: o['listen-ip'],
-      announcedIp: o['announced-ip'],
+      announcedIps: o['announced-ip'],
+      internalIp: o['internal-ip'],
+      rtcPort: ports.rtc,
       rtcMinPort: ports.rtcMin,
       rtcMaxPort: ports.rtcMax,
       workers: Math.max(1, o.workers),
       tls: cert && key ? { cert: readFileSync(cert), key: readFileSync(key) } : undefined,
       iceServers: parseIceServers(o['ice-server']),
+      turnSecret: o['turn-secret']
+        ? { secret: o['turn-secret'], ttlSeconds: o['turn-credential-ttl-seconds'] }
+        : undefined,
     },
     signalling: {
       wsPort: ports.ws,
@@ -452,6 +497,31 @@ export function memberIdOf(config: MediaServerConfig): string {
   const ip = config.listen.ip;
   if (isWildcardIp(ip)) return `${os.hostname()}:${port}`;
   return `${os.hostname()}/${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
+}
+
+/** Listens on every address (0.0.0.0 or ::). */
+export function isWildcard(ip: string): boolean {
+  return ip === '0.0.0.0' || ip === '::';
+}
+
+/**
+ * The address of this server inside the cluster, which fleet pipes and push/pull peers bind and other members
+ * send to: the configured one, else the listen address when specific, else the first non-loopback IPv4 (the
+ * pod IP), else 127.0.0.1.
+ */
+export function internalIpOf(listen: Pick<ListenConfig, 'ip' | 'internalIp'>): string {
+  if (listen.internalIp) return listen.internalIp;
+  if (!isWildcard(listen.ip)) return listen.ip;
+  const v4 = Object.values(os.networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal);
+  return v4?.address ?? '127.0.0.1';
+}
+
+/** What ICE candidates carry: the configured addresses, else the listen address when specific, else the internal one. */
+export function announcedIpsOf(listen: Pick<ListenConfig, 'ip' | 'internalIp' | 'announcedIps'>): string[] {
+  if (listen.announcedIps.length > 0) return listen.announcedIps;
+  return [isWildcard(listen.ip) ? internalIpOf(listen) : listen.ip];
 }
 
 /** The namespace a pod runs in, from its service account (or `default` out of cluster). */

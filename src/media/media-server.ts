@@ -15,7 +15,9 @@ import { PushManager } from './push/push-manager.js';
 import { registerPullRoutes } from './rest/pull-routes.js';
 import { Fleet } from './fleet/fleet.js';
 import { registerFleetRoutes } from './fleet/fleet-routes.js';
-import { memberIdOf, type MediaServerConfig, type TlsFiles } from './media-options.js';
+import { internalIpOf, memberIdOf, type MediaServerConfig, type TlsFiles } from './media-options.js';
+import { PeerNetwork } from './push/rtc-peer.js';
+import { sessionIceServers } from './rtc/ice-credentials.js';
 import { noHooks } from './hooks/rest-hooks.js';
 import { StreamAdmission } from './streams/admission.js';
 import { registerWhipRoutes } from './whip/whip-routes.js';
@@ -117,6 +119,11 @@ export class MediaServer {
     });
     const pushes = new PushManager({
       config: config.push,
+      network: new PeerNetwork({
+        bindIp: internalIpOf(config.listen),
+        portRange: [config.listen.rtcMinPort, config.listen.rtcMaxPort],
+        iceServers: () => sessionIceServers(config.listen.iceServers, config.listen.turnSecret),
+      }),
       streams,
       engine,
       loopGuard: (target) => fleet.loopGuard.check(target),
@@ -213,7 +220,7 @@ export class MediaServer {
     registerFleetRoutes(app, this.fleet);
     registerWhipRoutes(app, {
       admission: this.#admission,
-      iceServers: this.config.listen.iceServers,
+      iceServers: () => sessionIceServers(this.config.listen.iceServers, this.config.listen.turnSecret),
     });
     app.get('/metrics', async (_request, reply) => {
       await this.#sampler.sample();

@@ -15,7 +15,7 @@ describe('the default member id is unique per server, not per host and REST port
   beforeAll(async () => {
     const restPort = await freePort();
     const member = (ip: string, other: string): Parameters<typeof startMedia>[0] => ({
-      listen: { ip, announcedIp: ip },
+      listen: { ip, announcedIps: [ip] },
       rest: { port: restPort },
       fleet: { peers: [`http://${other}:${restPort}`], probeIntervalMs: 200 },
     });

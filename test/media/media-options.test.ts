@@ -1,7 +1,10 @@
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { readOptions } from '../../src/config/options.js';
+import { UsageError } from '../../src/config/options.js';
 import {
+  announcedIpsOf,
+  internalIpOf,
   mediaConfig,
   mediaDefaults,
   mediaOptionSpecs,
@@ -70,5 +73,54 @@ describe('media server configuration: one mapping from the options, the defaults
     const anyPort = withOverrides(mediaDefaults, { rest: { port: 0 } });
     expect(memberIdOf(anyPort)).toMatch(/^media-/);
     expect(memberIdOf(anyPort)).not.toBe(memberIdOf(anyPort));
+  });
+
+  it('keeps the addresses apart: announced (several) for ICE candidates, internal for pipes and our peers', () => {
+    const config = mediaConfig(
+      readOptions(mediaOptionSpecs, ['--listen-ip', '0.0.0.0', '--internal-ip', '10.1.2.3'], {
+        STREAMFED_ANNOUNCED_IP: '203.0.113.7,2001:db8::7',
+        STREAMFED_RTC_PORT: '30000',
+      }),
+    );
+    expect(config.listen).toMatchObject({
+      announcedIps: ['203.0.113.7', '2001:db8::7'],
+      internalIp: '10.1.2.3',
+      rtcPort: 30000,
+      rtcMinPort: 40000,
+    });
+    expect(internalIpOf(config.listen)).toBe('10.1.2.3');
+    // defaults: a specific listen address is both; a wildcard one falls back to a non-loopback address
+    const specific = { ip: '198.18.0.2', announcedIps: [], internalIp: undefined };
+    expect(internalIpOf(specific)).toBe('198.18.0.2');
+    expect(announcedIpsOf(specific)).toEqual(['198.18.0.2']);
+    const wildcard = { ip: '0.0.0.0', announcedIps: [], internalIp: undefined };
+    expect(announcedIpsOf(wildcard)).toEqual([internalIpOf(wildcard)]);
+    expect(internalIpOf(wildcard)).not.toBe('0.0.0.0');
+    expect(mediaDefaults.listen.rtcPort).toBe(20000);
+  });
+
+  it('moves --rtc-port by the ordinal stride, and refuses a stride below the workers', () => {
+    const pod = (stride: string, workers: string): number =>
+      mediaConfig(
+        readOptions(
+          mediaOptionSpecs,
+          [
+            '--ordinal-port-stride',
+            stride,
+            '--workers',
+            workers,
+            '--rtc-min-port',
+            '40000',
+            '--rtc-max-port',
+            '40999',
+          ],
+          {
+            POD_NAME: 'media-2',
+          },
+        ),
+      ).listen.rtcPort;
+    expect(pod('10', '2')).toBe(20020);
+    expect(() => pod('1', '2')).toThrow(UsageError);
+    expect(() => pod('1', '2')).toThrow(/--ordinal-port-stride 1 is less than --workers 2/);
   });
 });

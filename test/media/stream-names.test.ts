@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STREAM_NAME_MAX_LENGTH, streamNameProblem } from '../../src/contracts/stream-name.js';
 import { createPeer } from '../../src/media/push/rtc-peer.js';
+import { BROWSER_LIKE, clientIce } from '../support/node-peer.js';
 import { weriftCodec } from '../../src/media/rtc/codec-params.js';
 import { mediaCodecs } from '../../src/media/rtc/codecs.js';
 import { spawnMedia, type MediaProcess } from '../support/media-process.js';
@@ -48,10 +49,14 @@ const refused: [string, string][] = [
 async function offerSdp(): Promise<string> {
   const opus = mediaCodecs.find((c) => c.mimeType === 'audio/opus')!;
   const vp8 = mediaCodecs.find((c) => c.mimeType === 'video/VP8')!;
-  const peer = createPeer('127.0.0.1', {
-    audio: [weriftCodec(opus, 'audio')],
-    video: [weriftCodec(vp8, 'video')],
-  });
+  const peer = createPeer(
+    {
+      audio: [weriftCodec(opus, 'audio')],
+      video: [weriftCodec(vp8, 'video')],
+    },
+    BROWSER_LIKE,
+    clientIce(),
+  );
   peer.addTransceiver('video', { direction: 'sendonly' });
   await peer.setLocalDescription(await peer.createOffer());
   const sdp = peer.localDescription?.sdp ?? '';

@@ -2,11 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PushFailureCode, pushTargetKey, type PushStatus } from '../../src/contracts/pull-api.js';
 import { EgressLeg } from '../../src/media/push/egress-leg.js';
 import { Relay, type PushTarget } from '../../src/media/push/relay.js';
+import { PeerNetwork } from '../../src/media/push/rtc-peer.js';
 import { FakeWcs, type Stall } from '../support/fake-wcs.js';
 import { startMedia, waitFor, type RunningMedia } from '../support/media-server.js';
 import { NodePeer } from '../support/node-peer.js';
 
 const target = (uri: string, handshakeMs: number): PushTarget => ({
+  network: new PeerNetwork({ bindIp: '127.0.0.1', portRange: [44900, 44999], iceServers: () => [] }),
   uri,
   protocol: 'wcs',
   key: pushTargetKey(uri),

@@ -18,7 +18,7 @@ describe('a push to itself is refused by the address it listens on, not by every
   beforeAll(async () => {
     wsPort = await freePort();
     const on = (ip: string): Parameters<typeof startMedia>[0] => ({
-      listen: { ip, announcedIp: ip },
+      listen: { ip, announcedIps: [ip] },
       signalling: { wsPort },
     });
     a = await startMedia(on('127.0.0.2'));

@@ -1,8 +1,11 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { waitFor } from './media-server.js';
 
-/** Debian's Chromium, headless, with a fake camera and loopback ICE allowed. */
-export async function launchBrowser(): Promise<Browser> {
+/**
+ * Debian's Chromium, headless, with a fake camera and loopback ICE allowed. `secureOrigins`: http origins on
+ * other addresses than loopback that may still use the camera (what a page needs from getUserMedia).
+ */
+export async function launchBrowser(secureOrigins: string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env['CHROMIUM_BIN'] ?? '/usr/bin/chromium',
     headless: true,
@@ -18,6 +21,9 @@ export async function launchBrowser(): Promise<Browser> {
       '--use-fake-device-for-media-stream',
       '--allow-loopback-in-peer-connection',
       '--autoplay-policy=no-user-gesture-required',
+      ...(secureOrigins.length
+        ? [`--unsafely-treat-insecure-origin-as-secure=${secureOrigins.join(',')}`]
+        : []),
     ],
   });
 }

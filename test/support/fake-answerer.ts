@@ -1,6 +1,7 @@
 import dgram from 'node:dgram';
 import type { RTCPeerConnection } from 'werift';
 import { createPeer } from '../../src/media/push/rtc-peer.js';
+import { BROWSER_LIKE, clientIce } from './node-peer.js';
 import { weriftCodec } from '../../src/media/rtc/codec-params.js';
 import { mediaCodecs } from '../../src/media/rtc/codecs.js';
 
@@ -29,12 +30,16 @@ export class FakeAnswerer {
 
   /** The answer SDP to `offer`. */
   async answer(offer: string): Promise<string> {
-    const peer = createPeer('127.0.0.1', {
-      audio: mediaCodecs.filter((c) => c.kind === 'audio').map((c) => weriftCodec(c, 'audio')),
-      video: mediaCodecs
-        .filter((c) => c.kind === 'video' && c.mimeType === 'video/VP8')
-        .map((c) => weriftCodec(c, 'video')),
-    });
+    const peer = createPeer(
+      {
+        audio: mediaCodecs.filter((c) => c.kind === 'audio').map((c) => weriftCodec(c, 'audio')),
+        video: mediaCodecs
+          .filter((c) => c.kind === 'video' && c.mimeType === 'video/VP8')
+          .map((c) => weriftCodec(c, 'video')),
+      },
+      BROWSER_LIKE,
+      clientIce(),
+    );
     this.peers.push(peer);
     await peer.setRemoteDescription({ type: 'offer', sdp: offer });
     const silence = (): void => {

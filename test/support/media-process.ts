@@ -123,6 +123,8 @@ export async function launchMedia(
     String(ports.rest),
     '--rest-tls-port',
     String(ports.restTls),
+    '--rtc-port',
+    '0',
     '--rtc-min-port',
     String(ports.rtcMin),
     '--rtc-max-port',

@@ -24,7 +24,8 @@ export async function startMedia(overrides: MediaConfigOverrides = {}): Promise<
   const testing = withOverrides(mediaDefaults, {
     listen: {
       ip: '127.0.0.1',
-      announcedIp: '127.0.0.1',
+      announcedIps: ['127.0.0.1'],
+      rtcPort: 0,
       rtcMinPort,
       rtcMaxPort: rtcMinPort + 499,
       workers: 2,

@@ -1,9 +1,23 @@
 import { randomBytes, randomInt } from 'node:crypto';
-import { MediaStreamTrack, RtpHeader, RtpPacket, type RTCPeerConnection } from 'werift';
+import { MediaStreamTrack, RtpHeader, RtpPacket, type PeerConfig, type RTCPeerConnection } from 'werift';
 import { createPeer } from '../../src/media/push/rtc-peer.js';
 import { weriftCodec } from '../../src/media/rtc/codec-params.js';
 import { WcsClient, type StreamStatusEvent } from '../../src/media/push/wcs-client.js';
 import { mediaCodecs } from '../../src/media/rtc/codecs.js';
+
+/** A test client's ICE options: one host candidate on `bindIp` (an OS-chosen port), no STUN server. */
+export function clientIce(bindIp = '127.0.0.1'): Partial<PeerConfig> {
+  return {
+    iceServers: [],
+    iceUseIpv4: false,
+    iceUseIpv6: false,
+    iceAdditionalHostAddresses: [bindIp],
+    iceInterfaceAddresses: { udp4: bindIp },
+  };
+}
+
+/** What a test client asks for: congestion feedback, as a browser does. */
+export const BROWSER_LIKE = { congestionFeedback: true };
 
 const opus = mediaCodecs.find((c) => c.mimeType === 'audio/opus');
 const vp8 = mediaCodecs.find((c) => c.mimeType === 'video/VP8');
@@ -29,6 +43,8 @@ export const TAG_OFFSET = KEY_FRAME_START.length;
 const filler = randomBytes(1500);
 
 export interface PublishOptions {
+  /** The address the peer's socket binds (default 127.0.0.1). */
+  bindIp?: string;
   /** Video-only, at about this many bits per second (30 frames/s of ~1,100-byte packets). */
   videoBitrate?: number;
   /** Called with each video packet's tag just before it is written. */
@@ -36,6 +52,8 @@ export interface PublishOptions {
 }
 
 export interface PlayOptions {
+  /** The address the peer's socket binds (default 127.0.0.1). */
+  bindIp?: string;
   /** Called with every RTP packet received. */
   onRtp?: (packet: RtpPacket) => void;
   /** The kinds to ask for (default both); werift cannot take an answer that rejects one. */
@@ -137,10 +155,14 @@ export class NodePeer {
    */
   static async publish(wsUrl: string, name: string, options: PublishOptions = {}): Promise<NodePeer> {
     const audioOn = options.videoBitrate === undefined;
-    const peer = createPeer('127.0.0.1', {
-      audio: audioOn ? [weriftCodec(opus!, 'audio')] : [],
-      video: [weriftCodec(vp8!, 'video')],
-    });
+    const peer = createPeer(
+      {
+        audio: audioOn ? [weriftCodec(opus!, 'audio')] : [],
+        video: [weriftCodec(vp8!, 'video')],
+      },
+      BROWSER_LIKE,
+      clientIce(options.bindIp),
+    );
     const audio = new MediaStreamTrack({ kind: 'audio' });
     const video = new MediaStreamTrack({ kind: 'video' });
     if (audioOn) peer.addTransceiver(audio, { direction: 'sendonly' });
@@ -151,10 +173,14 @@ export class NodePeer {
   }
 
   static async play(wsUrl: string, name: string, options: PlayOptions = {}): Promise<NodePeer> {
-    const peer = createPeer('127.0.0.1', {
-      audio: [weriftCodec(opus!, 'audio')],
-      video: [weriftCodec(vp8!, 'video')],
-    });
+    const peer = createPeer(
+      {
+        audio: [weriftCodec(opus!, 'audio')],
+        video: [weriftCodec(vp8!, 'video')],
+      },
+      BROWSER_LIKE,
+      clientIce(options.bindIp),
+    );
     for (const kind of options.kinds ?? ['audio', 'video'])
       peer.addTransceiver(kind, { direction: 'recvonly' });
     // tracks are announced during setRemoteDescription: count from before negotiation

@@ -1,6 +1,7 @@
 import { MediaStreamTrack, type RTCPeerConnection, type RtpPacket } from 'werift';
 import { WhipMediaType, sessionUrl } from '../../src/contracts/whip-http.js';
 import { createPeer } from '../../src/media/push/rtc-peer.js';
+import { BROWSER_LIKE, clientIce } from './node-peer.js';
 import { weriftCodec } from '../../src/media/rtc/codec-params.js';
 import { mediaCodecs } from '../../src/media/rtc/codecs.js';
 import { SYNTHETIC_VIDEO_SIZE, sendSynthetic } from './node-peer.js';
@@ -49,10 +50,14 @@ export class WhipPeer {
 
   /** The werift peer's offer, for tests that post it themselves. */
   static async offer(direction: 'sendonly' | 'recvonly'): Promise<{ peer: RTCPeerConnection; sdp: string }> {
-    const peer = createPeer('127.0.0.1', {
-      audio: [weriftCodec(opus, 'audio')],
-      video: [weriftCodec(vp8, 'video')],
-    });
+    const peer = createPeer(
+      {
+        audio: [weriftCodec(opus, 'audio')],
+        video: [weriftCodec(vp8, 'video')],
+      },
+      BROWSER_LIKE,
+      clientIce(),
+    );
     if (direction === 'sendonly') {
       peer.addTransceiver(new MediaStreamTrack({ kind: 'audio' }), { direction });
       peer.addTransceiver(new MediaStreamTrack({ kind: 'video' }), { direction });

@@ -1,10 +1,12 @@
 import type * as ms from 'mediasoup/types';
 import type { RelayAnswer, SrtpParameters } from '../../contracts/fleet-api.js';
 
-/** Where this server's fleet pipes listen: the media address and port range. */
+/**
+ * Where this server's fleet pipes listen: the internal address (--internal-ip: members reach each other there,
+ * never through the addresses announced to browsers) and the RTC port range.
+ */
 export interface PipeListen {
-  listenIp: string;
-  announcedIp?: string | undefined;
+  internalIp: string;
   rtcMinPort: number;
   rtcMaxPort: number;
 }
@@ -17,19 +19,13 @@ export async function createPipeHalf(router: ms.Router, listen: PipeListen): Pro
   return router.createPipeTransport({
     listenInfo: {
       protocol: 'udp',
-      ip: listen.listenIp,
-      announcedAddress: pipeAddress(listen),
+      ip: listen.internalIp,
       portRange: { min: listen.rtcMinPort, max: listen.rtcMaxPort },
     },
     enableSctp: false,
     enableRtx: true,
     enableSrtp: true,
   });
-}
-
-/** The address other members send our pipes' media to (announced, else the listen address). */
-export function pipeAddress(listen: PipeListen): string {
-  return listen.announcedIp ?? (listen.listenIp === '0.0.0.0' ? '127.0.0.1' : listen.listenIp);
 }
 
 /** The address and SRTP key the other half connects to. */

@@ -1,6 +1,6 @@
 import type { MemberInfo, NameClaim, RelayOffer } from '../../contracts/fleet-api.js';
 import type { Logger } from '../../log.js';
-import type { ListenConfig } from '../media-options.js';
+import { internalIpOf, type ListenConfig } from '../media-options.js';
 import type { MediaMetrics } from '../metrics.js';
 import { fleetIdOf } from '../push/push-chain.js';
 import type { MediaEngine } from '../rtc/media-engine.js';
@@ -9,7 +9,7 @@ import type { StreamRegistry } from '../streams/stream-registry.js';
 import type { RemoteStreams } from '../streams/stream-service.js';
 import { FleetMembers, type MemberDescription } from './fleet-members.js';
 import { membershipOf, type FleetOptions } from './fleet-options.js';
-import { pipeAddress, type PipeListen } from './fleet-pipe.js';
+import type { PipeListen } from './fleet-pipe.js';
 import { FleetRelays, type RelayDescription } from './fleet-relays.js';
 import { LoopGuard } from '../push/push-chain.js';
 import { NameClaims } from './name-claims.js';
@@ -56,8 +56,7 @@ export class Fleet implements RemoteStreams {
     this.#config = config;
     this.#metrics = metrics;
     this.#pipes = {
-      listenIp: listen.ip,
-      announcedIp: listen.announcedIp,
+      internalIp: internalIpOf(listen),
       rtcMinPort: listen.rtcMinPort,
       rtcMaxPort: listen.rtcMaxPort,
     };
@@ -93,6 +92,7 @@ export class Fleet implements RemoteStreams {
         hasName: (name) => this.#claims.inFleet(name),
       },
       listen.ip,
+      listen.announcedIps,
     );
   }
 
@@ -124,7 +124,7 @@ export class Fleet implements RemoteStreams {
   info(): MemberInfo {
     return {
       memberId: this.memberId,
-      mediaIp: pipeAddress(this.#pipes),
+      mediaIp: this.#pipes.internalIp,
       wsPorts: this.#wsPorts,
       streams: this.#claims.originated(),
     };

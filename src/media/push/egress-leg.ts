@@ -1,5 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { MediaStreamTrack, RtcpRrPacket, type RTCPeerConnection, type RTCRtpSender } from 'werift';
+import {
+  MediaStreamTrack,
+  RtcpRrPacket,
+  type PeerConfig,
+  type RTCPeerConnection,
+  type RTCRtpSender,
+} from 'werift';
 import type { ChainHop } from '../../contracts/wcs-protocol.js';
 import type { Publisher } from '../streams/publisher.js';
 import { StreamStatus } from '../streams/status.js';
@@ -7,7 +13,6 @@ import type { MediaLeg, MediaLegEvents } from './media-leg.js';
 import { ProducerTap } from './producer-tap.js';
 import { weriftCodec } from '../rtc/codec-params.js';
 import { createPeer } from './rtc-peer.js';
-import type { IceServer } from '../../contracts/whip-http.js';
 import type { OfferOptions } from './signalling.js';
 
 /** A push forwards what it gets and cannot adapt its bitrate: no congestion feedback (see PeerOptions). */
@@ -71,12 +76,9 @@ export class EgressLeg extends EventEmitter<MediaLegEvents> implements MediaLeg 
     }
   }
 
-  createPeer(
-    host: string,
-    iceServers: readonly IceServer[],
-  ): { peer: RTCPeerConnection; offer: OfferOptions } {
+  createPeer(ice: Partial<PeerConfig>): { peer: RTCPeerConnection; offer: OfferOptions } {
     const codecs = { audio: this.#codecsOf('audio'), video: this.#codecsOf('video') };
-    const peer = createPeer(host, codecs, NO_FEEDBACK, iceServers);
+    const peer = createPeer(codecs, NO_FEEDBACK, ice);
     for (const t of this.#tracks) {
       const transceiver = peer.addTransceiver(t.track, { direction: 'sendonly' });
       t.sender = transceiver.sender;

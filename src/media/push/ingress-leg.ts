@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type * as ms from 'mediasoup/types';
-import type { MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
+import type { MediaStreamTrack, PeerConfig, RTCPeerConnection, RTCRtpTransceiver } from 'werift';
 import { PushFailureCode } from '../../contracts/pull-api.js';
 import type { MediaEngine } from '../rtc/media-engine.js';
 import type { MediaKind } from '../rtc/sdp-offer.js';
@@ -14,8 +14,10 @@ import type { StreamService } from '../streams/stream-service.js';
 import type { MediaLeg, MediaLegEvents } from './media-leg.js';
 import type { PushTarget } from './relay.js';
 import { createPeer } from './rtc-peer.js';
-import type { IceServer } from '../../contracts/whip-http.js';
 import type { OfferOptions } from './signalling.js';
+
+/** A pull receives: it asks for congestion feedback as a browser would (see PeerOptions). */
+const WITH_FEEDBACK = { congestionFeedback: true };
 
 /** One receiving track per media kind. */
 interface Track {
@@ -64,14 +66,11 @@ export class IngressLeg extends EventEmitter<MediaLegEvents> implements MediaLeg
     // the local publisher is made once the remote answered: its codecs are what was negotiated
   }
 
-  createPeer(
-    host: string,
-    iceServers: readonly IceServer[],
-  ): { peer: RTCPeerConnection; offer: OfferOptions } {
+  createPeer(ice: Partial<PeerConfig>): { peer: RTCPeerConnection; offer: OfferOptions } {
     const caps = this.#engine.rtpCapabilities.codecs ?? [];
     const codecs = (kind: MediaKind): ReturnType<typeof weriftCodec>[] =>
       caps.filter((c) => c.kind === kind && !isRtx(c)).map((c) => weriftCodec(c, kind));
-    const peer = createPeer(host, { audio: codecs('audio'), video: codecs('video') }, undefined, iceServers);
+    const peer = createPeer({ audio: codecs('audio'), video: codecs('video') }, WITH_FEEDBACK, ice);
     for (const kind of ['audio', 'video'] as const) {
       const transceiver = peer.addTransceiver(kind, { direction: 'recvonly' });
       this.#tracks.push({

@@ -1,8 +1,7 @@
 import type { EventEmitter } from 'node:events';
-import type { RTCPeerConnection } from 'werift';
+import type { PeerConfig, RTCPeerConnection } from 'werift';
 import type { PushFailureCode } from '../../contracts/pull-api.js';
 import type { StreamStatus } from '../../contracts/wcs-protocol.js';
-import type { IceServer } from '../../contracts/whip-http.js';
 import type { OfferOptions } from './signalling.js';
 
 export interface MediaLegEvents {
@@ -28,13 +27,10 @@ export interface MediaLeg extends EventEmitter<MediaLegEvents> {
   /** Builds the local media (before any remote step). */
   prepare(): Promise<void>;
   /**
-   * The WebRTC peer to offer, with its transceivers, and what the offer says about itself. `host`: the
-   * remote's; `iceServers`: the STUN/TURN servers it announced (signalling.ts).
+   * The WebRTC peer to offer, with its transceivers, and what the offer says about itself. `ice`: its
+   * sockets and ICE servers (PeerNetwork.iceConfig in rtc-peer.ts).
    */
-  createPeer(
-    host: string,
-    iceServers: readonly IceServer[],
-  ): { peer: RTCPeerConnection; offer: OfferOptions };
+  createPeer(ice: Partial<PeerConfig>): { peer: RTCPeerConnection; offer: OfferOptions };
   /** The answer is applied: start feeding media. `remoteFleetId`: what the remote announced (push-chain.ts). */
   answered(remoteFleetId: string | undefined): Promise<void>;
   /** The relay is PUBLISHING. */

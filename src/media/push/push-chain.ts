@@ -91,10 +91,15 @@ export class LoopGuard {
   readonly #fleet: FleetView;
   readonly #isOwn: (address: string) => boolean;
 
-  /** `listenIp`: the address this server listens on; "this server" is that address (any of the host's on `0.0.0.0`/`::`) and its ports. */
-  constructor(fleet: FleetView, listenIp: string) {
+  /**
+   * `listenIp`: the address this server listens on; "this server" is that address (any of the host's on
+   * `0.0.0.0`/`::`), or one of the addresses it announces, with its ports.
+   */
+  constructor(fleet: FleetView, listenIp: string, announcedIps: readonly string[] = []) {
     this.#fleet = fleet;
-    this.#isOwn = reachesListener(listenIp);
+    const listener = reachesListener(listenIp);
+    const announced = new Set(announcedIps.map(plainAddress));
+    this.#isOwn = (a) => listener(a) || announced.has(a);
   }
 
   async check(push: PushIntent): Promise<void> {

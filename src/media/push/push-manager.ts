@@ -16,6 +16,7 @@ import { EgressLeg } from './egress-leg.js';
 import { IngressLeg } from './ingress-leg.js';
 import type { PushConfig } from '../media-options.js';
 import { Relay, type PushTarget } from './relay.js';
+import type { PeerNetwork } from './rtc-peer.js';
 import { chainOf } from './push-chain.js';
 import { RelayError, codeOf } from './relay-error.js';
 import { TargetPolicy } from './target-policy.js';
@@ -54,6 +55,8 @@ export class PushFailedError extends RelayError {
 
 export interface PushManagerOptions {
   config: PushConfig;
+  /** Where our peers open their sockets, and our own ICE servers (rtc-peer.ts). */
+  network: PeerNetwork;
   streams: StreamService;
   engine: MediaEngine;
   /** The fleet's check (LoopGuard in push/push-chain.ts): refuses pushes to this server or back into its fleet. */
@@ -76,6 +79,7 @@ export class PushManager {
   /** Each push's use of its local stream (a relayed one is not let go while pushed). */
   private readonly uses = new Map<Relay, StreamUser>();
   private readonly config: PushConfig;
+  private readonly network: PeerNetwork;
   private readonly streams: StreamService;
   private readonly engine: MediaEngine;
   private readonly policy: TargetPolicy;
@@ -86,6 +90,7 @@ export class PushManager {
 
   constructor(options: PushManagerOptions) {
     this.config = options.config;
+    this.network = options.network;
     this.streams = options.streams;
     this.engine = options.engine;
     this.policy = new TargetPolicy(options.config.allow);
@@ -146,6 +151,7 @@ export class PushManager {
       );
     const url = await this.policy.check(request.uri);
     return {
+      network: this.network,
       uri: request.uri,
       protocol: http ? (type === 'push' ? 'whip' : 'whep') : 'wcs',
       key: pushTargetKey(request.uri),

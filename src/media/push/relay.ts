@@ -15,6 +15,7 @@ import { loopRefusal } from './push-chain.js';
 import { RelayError, codeOf, withDeadline } from './relay-error.js';
 import { connectSignalling } from './connect-signalling.js';
 import type { SignallingClient } from './signalling.js';
+import type { PeerNetwork } from './rtc-peer.js';
 
 export type { PushDescription, PushStatus } from '../../contracts/pull-api.js';
 
@@ -43,6 +44,8 @@ export interface RelayDeadlines {
 }
 
 export interface PushTarget {
+  /** Where our peer opens its sockets and which ICE servers it uses (this server's, rtc-peer.ts). */
+  network: PeerNetwork;
   /** The URI as the caller gave it (what we connect to and list). */
   uri: string;
   /** How we speak to it (signalling.ts connectSignalling picks the client by it). */
@@ -237,7 +240,7 @@ export class Relay extends EventEmitter<RelayEvents> {
   async #negotiate(): Promise<void> {
     const client = await this.#step(this.#connect());
     const host = this.#target.url.hostname.replace(/^\[|\]$/g, '');
-    const { peer, offer } = this.#leg.createPeer(host, client.iceServers);
+    const { peer, offer } = this.#leg.createPeer(this.#target.network.iceConfig(host, client.iceServers));
     this.#peer = peer;
     let connected = false;
     peer.connectionStateChange.subscribe((state) => {

@@ -3,6 +3,7 @@ import {
   RTCPeerConnection,
   RTCRtpHeaderExtensionParameters,
   type RTCPeerConnection as Peer,
+  type PeerConfig,
   type RTCRtpCodecParameters,
 } from 'werift';
 import type { IceServer } from '../../contracts/whip-http.js';
@@ -17,31 +18,87 @@ export interface PeerOptions {
 }
 
 /**
- * A werift peer connection for talking to the media server at `host`. A loopback target needs a loopback
- * host candidate, which werift leaves out unless told.
+ * Where our own push/pull peers open their sockets, and the STUN/TURN servers they use: one per server
+ * (push-manager.ts), built from the listen configuration (peerNetworkOf in media-server.ts).
+ *
+ * werift's own port search (icePortRange) probes the range from its low end and then binds: two peers
+ * gathering at once would both find the same free port, and the loser's bind fails outside any handler. So each
+ * peer is given its own pair of ports (its host socket, and a TURN allocation's), taken in turn round the range.
+ */
+export class PeerNetwork {
+  readonly bindIp: string;
+  readonly #min: number;
+  readonly #max: number;
+  readonly #iceServers: () => readonly IceServer[];
+  #next: number;
+
+  constructor(options: {
+    /** The address our peers bind (the internal address). */
+    bindIp: string;
+    /** The RTC range (at least two ports). */
+    portRange: [number, number];
+    /** Our own STUN/TURN servers (`--ice-server`), read per peer (TURN credentials may be minted per session). */
+    iceServers: () => readonly IceServer[];
+  }) {
+    this.bindIp = options.bindIp;
+    [this.#min, this.#max] = options.portRange;
+    this.#iceServers = options.iceServers;
+    this.#next = this.#min;
+  }
+
+  /**
+   * werift's ICE and socket options for a peer talking to `host`, whose server announced `remoteIceServers`:
+   * one host candidate, on the bind address (a loopback target is reached from loopback), in the next pair of
+   * ports; our ICE servers and the remote's, and no others (werift's default is a public Google STUN server).
+   */
+  iceConfig(host: string, remoteIceServers: readonly IceServer[]): Partial<PeerConfig> {
+    const v6 = isIP(host) === 6;
+    const loopback = host === 'localhost' || host.startsWith('127.') || host === '::1';
+    const bind = loopback && !isLoopbackIp(this.bindIp) ? (v6 ? '::1' : '127.0.0.1') : this.bindIp;
+    const iceServers = [...this.#iceServers(), ...remoteIceServers].map((s) => ({
+      urls: s.urls,
+      ...(s.username !== undefined ? { username: s.username } : {}),
+      ...(s.credential !== undefined ? { credential: s.credential } : {}),
+    }));
+    const sameFamily = (isIP(bind) === 6) === v6;
+    if (!sameFamily) return { iceServers, iceUseIpv6: v6, icePortRange: this.#ports() };
+    return {
+      iceServers,
+      // host addresses: only the bind address (werift would add every interface's)
+      iceUseIpv4: false,
+      iceUseIpv6: false,
+      iceAdditionalHostAddresses: [bind],
+      iceInterfaceAddresses: v6 ? { udp6: bind } : { udp4: bind },
+      icePortRange: this.#ports(),
+    };
+  }
+
+  #ports(): [number, number] {
+    if (this.#next + 1 > this.#max) this.#next = this.#min;
+    const low = this.#next;
+    this.#next += 2;
+    return [low, low + 1];
+  }
+}
+
+const isLoopbackIp = (ip: string): boolean => ip.startsWith('127.') || ip === '::1';
+
+/**
+ * A werift peer connection, its sockets and ICE servers as `ice` says (PeerNetwork.iceConfig).
  *
  * `max-bundle`: one ICE/DTLS transport for all media from the start. Under werift's default
  * (`max-compat`) every transceiver gathers its own transport for the offer, and when the answer bundles
  * them werift re-points the transceivers at the first one and never closes the others: their UDP sockets
- * outlived every push and pull (two per relay, see test/media/os-leak.test.ts). No STUN server: a media
- * server's host candidates are what it reaches (werift's default is a public Google STUN server), unless
- * the remote announced its own (`iceServers`: a WHIP/WHEP endpoint's `Link` headers).
+ * outlived every push and pull (two per relay, see test/media/os-leak.test.ts).
  */
 export function createPeer(
-  host: string,
   codecs: { audio: RTCRtpCodecParameters[]; video: RTCRtpCodecParameters[] },
-  { congestionFeedback }: PeerOptions = { congestionFeedback: true },
-  iceServers: readonly IceServer[] = [],
+  { congestionFeedback }: PeerOptions,
+  ice: Partial<PeerConfig>,
 ): Peer {
-  const loopback = host === 'localhost' || host.startsWith('127.') || host === '::1';
-  const v4 = isIP(host) !== 6;
   return new RTCPeerConnection({
+    ...ice,
     bundlePolicy: 'max-bundle',
-    iceServers: iceServers.map((s) => ({
-      urls: s.urls,
-      ...(s.username !== undefined ? { username: s.username } : {}),
-      ...(s.credential !== undefined ? { credential: s.credential } : {}),
-    })),
     codecs,
     headerExtensions: {
       audio: [],
@@ -58,9 +115,5 @@ export function createPeer(
           ]
         : [],
     },
-    iceUseIpv6: !v4,
-    ...(loopback
-      ? { iceAdditionalHostAddresses: ['127.0.0.1'], iceInterfaceAddresses: { udp4: '127.0.0.1' } }
-      : {}),
   });
 }

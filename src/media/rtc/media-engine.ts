@@ -1,14 +1,17 @@
 import type * as ms from 'mediasoup/types';
 import type { Logger } from '../../log.js';
-import type { ListenConfig } from '../media-options.js';
+import { announcedIpsOf, type ListenConfig } from '../media-options.js';
 import type { MediaMetrics } from '../metrics.js';
 import { mediaCodecs } from './codecs.js';
 import { RouterPipes } from './router-pipes.js';
 import { ensureWorkerBin } from './worker-bin.js';
 
 export interface MediaEngineOptions {
-  /** The workers to start and the addresses and ports their transports listen on. */
-  listen: Pick<ListenConfig, 'ip' | 'announcedIp' | 'rtcMinPort' | 'rtcMaxPort' | 'workers'>;
+  /** The workers to start and the addresses and ports their WebRtcServers listen on. */
+  listen: Pick<
+    ListenConfig,
+    'ip' | 'announcedIps' | 'internalIp' | 'rtcPort' | 'rtcMinPort' | 'rtcMaxPort' | 'workers'
+  >;
   log: Logger;
   metrics: MediaMetrics;
   /** A worker died: its routers, and every stream on them, are gone. */
@@ -18,6 +21,8 @@ export interface MediaEngineOptions {
 interface RouterSlot {
   worker: ms.Worker;
   router: ms.Router;
+  /** Every WebRTC transport of the worker shares its one UDP and one TCP port. */
+  webRtcServer: ms.WebRtcServer;
   /** Transports placed on this router, to pick the least loaded one. */
   load: number;
 }
@@ -69,15 +74,28 @@ export class MediaEngine {
           logTags: ['info', 'ice', 'dtls', 'srtp', 'rtp'],
         });
         engine.track(worker);
+        const webRtcServer = await worker.createWebRtcServer({
+          listenInfos: webRtcListenInfos(options.listen, i),
+        });
         const router = await worker.createRouter({ mediaCodecs });
-        engine.slots.push({ worker, router, load: 0 });
+        engine.slots.push({ worker, router, webRtcServer, load: 0 });
       }
     } catch (error) {
       engine.close();
       throw error;
     }
-    options.log.info({ workers }, 'mediasoup workers started');
+    options.log.info({ workers, rtcPorts: await engine.webRtcPorts() }, 'mediasoup workers started');
     return engine;
+  }
+
+  /** The UDP and TCP ports each worker's WebRtcServer listens on, by worker. */
+  async webRtcPorts(): Promise<{ udp: number[]; tcp: number[] }[]> {
+    return Promise.all(
+      this.slots.map(async ({ webRtcServer }) => {
+        const dump = await webRtcServer.dump();
+        return { udp: dump.udpSockets.map((s) => s.port), tcp: dump.tcpServers.map((s) => s.port) };
+      }),
+    );
   }
 
   /** Live mediasoup object counts, for metrics and leak checks. */
@@ -100,13 +118,8 @@ export class MediaEngine {
 
   async createWebRtcTransport(): Promise<ms.WebRtcTransport> {
     const slot = this.leastLoaded();
-    const { ip, announcedIp, rtcMinPort, rtcMaxPort } = this.listen;
-    const portRange = { min: rtcMinPort, max: rtcMaxPort };
     const transport = await slot.router.createWebRtcTransport({
-      listenInfos: [
-        { protocol: 'udp', ip, announcedAddress: announcedIp, portRange },
-        { protocol: 'tcp', ip, announcedAddress: announcedIp, portRange },
-      ],
+      webRtcServer: slot.webRtcServer,
       enableUdp: true,
       enableTcp: true,
       preferUdp: true,
@@ -192,4 +205,32 @@ export class MediaEngine {
       });
     });
   }
+}
+
+/**
+ * The sockets of worker `index`'s WebRtcServer: on the listen address, UDP and TCP port `rtcPort + index` (or,
+ * with rtcPort 0, free ports of the RTC range). One UDP socket per announced address (a candidate each; they
+ * share the port through SO_REUSEPORT); TCP carries the first announced address only, as a TCP port cannot be
+ * shared.
+ */
+export function webRtcListenInfos(
+  listen: MediaEngineOptions['listen'],
+  index: number,
+): ms.TransportListenInfo[] {
+  const port =
+    listen.rtcPort > 0
+      ? { port: listen.rtcPort + index }
+      : {
+          portRange: { min: listen.rtcMinPort, max: listen.rtcMaxPort },
+        };
+  const announced = announcedIpsOf(listen);
+  const shared = announced.length > 1;
+  const udp = announced.map((announcedAddress): ms.TransportListenInfo => ({
+    protocol: 'udp',
+    ip: listen.ip,
+    announcedAddress,
+    ...port,
+    ...(shared ? { flags: { udpReusePort: true } } : {}),
+  }));
+  return [...udp, { protocol: 'tcp', ip: listen.ip, announcedAddress: announced[0], ...port }];
 }

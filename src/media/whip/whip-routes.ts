@@ -33,8 +33,8 @@ import { WhipSessions } from './whip-sessions.js';
 export interface WhipRoutesOptions {
   /** Decides and starts publishes and plays, as for the WebSocket sessions. */
   admission: StreamAdmission;
-  /** STUN/TURN servers announced as `Link: rel="ice-server"` on the 201 and on OPTIONS. */
-  iceServers: readonly IceServer[];
+  /** STUN/TURN servers announced as `Link: rel="ice-server"` on the 201 and on OPTIONS (read per answer: TURN credentials may be minted per session). */
+  iceServers: () => readonly IceServer[];
   /** A session whose ICE and DTLS are not up this long after its 201 ends FAILED (default 30 s). */
   connectDeadlineMs?: number | undefined;
 }
@@ -64,7 +64,6 @@ function answerProblem(error: FastifyError, _request: FastifyRequest, reply: Fas
 export function registerWhipRoutes(app: FastifyInstance, options: WhipRoutesOptions): void {
   const { admission, iceServers } = options;
   const sessions = new WhipSessions();
-  const links = iceServerLinks(iceServers);
 
   for (const type of [WhipMediaType.SDP, WhipMediaType.TRICKLE_ICE])
     if (!app.hasContentTypeParser(type)) app.addContentTypeParser(type, { parseAs: 'string' }, stringBody);
@@ -80,6 +79,7 @@ export function registerWhipRoutes(app: FastifyInstance, options: WhipRoutesOpti
     },
   });
   const announce = (reply: FastifyReply): FastifyReply => {
+    const links = iceServerLinks(iceServers());
     if (links.length > 0) void reply.header('link', links);
     return reply.header(STREAMFED_FLEET_HEADER, admission.fleetId());
   };
