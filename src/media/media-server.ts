@@ -19,6 +19,8 @@ import { memberIdOf, type MediaServerConfig, type TlsFiles } from './media-optio
 import { noHooks } from './hooks/rest-hooks.js';
 import { StreamAdmission } from './streams/admission.js';
 import { registerWhipRoutes } from './whip/whip-routes.js';
+import { PipeTargets } from './push/pipe-publisher.js';
+import { pushPipeListen } from './push/push-pipe.js';
 
 export interface MediaServerAddresses {
   wsPort: number;
@@ -111,11 +113,13 @@ export class MediaServer {
       keepAlive: { intervalMs: config.signalling.pingIntervalMs, probes: config.signalling.pingProbes },
       maxMessageBytes: 256 * 1024,
       admission,
+      pipes: new PipeTargets(engine, pushPipeListen(config.listen)),
       metrics,
       log,
     });
     const pushes = new PushManager({
       config: config.push,
+      pipeListen: pushPipeListen(config.listen),
       streams,
       engine,
       loopGuard: (target) => fleet.loopGuard.check(target),

@@ -80,8 +80,8 @@ export class FleetPipe {
     return pipeEndpoint(this.#transport);
   }
 
-  /** Connects to the origin's half and makes one producer per relayed kind. */
-  async connect(answer: RelayAnswer): Promise<void> {
+  /** Connects to the origin's half (a push's sending half) and makes one producer per relayed kind. */
+  async connect(answer: Pick<RelayAnswer, 'ip' | 'port' | 'srtpParameters' | 'producers'>): Promise<void> {
     await this.#transport.connect({
       ip: answer.ip,
       port: answer.port,
