@@ -23,9 +23,10 @@ describe('server-to-server push over WebRTC between server processes', () => {
   let publisher: TwoWayStreamingPage;
 
   beforeAll(async () => {
-    // s1 trusts the test CA through Node's standard NODE_EXTRA_CA_CERTS: certificate checks stay on.
+    // s1 trusts the test CA through Node's standard NODE_EXTRA_CA_CERTS: certificate checks stay on. Its
+    // pushes go over WebRTC (--push-pipe off); s2's, to another streamfed server, over a pipe (pipe-push.test.ts).
     [s1, s2, s3] = await Promise.all([
-      spawnMedia([], { NODE_EXTRA_CA_CERTS: tls.certFile }),
+      spawnMedia(['--push-pipe', 'off'], { NODE_EXTRA_CA_CERTS: tls.certFile }),
       spawnMedia(['--tls-cert', tls.certFile, '--tls-key', tls.keyFile]),
       spawnMedia(),
     ]);
@@ -49,7 +50,12 @@ describe('server-to-server push over WebRTC between server processes', () => {
     });
     expect(started.status).toBe(200);
     const push = started.body as PushView;
-    expect(push).toMatchObject({ uri: s2.wsUrl, localStreamName: 'cam', remoteStreamName: 'cam-fed' });
+    expect(push).toMatchObject({
+      uri: s2.wsUrl,
+      localStreamName: 'cam',
+      remoteStreamName: 'cam-fed',
+      transport: 'webrtc',
+    });
     expect(push.localMediaSessionId).toMatch(/[0-9a-f-]{36}/);
     expect(push.remoteMediaSessionId).toMatch(/[0-9a-f-]{36}/);
 
