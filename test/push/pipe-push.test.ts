@@ -13,6 +13,7 @@ import {
   type WcsProxy,
 } from '../support/pipe-blocker.js';
 import { listPushes } from '../support/pushes.js';
+import { expectFailedOnTargetDeath } from '../support/push-checks.js';
 import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
 
 /** The pipe's deadline on server 1 (its ICE deadline): a blocked pipe falls back after it. */
@@ -20,6 +21,25 @@ const PIPE_MS = 3000;
 
 const objects = (url: string, type: string): Promise<number> =>
   metric(url, 'streamfed_mediasoup_objects', { type });
+
+/** POSTs a push from `restUrl` and waits for it (the only one listed there) to be PUBLISHING. */
+async function pushed(restUrl: string, body: Record<string, unknown>): Promise<PushDescription> {
+  const r = await rest(restUrl, '/rest-api/pull/push', body);
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  return publishing(restUrl);
+}
+
+/** The stream `name` on `restUrl`'s server: one PUBLISHING publisher, the push's remote session. */
+async function expectListed(restUrl: string, name: string, push: PushDescription): Promise<void> {
+  const found = await rest(restUrl, '/rest-api/stream/find', { name });
+  expect(found.body).toEqual([
+    expect.objectContaining({
+      published: true,
+      status: 'PUBLISHING',
+      mediaSessionId: push.remoteMediaSessionId,
+    }),
+  ]);
+}
 
 /** The one push of server 1 once PUBLISHING. */
 async function publishing(restUrl: string): Promise<PushDescription> {
@@ -57,13 +77,11 @@ describe('a push between two streamfed servers of different fleets goes over a m
   });
 
   it('negotiates a pipe: find_all and metrics say pipe, the Player on server 2 decodes, terminate frees both halves', async () => {
-    const r = await rest(s1.restUrl, '/rest-api/pull/push', {
+    const push = await pushed(s1.restUrl, {
       uri: s2.wsUrl,
       localStreamName: 'cam',
       remoteStreamName: 'cam-piped',
     });
-    expect(r.status, JSON.stringify(r.body)).toBe(200);
-    const push = await publishing(s1.restUrl);
     expect(push).toMatchObject({ transport: 'pipe', protocol: 'wcs', type: 'push' });
     expect(push.fallback).toBeUndefined();
     expect(await metric(s1.restUrl, 'streamfed_push_transport', { transport: 'pipe' })).toBe(1);
@@ -73,14 +91,7 @@ describe('a push between two streamfed servers of different fleets goes over a m
     expect(await objects(s1.restUrl, 'pipe_transport')).toBe(1);
 
     // on server 2 an ordinary publisher, listed under the push's remote session id
-    const onS2 = await rest(s2.restUrl, '/rest-api/stream/find', { name: 'cam-piped' });
-    expect(onS2.body).toEqual([
-      expect.objectContaining({
-        published: true,
-        status: 'PUBLISHING',
-        mediaSessionId: push.remoteMediaSessionId,
-      }),
-    ]);
+    await expectListed(s2.restUrl, 'cam-piped', push);
     const player = await PlayerPage.open(browser, s2.restUrl, s2.wsUrl, 'cam-piped');
     await player.waitStatus('PLAYING');
     await framesKeepDecoding(player, 'on server 2 over the pipe');
@@ -114,13 +125,11 @@ describe('a push between two streamfed servers of different fleets goes over a m
     const before = await metric(s1.restUrl, 'streamfed_push_pipe_fallbacks_total', {
       reason: 'PIPE_NO_MEDIA',
     });
-    const r = await rest(s1.restUrl, '/rest-api/pull/push', {
+    const push = await pushed(s1.restUrl, {
       uri: proxy.url,
       localStreamName: 'cam',
       remoteStreamName: 'cam-fallback',
     });
-    expect(r.status, JSON.stringify(r.body)).toBe(200);
-    const push = await publishing(s1.restUrl);
     expect(push).toMatchObject({
       transport: 'webrtc',
       fallback: { code: 'PIPE_NO_MEDIA', info: expect.stringMatching(/no media over the pipe/) },
@@ -133,10 +142,7 @@ describe('a push between two streamfed servers of different fleets goes over a m
     // the pipe's half is gone on both ends; server 2 has only the WebRTC publisher, under the new id
     expect(await objects(s1.restUrl, 'pipe_transport')).toBe(0);
     await waitFor(async () => (await objects(s2.restUrl, 'pipe_transport')) === 0, 'server 2 pipe freed');
-    const onS2 = await rest(s2.restUrl, '/rest-api/stream/find', { name: 'cam-fallback' });
-    expect(onS2.body).toEqual([
-      expect.objectContaining({ status: 'PUBLISHING', mediaSessionId: push.remoteMediaSessionId }),
-    ]);
+    await expectListed(s2.restUrl, 'cam-fallback', push);
     const player = await PlayerPage.open(browser, s2.restUrl, s2.wsUrl, 'cam-fallback');
     await player.waitStatus('PLAYING');
     await framesKeepDecoding(player, 'on server 2 after the fallback');
@@ -151,13 +157,11 @@ describe('a push between two streamfed servers of different fleets goes over a m
       return { ...frame, data: [userData] };
     });
     closers.push(() => foreign.close());
-    const r = await rest(s1.restUrl, '/rest-api/pull/push', {
+    const push = await pushed(s1.restUrl, {
       uri: foreign.url,
       localStreamName: 'cam',
       remoteStreamName: 'cam-foreign',
     });
-    expect(r.status, JSON.stringify(r.body)).toBe(200);
-    const push = await publishing(s1.restUrl);
     expect(push.transport).toBe('webrtc');
     expect(push.fallback).toBeUndefined();
     // server 2 did announce both; the proxy hid them
@@ -173,10 +177,7 @@ describe('a push between two streamfed servers of different fleets goes over a m
     closers.push(() => page.page.close());
     await page.publish('cam2');
     await page.waitPublishStatus('PUBLISHING');
-    expect(
-      (await rest(s1.restUrl, '/rest-api/pull/push', { uri: s3.wsUrl, localStreamName: 'cam2' })).status,
-    ).toBe(200);
-    expect((await publishing(s1.restUrl)).transport).toBe('pipe');
+    expect((await pushed(s1.restUrl, { uri: s3.wsUrl, localStreamName: 'cam2' })).transport).toBe('pipe');
     const player = await PlayerPage.open(browser, s3.restUrl, s3.wsUrl, 'cam2');
     await player.waitStatus('PLAYING');
     await page.stopPublishing();
@@ -189,25 +190,13 @@ describe('a push between two streamfed servers of different fleets goes over a m
   it('goes FAILED with PUSH_ERR_REMOTE_DISCONNECTED within 5 s when the target dies, and frees its pipe', async () => {
     const s4 = await spawnMedia();
     closers.push(() => s4.kill());
-    expect(
-      (await rest(s1.restUrl, '/rest-api/pull/push', { uri: s4.wsUrl, localStreamName: 'cam' })).status,
-    ).toBe(200);
-    expect((await publishing(s1.restUrl)).transport).toBe('pipe');
-    await s4.kill();
-    const killedAt = Date.now();
-    await waitFor(async () => (await listPushes(s1.restUrl))[0]?.status === 'FAILED', 'push FAILED', 5_000);
-    expect(Date.now() - killedAt).toBeLessThan(5_000);
-    expect((await listPushes(s1.restUrl))[0]).toMatchObject({
-      code: 'PUSH_ERR_REMOTE_DISCONNECTED',
-      transport: 'pipe',
-    });
+    expect((await pushed(s1.restUrl, { uri: s4.wsUrl, localStreamName: 'cam' })).transport).toBe('pipe');
+    expect((await expectFailedOnTargetDeath(s1.restUrl, s4)).transport).toBe('pipe');
     expect(await objects(s1.restUrl, 'pipe_transport')).toBe(0);
     // the operator's re-push once the target is back: the FAILED push is replaced, over a pipe again
     const back = await s4.restart();
     closers.push(() => back.kill());
-    const again = await rest(s1.restUrl, '/rest-api/pull/push', { uri: back.wsUrl, localStreamName: 'cam' });
-    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect((await pushed(s1.restUrl, { uri: back.wsUrl, localStreamName: 'cam' })).transport).toBe('pipe');
     expect((await listPushes(s1.restUrl)).length).toBe(1);
-    expect((await publishing(s1.restUrl)).transport).toBe('pipe');
   });
 });
