@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { PushDescription } from '../../src/contracts/pull-api.js';
+import type { PushDescription, PushFailureBody } from '../../src/contracts/pull-api.js';
 import { framesKeepDecoding, launchBrowser } from '../support/browser.js';
 import { spawnMedia, type MediaProcess } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
@@ -13,6 +13,7 @@ import {
   type WcsProxy,
 } from '../support/pipe-blocker.js';
 import { listPushes } from '../support/pushes.js';
+import { HooksBackend } from '../support/hooks-backend.js';
 import { expectFailedOnTargetDeath } from '../support/push-checks.js';
 import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
 
@@ -168,6 +169,44 @@ describe('a push between two streamfed servers of different fleets goes over a m
     expect(offers[1]).toBe(1);
     expect(await objects(s1.restUrl, 'pipe_transport')).toBe(0);
     expect(await objects(s2.restUrl, 'pipe_transport')).toBe(0);
+  });
+
+  it("a pipe push passes the target's publishStream hook: refused there, it fails PUSH_ERR_REMOTE_REJECTED and leaves no pipe", async () => {
+    const hooks = await HooksBackend.start((call) =>
+      call.hook === 'publishStream' && call.body['name'] === 'refused'
+        ? { refuse: 'not this one' }
+        : undefined,
+    );
+    closers.push(() => hooks.close());
+    const s5 = await spawnMedia(['--hooks-url', hooks.url]);
+    closers.push(() => s5.kill());
+    const refused = await rest(s1.restUrl, '/rest-api/pull/push', {
+      uri: s5.wsUrl,
+      localStreamName: 'cam',
+      remoteStreamName: 'refused',
+    });
+    expect(refused.status).toBe(500);
+    expect(refused.body).toMatchObject({
+      code: 'PUSH_ERR_REMOTE_REJECTED',
+      message: expect.stringMatching(/not this one/),
+      push: { transport: 'pipe' },
+    });
+    // the hook saw a publishStream with the push's chain, as over WebRTC
+    const call = await hooks.heard('publishStream', { name: 'refused' });
+    expect(call.body['streamfedChain']).toEqual([expect.objectContaining({ name: 'cam' })]);
+    expect(await objects(s1.restUrl, 'pipe_transport')).toBe(0);
+    expect(await objects(s5.restUrl, 'pipe_transport')).toBe(0);
+    const { push } = refused.body as PushFailureBody;
+    expect(
+      (await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: push.localMediaSessionId }))
+        .status,
+    ).toBe(200);
+    const allowed = await pushed(s1.restUrl, {
+      uri: s5.wsUrl,
+      localStreamName: 'cam',
+      remoteStreamName: 'allowed',
+    });
+    expect(allowed.transport).toBe('pipe');
   });
 
   it('unpublishing the local stream ends the piped stream on server 2', async () => {
