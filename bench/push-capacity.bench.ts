@@ -9,7 +9,7 @@ import { MediaHost } from './support/media-host-process.js';
 import { childPids, cpuSeconds, perSecond } from './support/proc.js';
 import { pipeStream } from './support/pipe-baseline.js';
 import { pushUntilPublishing, terminatePush } from './support/pushes.js';
-import { startWcsProxy, type WcsProxy } from '../test/support/pipe-blocker.js';
+import { startWcsProxyHiding, type WcsProxy } from '../test/support/pipe-blocker.js';
 
 const WINDOW_S = Number(process.env['BENCH_CAPACITY_SECONDS'] ?? 10);
 const STEPS_1M = (process.env['BENCH_CAPACITY_STEPS'] ?? '5,10,20,30,40,50,60,80').split(',').map(Number);
@@ -39,11 +39,7 @@ beforeAll(async () => {
   execFileSync('taskset', ['-a', '-cp', '1', String(process.pid)]);
   host = await MediaHost.start({ cpu: 0 });
   s2 = await startMedia({ listen: { workers: 1 } });
-  foreign = await startWcsProxy(s2.wsUrl, (frame) => {
-    if (frame.message !== 'getUserData') return frame;
-    const { streamfedPipe: _, ...userData } = frame.data[0] as Record<string, unknown>;
-    return { ...frame, data: [userData] };
-  });
+  foreign = await startWcsProxyHiding(s2.wsUrl, ['streamfedPipe']);
 });
 afterAll(async () => {
   await foreign?.close();

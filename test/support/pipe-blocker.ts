@@ -90,3 +90,21 @@ export function startPipeBlockingProxy(targetUrl: string, sink: UdpSink): Promis
       : frame,
   );
 }
+
+/**
+ * A proxy whose server's getUserData lacks `fields` (e.g. `streamfedPipe`: a streamfed server without the
+ * pipe extension; with `streamfedFleetId`: a foreign WCS); `seen` gets what the server did announce.
+ */
+export function startWcsProxyHiding(
+  targetUrl: string,
+  fields: string[],
+  seen: (userData: Record<string, unknown>) => void = () => undefined,
+): Promise<WcsProxy> {
+  return startWcsProxy(targetUrl, (frame) => {
+    if (frame.message !== 'getUserData') return frame;
+    const userData = { ...(frame.data[0] as Record<string, unknown>) };
+    seen({ ...userData });
+    for (const field of fields) delete userData[field];
+    return { ...frame, data: [userData] };
+  });
+}
