@@ -9,6 +9,7 @@ import { MediaHost } from './support/media-host-process.js';
 import { childPids, cpuSeconds, perSecond } from './support/proc.js';
 import { pipeStream } from './support/pipe-baseline.js';
 import { pushUntilPublishing, terminatePush } from './support/pushes.js';
+import { startWcsProxyHiding, type WcsProxy } from '../test/support/pipe-blocker.js';
 
 const WINDOW_S = Number(process.env['BENCH_CAPACITY_SECONDS'] ?? 10);
 const STEPS_1M = (process.env['BENCH_CAPACITY_STEPS'] ?? '5,10,20,30,40,50,60,80').split(',').map(Number);
@@ -17,9 +18,11 @@ const LOSS_LIMIT = 0.01;
 /**
  * Capacity of one server process on one core: server 1 (Node + its mediasoup worker) is pinned to CPU 0;
  * this process (the synthetic VP8 source, and server 2 with its worker) to CPU 1. One source publishes on
- * server 1 and is sent to server 2 N times over, in three modes one after the other at each step: by N WCS
+ * server 1 and is sent to server 2 N times over, in four modes one after the other at each step: by N WCS
  * pushes (`push`: each its own consumer, socket, werift peer and SRTP session: mediasoup → Node → werift →
- * SRTP), by N pushes over WHIP (`whip`: `uri: <server 2>/whip/<name>`, the same werift path behind a WHIP
+ * SRTP; server 2 is reached through a signalling proxy that hides its pipe extension, as a foreign WCS
+ * would), by N WCS pushes to server 2 as it is (`pipe-push`: each a PipeTransport pair negotiated in the WCS
+ * session, media in mediasoup only, push/push-pipe.ts), by N pushes over WHIP (`whip`: `uri: <server 2>/whip/<name>`, the same werift path behind a WHIP
  * POST), then by N mediasoup PipeTransports (`pipe`, the baseline). One source, fanned out, because N werift
  * senders would load CPU 1 as much as the pushes load CPU 0 and the generator, not the server, would be
  * measured. Loss is counted end to end: N × the packets the source wrote against the packets server 2's N
@@ -28,22 +31,29 @@ const LOSS_LIMIT = 0.01;
  */
 let host: MediaHost;
 let s2: RunningMedia;
+/** Server 2 without its pipe extension (getUserData's streamfedPipe removed): WCS pushes go over werift. */
+let foreign: WcsProxy;
 
 beforeAll(async () => {
   // before server 2 starts, so its worker inherits the CPU too
   execFileSync('taskset', ['-a', '-cp', '1', String(process.pid)]);
   host = await MediaHost.start({ cpu: 0 });
   s2 = await startMedia({ listen: { workers: 1 } });
+  foreign = await startWcsProxyHiding(s2.wsUrl, ['streamfedPipe']);
 });
 afterAll(async () => {
+  await foreign?.close();
   await s2?.stop();
   await host?.stop();
 });
 
-const MODES = ['push', 'whip', 'pipe'] as const;
+const MODES = ['push', 'pipe-push', 'whip', 'pipe'] as const;
 type Mode = (typeof MODES)[number];
 /** The modes that are pushes (the ones whose loss ends the stepping). */
-const PUSHES: Mode[] = ['push', 'whip'];
+const PUSHES: Mode[] = ['push', 'pipe-push', 'whip'];
+/** Where each push mode sends to. */
+const uriOf = (mode: Mode, name: string): string =>
+  mode === 'push' ? foreign.url : mode === 'pipe-push' ? s2.wsUrl : `${s2.restUrl}/whip/${name}`;
 
 interface Window {
   loss: number;
@@ -112,7 +122,7 @@ async function open(mode: Mode, source: string, names: string[]): Promise<() => 
   const ids = await inBatches(names.length, (i) =>
     pushUntilPublishing(host.restUrl, {
       // server 2's WHIP endpoint binds a name to its first publish: every step uses fresh names
-      uri: mode === 'push' ? s2.wsUrl : `${s2.restUrl}/whip/${names[i]!}`,
+      uri: uriOf(mode, names[i]!),
       localStreamName: source,
       remoteStreamName: names[i]!,
     }),
@@ -164,15 +174,16 @@ it('concurrent pushes (WCS and WHIP) per core at 1 and 2.5 Mbps vs mediasoup-onl
       bitrate,
       maxPushesUnder1PctLoss: maxStreams.push,
       maxWhipPushesUnder1PctLoss: maxStreams.whip,
+      maxPipePushesUnder1PctLoss: maxStreams['pipe-push'],
       maxPipesUnder1PctLossTested: maxStreams.pipe,
       steps: rows,
     });
     // per-stream and per-packet costs where every mode was still clean: the same N side by side
     const last = rows.filter((r) => MODES.every((m) => ok(r[m]))).at(-1);
     summary.push(
-      `${bitrate / 1e6} Mbps: ${maxStreams.push} concurrent WCS pushes, ${maxStreams.whip} WHIP pushes on one core with < 1 % loss` +
+      `${bitrate / 1e6} Mbps: ${maxStreams.push} concurrent WCS pushes over werift, ${maxStreams['pipe-push']} over a pipe, ${maxStreams.whip} WHIP pushes on one core with < 1 % loss` +
         (last
-          ? `; at ${last.streams}, server 1 per stream: WCS push ${core(last.push)} (${us(last.push)}/packet), WHIP push ${core(last.whip)} (${us(last.whip)}/packet), mediasoup PipeTransport ${core(last.pipe)} (${us(last.pipe)}/packet)`
+          ? `; at ${last.streams}, server 1 per stream: WCS push ${core(last.push)} (${us(last.push)}/packet), WCS push over a pipe ${core(last['pipe-push'])} (${us(last['pipe-push'])}/packet), WHIP push ${core(last.whip)} (${us(last.whip)}/packet), mediasoup PipeTransport ${core(last.pipe)} (${us(last.pipe)}/packet)`
           : '') +
         `; pipe baseline clean up to ${maxStreams.pipe} (the most tested)`,
     );

@@ -1,6 +1,9 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { StreamName } from './stream-name.js';
 import { PushChain } from './wcs-protocol.js';
+import { PipeProducer, SrtpParametersSchema } from './pipe-media.js';
+
+export type { SrtpParameters } from './pipe-media.js';
 
 /**
  * The member-to-member REST contract of a fleet of media servers: paths, request and response shapes. The
@@ -26,19 +29,6 @@ export const FleetPaths = {
   /** POST {@link NameClaim}: "I accepted a publisher of this name"; answers the winning claim. */
   claims: '/rest-api/fleet/claims',
 } as const;
-
-/** Opaque mediasoup parameters: the contract carries them, mediasoup checks them. */
-const Opaque = <T>(): TSchema & { static: T } =>
-  Type.Unsafe<T>(Type.Object({}, { additionalProperties: true }));
-
-export interface SrtpParameters {
-  cryptoSuite: string;
-  keyBase64: string;
-}
-export const SrtpParametersSchema = Type.Object(
-  { cryptoSuite: Type.String({ minLength: 1 }), keyBase64: Type.String({ minLength: 1 }) },
-  { additionalProperties: false },
-);
 
 export const OriginStream = Type.Object({
   name: StreamName,
@@ -71,13 +61,9 @@ export const RelayOffer = Type.Object(
 );
 export type RelayOffer = Static<typeof RelayOffer>;
 
-export const RelayedProducer = Type.Object({
-  kind: Type.Union([Type.Literal('audio'), Type.Literal('video')]),
-  /** The origin's pipe consumer's parameters: the asking member produces with them. */
-  rtpParameters: Opaque<import('mediasoup/types').RtpParameters>(),
-  paused: Type.Boolean(),
-});
-export type RelayedProducer = Static<typeof RelayedProducer>;
+/** The origin's pipe consumer's parameters: the asking member produces with them. */
+export const RelayedProducer = PipeProducer;
+export type RelayedProducer = PipeProducer;
 
 export const RelayAnswer = Type.Object({
   relayId: Type.String(),

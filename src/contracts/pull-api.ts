@@ -85,6 +85,32 @@ export interface PushDelivery {
   lastDeliveredAt?: number;
 }
 
+/**
+ * How a push carries its media: `webrtc` (a WebRTC peer of ours, as a browser publishes; every pull, every
+ * push to a foreign server) or `pipe` (a mediasoup PipeTransport pair with a streamfed server: wcs-protocol.ts
+ * `streamfedPipe`).
+ */
+export type PushTransport = 'pipe' | 'webrtc';
+export const pushTransports: readonly PushTransport[] = ['pipe', 'webrtc'];
+
+/**
+ * Why a push that tried a pipe went on over WebRTC: a stable code (the `reason` label of
+ * `streamfed_push_pipe_fallbacks_total`) and what happened.
+ */
+export const PipeFallbackCode = {
+  /** The remote did not report media arriving over the pipe within the deadline (a firewall, a NAT). */
+  NO_MEDIA: 'PIPE_NO_MEDIA',
+  /** Our half of the pipe could not be made (no free port in the rtc range, ...). */
+  UNAVAILABLE: 'PIPE_UNAVAILABLE',
+} as const;
+export type PipeFallbackCode = (typeof PipeFallbackCode)[keyof typeof PipeFallbackCode];
+export const pipeFallbackCodes = Object.values(PipeFallbackCode);
+
+export interface PipeFallback {
+  code: PipeFallbackCode;
+  info: string;
+}
+
 /** A push or pull as /rest-api/pull/find_all lists it and /pull/push, /pull/pull, /pull/terminate answer. */
 export interface PushDescription {
   localMediaSessionId: string;
@@ -103,6 +129,10 @@ export interface PushDescription {
   packets: number;
   bytes: number;
   delivery: PushDelivery;
+  /** How the media goes, once the remote is known (absent before the signalling connected). */
+  transport?: PushTransport;
+  /** Set when a pipe was tried and the push went on over WebRTC: why. */
+  fallback?: PipeFallback;
 }
 
 /** The body of /pull/push and /pull/pull (the fields both sides use). */

@@ -1,6 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { StreamName } from './stream-name.js';
+import { PipeProducer, PipeTuple } from './pipe-media.js';
 
 /**
  * The WCS WebSocket protocol as both our ends speak it: the media server (src/media/signalling/) and our
@@ -67,10 +68,9 @@ export const PushChain = Type.Array(ChainHop, { maxItems: 64 });
  * `width`/`height` (we never scale; the Player demo's `?resolution=640x480` sends them as strings).
  * `constraints` is the publisher's getUserMedia constraints, read leniently for the video size it asked for.
  */
-export const StreamRequest = Type.Object({
+const StreamFields = {
   mediaSessionId: Id,
   name: StreamName,
-  sdp: Type.String({ minLength: 1, maxLength: 100_000 }),
   published: Type.Optional(Type.Boolean()),
   hasAudio: Type.Optional(Type.Boolean()),
   hasVideo: Type.Optional(Type.Boolean()),
@@ -78,8 +78,49 @@ export const StreamRequest = Type.Object({
   constraints: Type.Optional(Type.Unknown()),
   custom: Type.Optional(Type.Unknown()),
   streamfedChain: Type.Optional(PushChain),
+};
+export const StreamRequest = Type.Object({
+  ...StreamFields,
+  sdp: Type.String({ minLength: 1, maxLength: 100_000 }),
 });
 export type StreamRequest = Static<typeof StreamRequest>;
+
+/**
+ * The streamfed pipe extension. A streamfed server that takes pushes over a mediasoup PipeTransport pair
+ * says so in getUserData (`streamfedPipe`: {@link PIPE_PUSH_VERSION}); a streamfed push client that sees it
+ * (and a fleet id other than its own) may send publishStream with `streamfedPipe` (its pipe's tuple and the
+ * producers' RTP parameters) in place of `sdp`. The server admits it as any publishStream (name rule, loop
+ * rule, `publishStream` hook), answers `streamfedPipeAnswer` (its own pipe's tuple) in place of
+ * setRemoteSDP, reports PUBLISHING once media arrives over the pipe, and sends `streamfedPipeStats` (what
+ * its producers received) about once a second. The SDK and a foreign WCS never see any of it.
+ */
+export const PIPE_PUSH_VERSION = 1;
+
+export const PipeOffer = Type.Object({
+  ...PipeTuple.properties,
+  producers: Type.Array(PipeProducer, { minItems: 1, maxItems: 2 }),
+});
+export type PipeOffer = Static<typeof PipeOffer>;
+
+/** publishStream over a pipe: the stream fields, the pipe offer, no SDP. */
+export const PipeStreamRequest = Type.Object({ ...StreamFields, streamfedPipe: PipeOffer });
+export type PipeStreamRequest = Static<typeof PipeStreamRequest>;
+
+/** Does a publishStream body ask for a pipe (rather than offer an SDP)? */
+export const asksForPipe = (body: unknown): boolean =>
+  typeof body === 'object' && body !== null && 'streamfedPipe' in body;
+
+/** streamfedPipeAnswer: the server's pipe tuple for the stream `mediaSessionId`. */
+export const PipeAnswer = Type.Object({ mediaSessionId: Id, ...PipeTuple.properties });
+export type PipeAnswer = Static<typeof PipeAnswer>;
+
+/** streamfedPipeStats: RTP packets the server's producers of the stream received over the pipe, and lost. */
+export const PipeStats = Type.Object({
+  mediaSessionId: Id,
+  packets: Type.Integer({ minimum: 0 }),
+  lost: Type.Integer(),
+});
+export type PipeStats = Static<typeof PipeStats>;
 
 export const StopRequest = Type.Object({
   mediaSessionId: Id,
@@ -97,7 +138,7 @@ export type AvailableRequest = Static<typeof AvailableRequest>;
 /** What a client sends, message by message (the `data` array). */
 export interface ClientMessages {
   connection: [Record<string, unknown> & Connection];
-  publishStream: [Record<string, unknown> & StreamRequest];
+  publishStream: [Record<string, unknown> & (StreamRequest | PipeStreamRequest)];
   playStream: [Record<string, unknown> & StreamRequest];
   unPublishStream: [StopRequest];
   stopStream: [StopRequest];
@@ -116,6 +157,8 @@ export const UserData = Type.Object({
   sessionId: Type.Optional(Type.String()),
   authToken: Type.Optional(Type.Union([Type.String(), Type.Null()])),
   streamfedFleetId: Type.Optional(FleetId),
+  /** The pipe extension's version, when the server takes pushes over a pipe (see PIPE_PUSH_VERSION). */
+  streamfedPipe: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 export type UserData = Static<typeof UserData>;
 
@@ -157,6 +200,8 @@ export interface ServerMessages {
   notifyStreamStatusEvent: [object & StreamStatusEvent];
   availableStream: [AvailableAnswer];
   fail: [Fail];
+  streamfedPipeAnswer: [PipeAnswer];
+  streamfedPipeStats: [PipeStats];
   ping: [null];
   pong: [null];
 }
@@ -181,6 +226,7 @@ const checkEnvelope = validator(Envelope);
 export const clientMessage = {
   connection: validator(Connection),
   stream: validator(StreamRequest),
+  pipeStream: validator(PipeStreamRequest),
   stop: validator(StopRequest),
   available: validator(AvailableRequest),
 } as const;
@@ -191,6 +237,8 @@ export const serverMessage = {
   notifyStreamStatusEvent: validator(StreamStatusEvent),
   fail: validator(Fail),
   availableStream: validator(AvailableAnswer),
+  streamfedPipeAnswer: validator(PipeAnswer),
+  streamfedPipeStats: validator(PipeStats),
 } as const;
 
 /** A client's frame, typed by what clients send. */
@@ -226,6 +274,8 @@ export type ServerFrame =
   | { message: 'notifyStreamStatusEvent'; event: StreamStatusEvent }
   | { message: 'fail'; fail: Fail }
   | { message: 'availableStream'; answer: AvailableAnswer }
+  | { message: 'streamfedPipeAnswer'; answer: PipeAnswer }
+  | { message: 'streamfedPipeStats'; stats: PipeStats }
   | { message: 'ping' | 'pong' }
   | { message: 'other'; name: string };
 
@@ -259,6 +309,16 @@ export function decodeServerFrame(text: string): ServerFrame | string {
       return checked(serverMessage.availableStream(first), (answer) => ({
         message: 'availableStream',
         answer,
+      }));
+    case 'streamfedPipeAnswer':
+      return checked(serverMessage.streamfedPipeAnswer(first), (answer) => ({
+        message: 'streamfedPipeAnswer',
+        answer,
+      }));
+    case 'streamfedPipeStats':
+      return checked(serverMessage.streamfedPipeStats(first), (stats) => ({
+        message: 'streamfedPipeStats',
+        stats,
       }));
     case 'ping':
     case 'pong':

@@ -207,6 +207,13 @@ export const mediaOptionSpecs = {
       "push/pull: deadline for the remote's PUBLISHING/PLAYING, then for the first media delivered; also the stall window",
     default: 10000,
   },
+  'push-pipe': {
+    type: 'string',
+    env: 'STREAMFED_PUSH_PIPE',
+    description:
+      'on: a push to another streamfed server (of another fleet) goes over a mediasoup PipeTransport pair, falling back to WebRTC; off: over WebRTC (pushes from other servers are taken over a pipe either way)',
+    default: 'on',
+  },
   'ping-interval-ms': {
     type: 'integer',
     env: 'STREAMFED_PING_INTERVAL_MS',
@@ -382,6 +389,8 @@ export interface PushConfig {
   allow: string[];
   insecureTls: boolean;
   deadlines: RelayDeadlines;
+  /** Pushes between streamfed servers over a PipeTransport pair (`--push-pipe`). */
+  pipe: boolean;
 }
 
 /** One media server's configuration, in the groups of the parts it configures. */
@@ -452,6 +461,7 @@ export function mediaConfig(o: MediaOptionValues): MediaServerConfig {
         iceMs: o['push-ice-timeout-ms'],
         mediaMs: o['push-media-timeout-ms'],
       },
+      pipe: onOff('push-pipe', o['push-pipe']),
     },
     fleet: {
       memberId: o['member-id'],
@@ -468,6 +478,11 @@ export function mediaConfig(o: MediaOptionValues): MediaServerConfig {
       probeIntervalMs: 1000,
     },
   };
+}
+
+function onOff(name: string, value: string): boolean {
+  if (value !== 'on' && value !== 'off') throw new UsageError(`--${name} must be on or off, got "${value}"`);
+  return value === 'on';
 }
 
 /** The configuration no option changes: every default has its home in the specs above. */

@@ -21,6 +21,8 @@ import { sessionIceServers } from './rtc/ice-credentials.js';
 import { noHooks } from './hooks/rest-hooks.js';
 import { StreamAdmission } from './streams/admission.js';
 import { registerWhipRoutes } from './whip/whip-routes.js';
+import { PipeTargets } from './push/pipe-publisher.js';
+import { pushPipeListen } from './push/push-pipe.js';
 
 export interface MediaServerAddresses {
   wsPort: number;
@@ -114,6 +116,7 @@ export class MediaServer {
       keepAlive: { intervalMs: config.signalling.pingIntervalMs, probes: config.signalling.pingProbes },
       maxMessageBytes: 256 * 1024,
       admission,
+      pipes: new PipeTargets(engine, pushPipeListen(config.listen)),
       metrics,
       log,
     });
@@ -124,6 +127,7 @@ export class MediaServer {
         portRange: [config.listen.rtcMinPort, config.listen.rtcMaxPort],
         iceServers: () => sessionIceServers(config.listen.iceServers, config.listen.turnSecret),
       }),
+      pipeListen: pushPipeListen(config.listen),
       streams,
       engine,
       loopGuard: (target) => fleet.loopGuard.check(target),

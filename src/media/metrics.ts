@@ -1,5 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { deliveryStatuses, pushFailureCodes } from '../contracts/pull-api.js';
+import {
+  deliveryStatuses,
+  pipeFallbackCodes,
+  pushFailureCodes,
+  pushTransports,
+} from '../contracts/pull-api.js';
 import { authorizingHooks, eventHooks, hookResults } from './hooks/hook-names.js';
 
 /**
@@ -107,6 +112,18 @@ export class MediaMetrics {
     labelNames: ['status'] as const,
     registers: [this.registry],
   });
+  readonly pushTransport = new Gauge({
+    name: 'streamfed_push_transport',
+    help: 'PUBLISHING pushes by how their media goes (pipe: a PipeTransport pair with a streamfed server; webrtc)',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  readonly pushPipeFallbacks = new Counter({
+    name: 'streamfed_push_pipe_fallbacks_total',
+    help: 'Pushes that tried a pipe and went on over WebRTC, by reason (PIPE_*)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly pushPackets = new Counter({
     name: 'streamfed_push_packets_total',
     help: 'RTP packets forwarded to remote servers by pushes',
@@ -177,6 +194,8 @@ export class MediaMetrics {
     }
     for (const reason of pushFailureCodes) this.pushFailures.inc({ reason }, 0);
     for (const status of deliveryStatuses) this.pushDelivery.set({ status }, 0);
+    for (const transport of pushTransports) this.pushTransport.set({ transport }, 0);
+    for (const reason of pipeFallbackCodes) this.pushPipeFallbacks.inc({ reason }, 0);
     for (const hook of [...authorizingHooks, ...eventHooks])
       for (const result of hookResults) this.hookRequests.inc({ hook, result }, 0);
     for (const state of ['up', 'down']) this.fleetMembers.set({ state }, 0);

@@ -81,7 +81,7 @@ function excess(base: ProcessFigures, now: ProcessFigures): string[] {
 const objects = async (url: string): Promise<string> =>
   (
     await Promise.all(
-      ['transport', 'producer', 'consumer'].map((t) =>
+      ['transport', 'pipe_transport', 'producer', 'consumer'].map((t) =>
         metric(url, 'streamfed_mediasoup_objects', { type: t }),
       ),
     )
@@ -94,7 +94,11 @@ describe('nothing leaks that the OS can see, over hundreds of cycles', () => {
   let remote: NodePeer;
 
   beforeAll(async () => {
-    [s1, s2] = await Promise.all([spawnMedia([], {}, { probe: true }), spawnMedia([], {}, { probe: true })]);
+    // server 1 pushes over WebRTC (werift), server 2 over a pipe (both take pushes over a pipe)
+    [s1, s2] = await Promise.all([
+      spawnMedia(['--push-pipe', 'off'], {}, { probe: true }),
+      spawnMedia([], {}, { probe: true }),
+    ]);
     source = await NodePeer.publish(s1.wsUrl, 'src');
     remote = await NodePeer.publish(s2.wsUrl, 'cam');
     await Promise.all([source.waitStatus('PUBLISHING'), remote.waitStatus('PUBLISHING')]);
@@ -149,13 +153,14 @@ describe('nothing leaks that the OS can see, over hundreds of cycles', () => {
   const push = async (
     body: Record<string, unknown>,
     path = '/rest-api/pull/push',
+    from = s1,
   ): Promise<PushDescription> => {
-    const r = await rest(s1.restUrl, path, body);
+    const r = await rest(from.restUrl, path, body);
     expect(r.status, JSON.stringify(r.body)).toBe(200);
     return r.body as PushDescription;
   };
-  const terminate = async (p: PushDescription): Promise<void> => {
-    const r = await rest(s1.restUrl, '/rest-api/pull/terminate', {
+  const terminate = async (p: PushDescription, from = s1): Promise<void> => {
+    const r = await rest(from.restUrl, '/rest-api/pull/terminate', {
       localMediaSessionId: p.localMediaSessionId,
     });
     expect(r.status).toBe(200);
@@ -164,6 +169,18 @@ describe('nothing leaks that the OS can see, over hundreds of cycles', () => {
   it(`push + terminate, ${CYCLES} cycles`, async () => {
     await loop(async (i) => {
       await terminate(await push({ uri: s2.wsUrl, localStreamName: 'src', remoteStreamName: `p${i}` }));
+    });
+  }, 1_200_000);
+
+  it(`push over a pipe (server 2 to server 1, two fleets) + terminate, ${CYCLES} cycles`, async () => {
+    await loop(async (i) => {
+      const p = await push(
+        { uri: s1.wsUrl, localStreamName: 'cam', remoteStreamName: `q${i}` },
+        '/rest-api/pull/push',
+        s2,
+      );
+      expect(p.transport).toBe('pipe');
+      await terminate(p, s2);
     });
   }, 1_200_000);
 

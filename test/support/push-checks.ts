@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { PushFailureBody } from '../../src/contracts/pull-api.js';
+import type { PushDescription, PushFailureBody } from '../../src/contracts/pull-api.js';
 import { metric } from './metrics.js';
 import { listPushes } from './pushes.js';
 import { spawnMedia, type MediaProcess } from './media-process.js';
@@ -93,4 +93,24 @@ export async function expectNothingLeft(
       `${error.message}: ${JSON.stringify({ baseline, now: osResources(media.child.pid!, [restPort]) })}`,
     );
   });
+}
+
+/**
+ * Kills `target` (the remote of the one push `restUrl` lists) and expects the push FAILED within 5 s with
+ * PUSH_ERR_REMOTE_DISCONNECTED, as when a server dies mid-push; returns the FAILED push.
+ */
+export async function expectFailedOnTargetDeath(
+  restUrl: string,
+  target: MediaProcess,
+): Promise<PushDescription> {
+  await target.kill();
+  const killedAt = Date.now();
+  await waitFor(async () => (await listPushes(restUrl))[0]?.status === 'FAILED', 'push FAILED', 5_000);
+  expect(Date.now() - killedAt).toBeLessThan(5_000);
+  const [failed] = await listPushes(restUrl);
+  expect(failed).toMatchObject({
+    code: 'PUSH_ERR_REMOTE_DISCONNECTED',
+    info: expect.stringMatching(/remote session ended/),
+  });
+  return failed!;
 }

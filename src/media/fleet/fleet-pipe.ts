@@ -6,7 +6,10 @@ import type { RelayAnswer, SrtpParameters } from '../../contracts/fleet-api.js';
  * never through the addresses announced to browsers) and the RTC port range.
  */
 export interface PipeListen {
+  /** The address the pipe binds. */
   internalIp: string;
+  /** What the other half is told, when it is not the bound address (a push to another cluster). */
+  announcedIp?: string | undefined;
   rtcMinPort: number;
   rtcMaxPort: number;
 }
@@ -20,6 +23,7 @@ export async function createPipeHalf(router: ms.Router, listen: PipeListen): Pro
     listenInfo: {
       protocol: 'udp',
       ip: listen.internalIp,
+      ...(listen.announcedIp !== undefined ? { announcedAddress: listen.announcedIp } : {}),
       portRange: { min: listen.rtcMinPort, max: listen.rtcMaxPort },
     },
     enableSctp: false,
@@ -76,8 +80,8 @@ export class FleetPipe {
     return pipeEndpoint(this.#transport);
   }
 
-  /** Connects to the origin's half and makes one producer per relayed kind. */
-  async connect(answer: RelayAnswer): Promise<void> {
+  /** Connects to the origin's half (a push's sending half) and makes one producer per relayed kind. */
+  async connect(answer: Pick<RelayAnswer, 'ip' | 'port' | 'srtpParameters' | 'producers'>): Promise<void> {
     await this.#transport.connect({
       ip: answer.ip,
       port: answer.port,

@@ -2,6 +2,7 @@ import {
   PushFailureCode,
   deliveryStatuses,
   pushTargetKey,
+  pushTransports,
   type PushDescription,
   type PushStatus,
 } from '../../contracts/pull-api.js';
@@ -20,6 +21,8 @@ import type { PeerNetwork } from './rtc-peer.js';
 import { chainOf } from './push-chain.js';
 import { RelayError, codeOf } from './relay-error.js';
 import { TargetPolicy } from './target-policy.js';
+import type { PipeListen } from '../fleet/fleet-pipe.js';
+import { PipeEgress } from './push-pipe.js';
 
 export interface PushRequest {
   uri: string;
@@ -57,6 +60,8 @@ export interface PushManagerOptions {
   config: PushConfig;
   /** Where our peers open their sockets, and our own ICE servers (rtc-peer.ts). */
   network: PeerNetwork;
+  /** Where our halves of push pipes listen (push-pipe.ts pushPipeListen). */
+  pipeListen: PipeListen;
   streams: StreamService;
   engine: MediaEngine;
   /** The fleet's check (LoopGuard in push/push-chain.ts): refuses pushes to this server or back into its fleet. */
@@ -80,6 +85,7 @@ export class PushManager {
   private readonly uses = new Map<Relay, StreamUser>();
   private readonly config: PushConfig;
   private readonly network: PeerNetwork;
+  private readonly pipeListen: PipeListen;
   private readonly streams: StreamService;
   private readonly engine: MediaEngine;
   private readonly policy: TargetPolicy;
@@ -91,6 +97,7 @@ export class PushManager {
   constructor(options: PushManagerOptions) {
     this.config = options.config;
     this.network = options.network;
+    this.pipeListen = options.pipeListen;
     this.streams = options.streams;
     this.engine = options.engine;
     this.policy = new TargetPolicy(options.config.allow);
@@ -118,7 +125,18 @@ export class PushManager {
     if (!source) throw new NotFoundError(`local stream ${request.localStreamName} not found`);
     this.replaceFailed('push', target);
     const chain = chainOf(source.init.chain, this.fleetId(), source.name);
-    const relay = new Relay(target, () => new EgressLeg(source, chain));
+    // a WCS target may turn out to be a streamfed server that takes the push over a pipe (push-pipe.ts)
+    const pipe =
+      this.config.pipe && target.protocol === 'wcs'
+        ? {
+            fleetId: this.fleetId(),
+            chain,
+            hasAudio: source.producers.has('audio'),
+            hasVideo: source.producers.has('video'),
+            open: () => PipeEgress.open(source, this.pipeListen),
+          }
+        : undefined;
+    const relay = new Relay(target, () => new EgressLeg(source, chain), pipe);
     this.uses.set(relay, this.streams.use(source, 'push'));
     return this.run(relay);
   }
@@ -200,6 +218,10 @@ export class PushManager {
         log.info({ status }, `${type} status`);
       }
       this.updateGauge();
+    });
+    relay.on('fallback', ({ code, info }) => {
+      this.metrics.pushPipeFallbacks.inc({ reason: code });
+      log.warn({ code, info }, `${type} falls back from a pipe to WebRTC`);
     });
     this.updateGauge();
     try {
@@ -287,8 +309,15 @@ export class PushManager {
 
   private updateGauge(): void {
     const counts = new Map(statuses.map((s) => [s, 0]));
-    for (const p of this.pushes.values()) counts.set(p.status, (counts.get(p.status) ?? 0) + 1);
+    const transports = new Map(pushTransports.map((t) => [t, 0]));
+    for (const p of this.pushes.values()) {
+      counts.set(p.status, (counts.get(p.status) ?? 0) + 1);
+      const { transport } = p.describe();
+      if (p.type === 'push' && p.status === 'PUBLISHING' && transport)
+        transports.set(transport, (transports.get(transport) ?? 0) + 1);
+    }
     for (const [status, n] of counts) this.metrics.pushes.set({ status }, n);
+    for (const [transport, n] of transports) this.metrics.pushTransport.set({ transport }, n);
   }
 }
 

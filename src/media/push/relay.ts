@@ -2,12 +2,15 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import type { RTCPeerConnection } from 'werift';
 import {
+  PipeFallbackCode,
   PushFailureCode,
+  type PipeFallback,
   type PushDescription,
   type PushProtocol,
   type PushStatus,
+  type PushTransport,
 } from '../../contracts/pull-api.js';
-import type { StreamStatusEvent } from '../../contracts/wcs-protocol.js';
+import type { ChainHop, PipeStats, StreamStatusEvent } from '../../contracts/wcs-protocol.js';
 import { DeliveryTracker } from './delivery.js';
 import type { MediaLeg } from './media-leg.js';
 import { loopProblem } from '../../contracts/loop-rule.js';
@@ -16,11 +19,14 @@ import { RelayError, codeOf, withDeadline } from './relay-error.js';
 import { connectSignalling } from './connect-signalling.js';
 import type { SignallingClient } from './signalling.js';
 import type { PeerNetwork } from './rtc-peer.js';
+import type { PipeEgress } from './push-pipe.js';
 
 export type { PushDescription, PushStatus } from '../../contracts/pull-api.js';
 
 export interface RelayEvents {
   status: [status: PushStatus, info: string | undefined, code: PushFailureCode | undefined];
+  /** A pipe was tried and the push goes on over WebRTC. */
+  fallback: [fallback: PipeFallback];
 }
 
 /** What anyone may watch (mediasoup's `observer`): every status, and the one close. */
@@ -64,6 +70,21 @@ export interface PushTarget {
   deadlines: RelayDeadlines;
 }
 
+/**
+ * A push that may go over a mediasoup PipeTransport pair (push-pipe.ts) when its target is a streamfed server
+ * of another fleet that offers pipes (wcs-protocol.ts `streamfedPipe`).
+ */
+export interface PipePlan {
+  /** This server's fleet id: a target in the same fleet is not piped to (that is the fleet's own business). */
+  fleetId: string;
+  /** The push chain sent in publishStream (push-chain.ts chainOf). */
+  chain: ChainHop[];
+  hasAudio: boolean;
+  hasVideo: boolean;
+  /** Makes our half of the pipe. */
+  open: () => Promise<PipeEgress>;
+}
+
 interface Deferred {
   promise: Promise<void>;
   resolve: () => void;
@@ -85,13 +106,18 @@ function deferred(): Deferred {
  */
 export class Relay extends EventEmitter<RelayEvents> {
   readonly localMediaSessionId = randomUUID();
-  readonly remoteMediaSessionId = randomUUID();
+  #remoteMediaSessionId = randomUUID();
   readonly createdAt = Date.now();
   readonly observer = new EventEmitter<RelayObserverEvents>();
   readonly #target: PushTarget;
   readonly #leg: MediaLeg;
   readonly #delivery: DeliveryTracker;
+  readonly #pipePlan: PipePlan | undefined;
   #client: SignallingClient | undefined;
+  /** Our half of the pipe while the push goes (or tries to go) over one. */
+  #egress: PipeEgress | undefined;
+  #transport: PushTransport | undefined;
+  #fallback: PipeFallback | undefined;
   #peer: RTCPeerConnection | undefined;
   #status: PushStatus = 'NEW';
   #info: string | undefined;
@@ -105,23 +131,32 @@ export class Relay extends EventEmitter<RelayEvents> {
   readonly #ended: Promise<never>;
   #end!: (error: RelayError) => void;
   readonly #iceUp = deferred();
-  readonly #remoteUp = deferred();
+  #remoteUp = deferred();
   #mediaTimer: NodeJS.Timeout | undefined;
 
-  /** `makeLeg` builds the media leg; it is given the relay's local media session id. */
-  constructor(target: PushTarget, makeLeg: (localMediaSessionId: string) => MediaLeg) {
+  /**
+   * `makeLeg` builds the media leg (the WebRTC one); it is given the relay's local media session id. `pipe`:
+   * a push that may go over a pipe (tried first, the leg being the fallback).
+   */
+  constructor(target: PushTarget, makeLeg: (localMediaSessionId: string) => MediaLeg, pipe?: PipePlan) {
     super();
     this.#target = target;
+    this.#pipePlan = pipe;
     this.#ended = new Promise<never>((_, reject) => (this.#end = reject));
     this.#ended.catch(() => undefined);
     this.#leg = makeLeg(this.localMediaSessionId);
-    this.#delivery = new DeliveryTracker(target.deadlines.mediaMs, () => this.#leg.sentSoFar());
+    this.#delivery = new DeliveryTracker(target.deadlines.mediaMs, () => this.#sentSoFar());
     this.#leg.on('forwarded', (bytes) => {
       this.#packets++;
       this.#bytes += bytes;
     });
     this.#leg.on('delivered', (packets, lost) => this.#delivery.update(packets, lost));
     this.#leg.on('failed', (code, reason) => this.fail(code, reason));
+  }
+
+  /** Our stream's id on the remote (a new one when a push falls back from a pipe to WebRTC). */
+  get remoteMediaSessionId(): string {
+    return this.#remoteMediaSessionId;
   }
 
   get type(): 'push' | 'pull' {
@@ -157,6 +192,8 @@ export class Relay extends EventEmitter<RelayEvents> {
       packets: this.#packets,
       bytes: this.#bytes,
       delivery: this.#delivery.view(),
+      ...(this.#transport !== undefined ? { transport: this.#transport } : {}),
+      ...(this.#fallback !== undefined ? { fallback: this.#fallback } : {}),
     };
   }
 
@@ -167,36 +204,41 @@ export class Relay extends EventEmitter<RelayEvents> {
   async start(): Promise<void> {
     const leg = this.#leg;
     try {
-      await this.#step(leg.prepare());
-      await this.#negotiate();
-      await this.#step(leg.answered(this.#client?.fleetId));
+      const client = await this.#step(this.#connect());
       const { iceMs, mediaMs } = this.#target.deadlines;
-      await Promise.all([
-        this.#step(
-          withDeadline(
-            this.#iceUp.promise,
-            iceMs,
-            PushFailureCode.ICE_TIMEOUT,
-            `ICE/DTLS with ${this.#target.uri} did not connect`,
+      const piped = await this.#pipeUp(client);
+      if (!piped) {
+        this.#transport = 'webrtc';
+        await this.#step(leg.prepare());
+        await this.#negotiate(client);
+        await this.#step(leg.answered(client.fleetId));
+        await Promise.all([
+          this.#step(
+            withDeadline(
+              this.#iceUp.promise,
+              iceMs,
+              PushFailureCode.ICE_TIMEOUT,
+              `ICE/DTLS with ${this.#target.uri} did not connect`,
+            ),
           ),
-        ),
-        this.#step(
-          withDeadline(
-            this.#remoteUp.promise,
-            mediaMs,
-            PushFailureCode.STATUS_TIMEOUT,
-            `${this.#target.uri} did not report ${leg.remoteUp}`,
+          this.#step(
+            withDeadline(
+              this.#remoteUp.promise,
+              mediaMs,
+              PushFailureCode.STATUS_TIMEOUT,
+              `${this.#target.uri} did not report ${leg.remoteUp}`,
+            ),
           ),
-        ),
-      ]);
+        ]);
+      }
       this.#setStatus('PUBLISHING');
-      leg.publishing();
+      if (!piped) leg.publishing();
       this.#mediaTimer = setTimeout(() => {
         if (this.#delivery.packets === 0)
           this.fail(
             PushFailureCode.NO_MEDIA,
             leg.type === 'push'
-              ? `no media delivered to ${this.#target.uri} within ${mediaMs} ms: its receiver reports acknowledge none of the ${leg.sentSoFar() ?? 0} packets sent`
+              ? `no media delivered to ${this.#target.uri} within ${mediaMs} ms: ${piped ? 'its pipe producers report' : 'its receiver reports acknowledge'} none of the ${this.#sentSoFar() ?? 0} packets sent`
               : `no media received from ${this.#target.uri} within ${mediaMs} ms`,
           );
       }, mediaMs);
@@ -233,12 +275,113 @@ export class Relay extends EventEmitter<RelayEvents> {
   }
 
   /**
-   * Connects to the remote, then offers our peer to it as a browser would (publish for a push, play for a
-   * pull) and applies its answer; the peer's failure fails the relay. A push whose chain already passed
-   * through the target's fleet under this name is refused before it publishes (push-chain.ts).
+   * Tries the pipe when the plan and the remote allow it: publishes over it and waits, within the ICE
+   * deadline, for the remote to report media arriving. True once it does; false when no pipe applies or the
+   * pipe carried nothing (the piped stream is ended there, our half freed, the reason kept: the caller goes
+   * on over WebRTC). A remote's refusal, a loop, a deadline of the signalling fail the push as they would
+   * over WebRTC.
    */
-  async #negotiate(): Promise<void> {
-    const client = await this.#step(this.#connect());
+  async #pipeUp(client: SignallingClient): Promise<boolean> {
+    const plan = this.#pipePlan;
+    const signalling = client.pipe;
+    const remoteFleet = client.fleetId;
+    if (!plan || !signalling || remoteFleet === undefined || remoteFleet === plan.fleetId) return false;
+    const { remoteStreamName, uri, deadlines } = this.#target;
+    const loop = loopProblem(plan.chain, remoteFleet, remoteStreamName);
+    if (loop !== undefined) throw loopRefusal(`${uri}: ${loop}`);
+    const opening = plan.open();
+    // a half made after the relay ended is freed as soon as it exists
+    opening.then(
+      (made) => this.#released && made.close(),
+      () => undefined,
+    );
+    let egress: PipeEgress;
+    try {
+      egress = await this.#step(opening);
+    } catch (error) {
+      if (error instanceof RelayError) throw error;
+      return this.#fellBack(PipeFallbackCode.UNAVAILABLE, `no pipe here: ${(error as Error).message}`);
+    }
+    this.#egress = egress;
+    this.#transport = 'pipe';
+    const id = this.remoteMediaSessionId;
+    const { hasAudio, hasVideo, chain } = plan;
+    const answer = await this.#step(
+      withDeadline(
+        signalling.publish(remoteStreamName, id, egress.offer(), {
+          hasAudio,
+          hasVideo,
+          chain,
+          custom: this.#target.custom,
+        }),
+        deadlines.answerMs,
+        PushFailureCode.ANSWER_TIMEOUT,
+        `no pipe answer from ${uri} to publishStream`,
+        () => client.cancel(id),
+      ),
+    );
+    await this.#step(
+      egress.connect(answer).catch((error: unknown) => {
+        throw new RelayError(
+          PushFailureCode.PROTOCOL,
+          `cannot use the pipe answer of ${uri}: ${(error as Error).message}`,
+        );
+      }),
+    );
+    try {
+      await this.#step(
+        withDeadline(
+          this.#remoteUp.promise,
+          deadlines.iceMs,
+          PushFailureCode.STATUS_TIMEOUT,
+          `${uri} did not report media over the pipe`,
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (codeOf(error) !== PushFailureCode.STATUS_TIMEOUT || this.#released) throw error;
+    }
+    // the pipe carries nothing (a firewall, a NAT): end the piped stream there and go on over WebRTC
+    this.#remoteMediaSessionId = randomUUID();
+    this.#remoteUp = deferred();
+    client.stop(id, remoteStreamName, true);
+    egress.close();
+    this.#egress = undefined;
+    return this.#fellBack(
+      PipeFallbackCode.NO_MEDIA,
+      `${uri} reported no media over the pipe to ${answer.ip}:${answer.port} within ${deadlines.iceMs} ms`,
+    );
+  }
+
+  #fellBack(code: PipeFallbackCode, info: string): false {
+    this.#fallback = { code, info };
+    this.emit('fallback', this.#fallback);
+    return false;
+  }
+
+  /** What the remote says its pipe producers received: delivery, beside what our half sent by then. */
+  #onPipeStats(stats: PipeStats): void {
+    const egress = this.#egress;
+    if (!egress) return;
+    void egress.sample().then((sent) => {
+      if (this.#released) return;
+      this.#packets = sent.packets;
+      this.#bytes = sent.bytes;
+      this.#delivery.update(stats.packets, stats.lost);
+    });
+  }
+
+  /** RTP packets our side has put on the wire: the pipe's, or the leg's. */
+  #sentSoFar(): number | undefined {
+    return this.#egress ? this.#egress.sent.packets : this.#leg.sentSoFar();
+  }
+
+  /**
+   * Offers our peer to the remote as a browser would (publish for a push, play for a pull) and applies its
+   * answer; the peer's failure fails the relay. A push whose chain already passed through the target's fleet
+   * under this name is refused before it publishes (push-chain.ts).
+   */
+  async #negotiate(client: SignallingClient): Promise<void> {
     const host = this.#target.url.hostname.replace(/^\[|\]$/g, '');
     const { peer, offer } = this.#leg.createPeer(this.#target.network.iceConfig(host, client.iceServers));
     this.#peer = peer;
@@ -298,6 +441,9 @@ export class Relay extends EventEmitter<RelayEvents> {
     client.on('status', (event) => {
       if (event.mediaSessionId === this.remoteMediaSessionId) this.#onRemoteStatus(event);
     });
+    client.on('pipeStats', (stats) => {
+      if (stats.mediaSessionId === this.remoteMediaSessionId) this.#onPipeStats(stats);
+    });
     client.on('closed', (reason) =>
       this.fail(PushFailureCode.REMOTE_DISCONNECTED, `remote session ended: ${reason}`),
     );
@@ -337,6 +483,7 @@ export class Relay extends EventEmitter<RelayEvents> {
       client.close();
     }
     void this.#peer?.close().catch(() => undefined);
+    this.#egress?.close();
     this.#leg.close();
   }
 }

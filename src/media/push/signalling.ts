@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
-import type { ChainHop, StreamStatusEvent } from '../../contracts/wcs-protocol.js';
+import type { ChainHop, PipeOffer, PipeStats, StreamStatusEvent } from '../../contracts/wcs-protocol.js';
+import type { PipeTuple } from '../../contracts/pipe-media.js';
 import type { IceServer } from '../../contracts/whip-http.js';
 
 /** What a stream offer says about itself, as the SDK says it in publishStream/playStream. */
@@ -21,6 +22,14 @@ export interface SignallingClientEvents {
   status: [event: StreamStatusEvent];
   /** The client ended (reason given), after which every stream of this client is gone on the remote. */
   closed: [reason: string];
+  /** What the remote's producers of one of our piped streams received (wcs-protocol.ts streamfedPipeStats). */
+  pipeStats: [stats: PipeStats];
+}
+
+/** A streamfed remote's pipe extension (wcs-protocol.ts `streamfedPipe`), as the push client uses it. */
+export interface PipeSignalling {
+  /** Offers to publish `name` over a pipe (our half's tuple and producers); resolves with the remote's tuple. */
+  publish(name: string, mediaSessionId: string, offer: PipeOffer, options: OfferOptions): Promise<PipeTuple>;
 }
 
 /**
@@ -33,6 +42,8 @@ export interface SignallingClient extends EventEmitter<SignallingClientEvents> {
   readonly closed: boolean;
   /** The fleet id a streamfed remote announced (push-chain.ts), once known; undefined for any other server. */
   readonly fleetId: string | undefined;
+  /** The remote's pipe extension, when it announced one (a streamfed server); undefined for any other. */
+  readonly pipe: PipeSignalling | undefined;
   /** STUN/TURN servers the remote announced for our peer (WHIP/WHEP `Link` headers); known after connect. */
   readonly iceServers: readonly IceServer[];
   /** What the offer of a publish/play is called on this protocol (for reasons: "no answer SDP to ..."). */

@@ -3,15 +3,23 @@ import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { PushFailureCode } from '../../contracts/pull-api.js';
 import {
+  PIPE_PUSH_VERSION,
   decodeServerFrame,
   encodeClientFrame,
   type ClientMessages,
   type UserData,
 } from '../../contracts/wcs-protocol.js';
+import type { PipeTuple } from '../../contracts/pipe-media.js';
 import type { IceServer } from '../../contracts/whip-http.js';
 import { StreamStatus, isFinal } from '../streams/status.js';
 import { RelayError, withDeadline } from './relay-error.js';
-import type { OfferOptions, SignallingClient, SignallingClientEvents, StreamAnswer } from './signalling.js';
+import type {
+  OfferOptions,
+  PipeSignalling,
+  SignallingClient,
+  SignallingClientEvents,
+  StreamAnswer,
+} from './signalling.js';
 
 export interface WcsClientOptions {
   /** Accept any TLS certificate on wss:// (testing only). */
@@ -35,9 +43,10 @@ export type { OfferOptions, StreamAnswer } from './signalling.js';
  * server-to-server push and pull, so a real WCS can be either end.
  */
 export class WcsClient extends EventEmitter<SignallingClientEvents> implements SignallingClient {
+  /** Requests waiting for their answer: an SDP (setRemoteSDP), or a pipe tuple (streamfedPipeAnswer). */
   private readonly answers = new Map<
     string,
-    { resolve: (sdp: string) => void; reject: (e: Error) => void }
+    { resolve: (answer: string | PipeTuple) => void; reject: (e: Error) => void }
   >();
   private closedReason: string | undefined;
 
@@ -124,17 +133,39 @@ export class WcsClient extends EventEmitter<SignallingClientEvents> implements S
     return this.offer(false, name, sdp, mediaSessionId, options);
   }
 
-  private offer(
+  /** The remote's pipe extension: a streamfed server that announced it in getUserData. */
+  get pipe(): PipeSignalling | undefined {
+    if ((this.#userData?.streamfedPipe ?? 0) < PIPE_PUSH_VERSION) return undefined;
+    return {
+      publish: async (name, mediaSessionId, offer, options) => {
+        const body = { ...this.fields(true, name, mediaSessionId, options), streamfedPipe: offer };
+        const answer = await this.request('publishStream', body);
+        if (typeof answer === 'string')
+          throw new RelayError(PushFailureCode.PROTOCOL, 'answered a pipe offer with an SDP');
+        return answer;
+      },
+    };
+  }
+
+  private async offer(
     published: boolean,
     name: string,
     sdp: string,
     mediaSessionId: string,
     options: OfferOptions,
   ): Promise<StreamAnswer> {
+    const body = { ...this.fields(published, name, mediaSessionId, options), sdp };
+    const answer = await this.request(published ? 'publishStream' : 'playStream', body);
+    if (typeof answer !== 'string')
+      throw new RelayError(PushFailureCode.PROTOCOL, 'answered an SDP offer with a pipe');
+    return { mediaSessionId, answer };
+  }
+
+  /** The fields the Web SDK sends (flashphoner-core.js publishStream/playStream), with its defaults. */
+  private fields(published: boolean, name: string, mediaSessionId: string, options: OfferOptions) {
     const hasAudio = options.hasAudio ?? true;
     const hasVideo = options.hasVideo ?? true;
-    // the fields the Web SDK sends (flashphoner-core.js publishStream/playStream), with its defaults
-    const body: ClientMessages['publishStream'][0] = {
+    return {
       mediaSessionId,
       name,
       published,
@@ -143,7 +174,6 @@ export class WcsClient extends EventEmitter<SignallingClientEvents> implements S
       status: 'PENDING',
       record: false,
       mediaProvider: 'WebRTC',
-      sdp,
       ...(options.custom ? { custom: options.custom } : {}),
       bitrate: 0,
       minBitrate: 0,
@@ -153,7 +183,6 @@ export class WcsClient extends EventEmitter<SignallingClientEvents> implements S
       ...(published ? { rtmpUrl: '' } : { width: 0, height: 0, quality: 0 }),
       ...(published && options.chain ? { streamfedChain: options.chain } : {}),
     };
-    return this.request(published ? 'publishStream' : 'playStream', body);
   }
 
   stop(mediaSessionId: string, name: string, published: boolean): void {
@@ -220,12 +249,11 @@ export class WcsClient extends EventEmitter<SignallingClientEvents> implements S
   private request(
     message: 'publishStream' | 'playStream',
     body: ClientMessages['publishStream'][0],
-  ): Promise<StreamAnswer> {
+  ): Promise<string | PipeTuple> {
     if (this.closedReason)
       return Promise.reject(new RelayError(PushFailureCode.REMOTE_DISCONNECTED, this.closedReason));
-    const { mediaSessionId } = body;
     return new Promise((resolve, reject) => {
-      this.answers.set(mediaSessionId, { resolve: (answer) => resolve({ mediaSessionId, answer }), reject });
+      this.answers.set(body.mediaSessionId, { resolve, reject });
       this.send(message, body);
     });
   }
@@ -249,6 +277,18 @@ export class WcsClient extends EventEmitter<SignallingClientEvents> implements S
         }
         return;
       }
+      case 'streamfedPipeAnswer': {
+        const { mediaSessionId, ip, port, srtpParameters } = frame.answer;
+        const pending = this.answers.get(mediaSessionId);
+        if (pending) {
+          this.answers.delete(mediaSessionId);
+          pending.resolve({ ip, port, srtpParameters });
+        }
+        return;
+      }
+      case 'streamfedPipeStats':
+        this.emit('pipeStats', frame.stats);
+        return;
       case 'notifyStreamStatusEvent': {
         const { event } = frame;
         if (isFinal(event.status as StreamStatus))

@@ -96,6 +96,11 @@ export class WhipClient extends EventEmitter<SignallingClientEvents> implements 
     return this.#fleetId;
   }
 
+  /** WHIP/WHEP has no pipe extension. */
+  get pipe(): undefined {
+    return undefined;
+  }
+
   get iceServers(): readonly IceServer[] {
     return this.#iceServers;
   }

@@ -10,12 +10,19 @@ import { StreamInfo, StreamStatus } from '../streams/status.js';
 import type { StreamAdmission } from '../streams/admission.js';
 import { streamNameProblem } from '../../contracts/stream-name.js';
 import {
+  PIPE_PUSH_VERSION,
+  asksForPipe,
   clientMessage,
   decodeFrame,
   encodeServerFrame,
   type Connection,
+  type PipeStreamRequest,
   type ServerMessages,
+  type StreamRequest,
 } from '../../contracts/wcs-protocol.js';
+import type { PipeTuple } from '../../contracts/pipe-media.js';
+import type { PipeTargets } from '../push/pipe-publisher.js';
+import type { AdmissionRequest } from '../streams/admission.js';
 import { constrainedSize } from './messages.js';
 
 export interface KeepAlive {
@@ -64,6 +71,8 @@ export class WcsSession {
     readonly remoteAddress: string,
     /** The TCP socket under the WebSocket, to fail the connection when the connect hook refuses. */
     private readonly tcp: Duplex,
+    /** Where pushes from other streamfed servers over a pipe land (announced in getUserData when set). */
+    private readonly pipes?: PipeTargets | undefined,
   ) {
     this.hooks = admission.hooks;
     socket.on('message', (raw, isBinary) => void this.onMessage(raw.toString(), isBinary));
@@ -175,6 +184,7 @@ export class WcsSession {
       sessionId: this.sessionId,
       authToken: connection.authToken ?? null,
       streamfedFleetId: this.admission.fleetId(),
+      ...(this.pipes ? { streamfedPipe: PIPE_PUSH_VERSION } : {}),
     });
   }
 
@@ -185,7 +195,8 @@ export class WcsSession {
     if (!this.connection) return refuse(StreamInfo.SESSION_NOT_READY);
     const nameProblem = streamNameProblem((body as { name?: unknown } | null)?.name);
     if (nameProblem !== undefined) return refuse(nameProblem);
-    const request = clientMessage.stream(body);
+    const pipe = publish && this.pipes !== undefined && asksForPipe(body);
+    const request = pipe ? clientMessage.pipeStream(body) : clientMessage.stream(body);
     if (typeof request === 'string') return refuse(request);
     const init = {
       appKey: this.connection.appKey ?? 'defaultApp',
@@ -196,23 +207,44 @@ export class WcsSession {
       ...(publish && request.streamfedChain ? { chain: request.streamfedChain } : {}),
     };
     try {
-      const admission = { init, fields: body as Record<string, unknown>, sdp: request.sdp };
-      const { session, answer } = publish
-        ? await this.admission.publish(admission)
-        : await this.admission.play(admission);
+      const admission = {
+        init,
+        fields: body as Record<string, unknown>,
+        sdp: 'sdp' in request ? request.sdp : undefined,
+      };
+      const { session, answer } = await this.admit(publish, admission, request);
       if (this.closed) return session.end(session.stoppedStatus, StreamInfo.REQUESTED_STREAM_SHUTDOWN);
       this.owned.set(session.mediaSessionId, session);
       session.on('status', () => {
         this.notify(session);
         if (session.ended) this.owned.delete(session.mediaSessionId);
       });
-      this.send('setRemoteSDP', request.mediaSessionId, answer);
+      if (typeof answer === 'string') this.send('setRemoteSDP', request.mediaSessionId, answer);
+      else this.send('streamfedPipeAnswer', { mediaSessionId: request.mediaSessionId, ...answer });
       this.notify(session);
     } catch (error) {
       if (!(error instanceof StreamfedError))
         this.log.error({ err: error, stream: request.name }, `${apiMethod} failed`);
       refuse(error instanceof StreamfedError ? error.message : StreamInfo.FAILED_BY_ERROR);
     }
+  }
+
+  /** Starts an admitted stream: from the client's SDP offer, or (a streamfed push, pipe-publisher.ts) over a pipe. */
+  private admit(
+    publish: boolean,
+    admission: AdmissionRequest,
+    request: StreamRequest | PipeStreamRequest,
+  ): Promise<{ session: MediaSession; answer: string | PipeTuple }> {
+    const pipes = this.pipes;
+    if ('streamfedPipe' in request && pipes) {
+      const { mediaSessionId, streamfedPipe } = request;
+      return this.admission.publishWith(admission, () =>
+        pipes.open(admission.init, streamfedPipe, (packets, lost) =>
+          this.send('streamfedPipeStats', { mediaSessionId, packets, lost }),
+        ),
+      );
+    }
+    return publish ? this.admission.publish(admission) : this.admission.play(admission);
   }
 
   /**

@@ -6,6 +6,7 @@ import type { Logger } from '../../log.js';
 import type { MediaMetrics } from '../metrics.js';
 import { StreamInfo } from '../streams/status.js';
 import type { StreamAdmission } from '../streams/admission.js';
+import type { PipeTargets } from '../push/pipe-publisher.js';
 import { WcsSession, type ConnectionDescription, type KeepAlive } from './wcs-session.js';
 
 export interface SignallingOptions {
@@ -19,6 +20,8 @@ export interface SignallingOptions {
   maxMessageBytes: number;
   /** Decides every publish and play (stream rules, loops, REST hooks) and announces the fleet id. */
   admission: StreamAdmission;
+  /** Where pushes from other streamfed servers over a pipe land; unset: such pushes come over WebRTC. */
+  pipes?: PipeTargets | undefined;
   metrics: MediaMetrics;
   log: Logger;
 }
@@ -115,6 +118,7 @@ export class SignallingServer {
         this.options.keepAlive,
         remote,
         request.socket,
+        this.options.pipes,
       );
       this.sessions.add(session);
       this.metrics.wsSessions.inc();

@@ -50,6 +50,21 @@ export class StreamAdmission {
   }
 
   publish(request: AdmissionRequest): Promise<{ session: Publisher; answer: string }> {
+    return this.#publish(request, () => this.streams.publish(request.init, request.sdp));
+  }
+
+  /**
+   * A publish whose media is not an SDP offer (a push over a pipe, push/pipe-publisher.ts): the same rules
+   * and hooks, then `create` makes the publisher once its name is free across the fleet.
+   */
+  publishWith<T extends { session: Publisher }>(
+    request: AdmissionRequest,
+    create: () => Promise<T>,
+  ): Promise<T> {
+    return this.#publish(request, () => this.streams.publishWith(request.init, create));
+  }
+
+  #publish<T extends { session: Publisher }>(request: AdmissionRequest, start: () => Promise<T>): Promise<T> {
     return this.#admit('publishStream', request, async () => {
       const { init, token } = request;
       const loop = loopProblem(init.chain ?? [], this.fleetId(), init.name);
@@ -62,7 +77,7 @@ export class StreamAdmission {
           `stream ${init.name} is bound to another token by its first publish`,
         );
       await this.hooks.stream('publishStream', init, request.fields);
-      const started = await this.streams.publish(init, request.sdp);
+      const started = await start();
       if (token !== undefined && bound === undefined) this.#boundTokens.set(init.name, token);
       return started;
     });
@@ -75,11 +90,11 @@ export class StreamAdmission {
     });
   }
 
-  async #admit<S extends MediaSession>(
+  async #admit<T extends { session: MediaSession }>(
     hook: 'publishStream' | 'playStream',
     { init }: AdmissionRequest,
-    start: () => Promise<{ session: S; answer: string }>,
-  ): Promise<{ session: S; answer: string }> {
+    start: () => Promise<T>,
+  ): Promise<T> {
     try {
       if (this.#draining) throw new DrainingError();
       const problem = streamNameProblem(init.name);

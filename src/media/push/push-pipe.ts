@@ -1,0 +1,111 @@
+import type * as ms from 'mediasoup/types';
+import type { PipeTuple } from '../../contracts/pipe-media.js';
+import type { PipeOffer } from '../../contracts/wcs-protocol.js';
+import { announcedIpsOf, internalIpOf, type ListenConfig } from '../media-options.js';
+import { createPipeHalf, pipeEndpoint, type PipeListen } from '../fleet/fleet-pipe.js';
+import type { Publisher } from '../streams/publisher.js';
+
+/**
+ * Where the pipes of pushes between streamfed servers listen and what address they announce: bound on the
+ * server's internal address, announcing the first address its WebRTC candidates carry, since the far end is
+ * another cluster. The one
+ * place that choice is made, for both halves (this server pushing, this server pushed to).
+ */
+export function pushPipeListen(
+  listen: Pick<ListenConfig, 'ip' | 'internalIp' | 'announcedIps' | 'rtcMinPort' | 'rtcMaxPort'>,
+): PipeListen {
+  return {
+    internalIp: internalIpOf(listen),
+    announcedIp: announcedIpsOf(listen)[0],
+    rtcMinPort: listen.rtcMinPort,
+    rtcMaxPort: listen.rtcMaxPort,
+  };
+}
+
+/** What a push's pipe half has sent so far (its pipe consumers' stats). */
+export interface PipeSent {
+  packets: number;
+  bytes: number;
+}
+
+/**
+ * The pushing half of a pipe push: a PipeTransport (SRTP, RTX/NACK: the fleet's recipe) on the source's
+ * router with one pipe consumer per producer of the source. Its offer goes to the target in publishStream;
+ * the target's answer connects it, and mediasoup forwards from then on (key-frame requests and NACKs come
+ * back over the pipe to the source's producers by themselves). close() closes the transport and with it the
+ * consumers; idempotent.
+ */
+export class PipeEgress {
+  readonly #transport: ms.PipeTransport;
+  readonly #consumers: ms.Consumer[] = [];
+  #sent: PipeSent = { packets: 0, bytes: 0 };
+  #closed = false;
+
+  private constructor(transport: ms.PipeTransport) {
+    this.#transport = transport;
+  }
+
+  /** Makes the half for `source`'s producers; throws (holding nothing) when it cannot. */
+  static async open(source: Publisher, listen: PipeListen): Promise<PipeEgress> {
+    const egress = new PipeEgress(await createPipeHalf(source.router, listen));
+    try {
+      for (const producer of source.producers.values())
+        egress.#consumers.push(await egress.#transport.consume({ producerId: producer.id }));
+      return egress;
+    } catch (error) {
+      egress.close();
+      throw error;
+    }
+  }
+
+  get closed(): boolean {
+    return this.#closed || this.#transport.closed;
+  }
+
+  /** Our tuple and what we send, for publishStream's `streamfedPipe`. */
+  offer(): PipeOffer {
+    return {
+      ...pipeEndpoint(this.#transport),
+      producers: this.#consumers.map((c) => ({
+        kind: c.kind,
+        rtpParameters: c.rtpParameters,
+        paused: c.producerPaused,
+      })),
+    };
+  }
+
+  /** Connects to the target's half: media flows from now on. */
+  async connect(answer: PipeTuple): Promise<void> {
+    await this.#transport.connect({
+      ip: answer.ip,
+      port: answer.port,
+      srtpParameters: answer.srtpParameters as ms.SrtpParameters,
+    });
+  }
+
+  /** The last sampled totals (sample() refreshes them). */
+  get sent(): PipeSent {
+    return this.#sent;
+  }
+
+  /** Reads what the pipe consumers have sent (RTP packets and bytes, retransmissions included). */
+  async sample(): Promise<PipeSent> {
+    let packets = 0;
+    let bytes = 0;
+    for (const consumer of this.#consumers) {
+      for (const s of await consumer.getStats().catch(() => [])) {
+        if (s.type !== 'outbound-rtp') continue;
+        packets += s.packetCount;
+        bytes += s.byteCount;
+      }
+    }
+    this.#sent = { packets: Math.max(packets, this.#sent.packets), bytes: Math.max(bytes, this.#sent.bytes) };
+    return this.#sent;
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#transport.close();
+  }
+}
