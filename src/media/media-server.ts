@@ -19,6 +19,9 @@ import { memberIdOf, type MediaServerConfig, type TlsFiles } from './media-optio
 import { noHooks } from './hooks/rest-hooks.js';
 import { StreamAdmission } from './streams/admission.js';
 import { registerWhipRoutes } from './whip/whip-routes.js';
+import { registerConsoleRoutes } from './console/console-routes.js';
+import { MemberStateReader } from './console/member-state.js';
+import { ServerResources } from './console/server-resources.js';
 
 export interface MediaServerAddresses {
   wsPort: number;
@@ -56,6 +59,8 @@ export class MediaServer {
   readonly #admission: StreamAdmission;
   readonly #sampler: StatsSampler;
   readonly #rest: FastifyInstance[] = [];
+  readonly #resources: ServerResources;
+  readonly #consoleState: MemberStateReader;
   #stopping: Promise<void> | undefined;
 
   private constructor(parts: MediaServerParts) {
@@ -70,6 +75,15 @@ export class MediaServer {
     this.#hooks = parts.hooks;
     this.#admission = parts.admission;
     this.#sampler = parts.sampler;
+    this.#resources = new ServerResources(parts.engine);
+    this.#consoleState = new MemberStateReader({
+      memberId: () => parts.fleet.memberId,
+      streams: parts.streams,
+      signalling: parts.signalling,
+      pushes: parts.pushes,
+      resources: this.#resources,
+      hooks: parts.hooks,
+    });
   }
 
   /** Builds the parts (each given its collaborators), then listens: signalling, REST, the fleet. */
@@ -190,6 +204,15 @@ export class MediaServer {
     registerWhipRoutes(app, {
       admission: this.#admission,
       iceServers: this.config.listen.iceServers,
+    });
+    registerConsoleRoutes(app, {
+      reader: this.#consoleState,
+      resources: this.#resources,
+      streams: this.streams,
+      signalling: this.signalling,
+      members: () => this.fleet.members(),
+      restToken: this.config.rest.token,
+      wsPort: () => this.fleet.info().wsPorts[0] ?? this.config.signalling.wsPort,
     });
     app.get('/metrics', async (_request, reply) => {
       await this.#sampler.sample();

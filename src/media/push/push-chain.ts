@@ -76,17 +76,24 @@ const isLoopback = (a: string): boolean => a.startsWith('127.') || a === '::1';
 export class LoopGuard {
   readonly #fleet: FleetView;
   readonly #ownAddresses: Set<string>;
+  /** Listening on every address: any loopback address reaches this server too. */
+  readonly #wildcard: boolean;
 
   constructor(fleet: FleetView, listenIp: string, announcedIp: string | undefined) {
     this.#fleet = fleet;
-    const local = Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address));
+    // a server bound to one address is reached only there (two servers may share a host on 127.0.0.1 and
+    // 127.0.0.2 with the same ports); one bound to every address, on each of the host's
+    this.#wildcard = listenIp === '0.0.0.0' || listenIp === '::';
+    const local = this.#wildcard
+      ? Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => i.address))
+      : [];
     this.#ownAddresses = new Set([listenIp, ...(announcedIp ? [announcedIp] : []), ...local]);
   }
 
   async check(push: PushIntent): Promise<void> {
     const port = defaultPort(push.url);
     const target = await addressesOf(push.url.hostname);
-    const own = [...target].some((a) => isLoopback(a) || this.#ownAddresses.has(a));
+    const own = [...target].some((a) => (this.#wildcard && isLoopback(a)) || this.#ownAddresses.has(a));
     if (own && this.#fleet.ownWsPorts().includes(port)) {
       throw loopRefusal(`${push.url.href} is this server: a push to itself would loop`);
     }
