@@ -110,7 +110,8 @@ export function installRouteAuth(app: FastifyInstance, options: RestAuthOptions)
   };
   app.addHook('onRoute', (route) => {
     if (credentials.configured && route.url === '/' && route.method !== 'OPTIONS') {
-      routes.push(...[route.method].flat().map((method) => ({ method, url: route.url, protected: true })));
+      // listed public: the page answers without credentials (its `?action=` answers need them)
+      routes.push(...[route.method].flat().map((method) => ({ method, url: route.url, protected: false })));
       route.onRequest = [authorizeAction, ...(route.onRequest === undefined ? [] : [route.onRequest].flat())];
       return;
     }
