@@ -10,6 +10,19 @@ import type { ServerResources } from './server-resources.js';
 
 /** A view this recent answers again: any number of open consoles cost one reading per interval. */
 const FRESH_MS = 1000;
+/**
+ * Publishers whose producer stats one reading asks the workers for, the least recently read first; the
+ * others show their last figures. Up to this many streams every reading is fresh; at 500, each stream's
+ * figures are at most three readings old, and a reading costs the workers a bounded number of requests.
+ */
+const STATS_PER_READING = 200;
+
+interface Rates {
+  audio: number;
+  video: number;
+  lost: number;
+  readAt: number;
+}
 
 export interface MemberStateSources {
   memberId: () => string;
@@ -25,6 +38,8 @@ export class MemberStateReader {
   readonly #startedAt = Date.now();
   #reading: Promise<MemberState> | undefined;
   #readAt = 0;
+  /** The last producer stats of each publisher, by mediaSessionId. */
+  #rates = new Map<string, Rates>();
 
   constructor(private readonly sources: MemberStateSources) {}
 
@@ -46,46 +61,36 @@ export class MemberStateReader {
       if (!d.published && d.status === StreamStatus.PLAYING)
         players.set(d.name, (players.get(d.name) ?? 0) + 1);
     const published = descriptions.filter((d) => d.published);
-    const [rows, usage] = await Promise.all([
-      Promise.all(
-        published.map(async (d): Promise<ConsoleStream | undefined> => {
-          const session = streams.session(d.mediaSessionId);
-          if (!(session instanceof Publisher)) return undefined;
-          const rates = { audio: 0, video: 0 };
-          let lost = 0;
-          await Promise.all(
-            [...session.producers].map(async ([kind, producer]) => {
-              for (const s of await producer.getStats().catch(() => [])) {
-                rates[kind] += s.bitrate;
-                lost += s.packetsLost;
-              }
-            }),
-          );
-          const relayed = session instanceof RelayedPublisher;
-          return {
-            name: d.name,
-            mediaSessionId: d.mediaSessionId,
-            origin: relayed ? 'relayed' : 'local',
-            originMemberId: relayed ? session.origin : memberId,
-            mediaProvider: d.mediaProvider,
-            status: d.status,
-            hasAudio: d.hasAudio,
-            hasVideo: d.hasVideo,
-            audioCodec: d.audioCodec,
-            videoCodec: d.videoCodec,
-            width: d.width,
-            height: d.height,
-            audioBitrate: rates.audio,
-            videoBitrate: rates.video,
-            packetsLost: lost,
-            players: players.get(d.name) ?? 0,
-            createdAt: d.createDate,
-            flowing: d.status === StreamStatus.PUBLISHING && rates.audio + rates.video > 0,
-          };
-        }),
-      ),
+    const [, usage] = await Promise.all([
+      this.#readRates(published.map((d) => d.mediaSessionId)),
       resources.read(),
     ]);
+    const rows = published.map((d): ConsoleStream | undefined => {
+      const session = streams.session(d.mediaSessionId);
+      if (!(session instanceof Publisher)) return undefined;
+      const rates = this.#rates.get(d.mediaSessionId) ?? { audio: 0, video: 0, lost: 0, readAt: 0 };
+      const relayed = session instanceof RelayedPublisher;
+      return {
+        name: d.name,
+        mediaSessionId: d.mediaSessionId,
+        origin: relayed ? 'relayed' : 'local',
+        originMemberId: relayed ? session.origin : memberId,
+        mediaProvider: d.mediaProvider,
+        status: d.status,
+        hasAudio: d.hasAudio,
+        hasVideo: d.hasVideo,
+        audioCodec: d.audioCodec,
+        videoCodec: d.videoCodec,
+        width: d.width,
+        height: d.height,
+        audioBitrate: rates.audio,
+        videoBitrate: rates.video,
+        packetsLost: rates.lost,
+        players: players.get(d.name) ?? 0,
+        createdAt: d.createDate,
+        flowing: d.status === StreamStatus.PUBLISHING && rates.audio + rates.video > 0,
+      };
+    });
     return {
       memberId,
       at: Date.now(),
@@ -96,5 +101,30 @@ export class MemberStateReader {
       streams: rows.filter((r): r is ConsoleStream => r !== undefined),
       pushes: pushes.list(),
     };
+  }
+
+  /** Reads the producer stats of the STATS_PER_READING publishers read least recently; forgets the gone. */
+  async #readRates(ids: string[]): Promise<void> {
+    const live = new Set(ids);
+    for (const id of this.#rates.keys()) if (!live.has(id)) this.#rates.delete(id);
+    const due = ids
+      .sort((a, b) => (this.#rates.get(a)?.readAt ?? 0) - (this.#rates.get(b)?.readAt ?? 0))
+      .slice(0, STATS_PER_READING);
+    await Promise.all(
+      due.map(async (id) => {
+        const session = this.sources.streams.session(id);
+        if (!(session instanceof Publisher)) return;
+        const rates: Rates = { audio: 0, video: 0, lost: 0, readAt: Date.now() };
+        await Promise.all(
+          [...session.producers].map(async ([kind, producer]) => {
+            for (const s of await producer.getStats().catch(() => [])) {
+              rates[kind] += s.bitrate;
+              rates.lost += s.packetsLost;
+            }
+          }),
+        );
+        this.#rates.set(id, rates);
+      }),
+    );
   }
 }
