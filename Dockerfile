@@ -19,6 +19,7 @@ RUN v=$(node -p 'require("./package-lock.json").packages["node_modules/mediasoup
 RUN MEDIASOUP_WORKER_BIN=skip-prebuilt npm ci --no-audit --no-fund
 RUN cp "$(bash scripts/build-mediasoup-worker.sh | tail -n 1)" /src/mediasoup-worker
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts/copy-assets.mjs scripts/
 COPY src src
 RUN npm run build && npm prune --omit=dev
 

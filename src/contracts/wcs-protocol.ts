@@ -135,6 +135,13 @@ export const AvailableRequest = Type.Object({
 });
 export type AvailableRequest = Static<typeof AvailableRequest>;
 
+/** snapshot: the SDK's stream.snapshot() asks for a picture of the named stream. */
+export const SnapshotRequest = Type.Object({
+  mediaSessionId: Id,
+  name: Type.Optional(Type.String()),
+});
+export type SnapshotRequest = Static<typeof SnapshotRequest>;
+
 /** What a client sends, message by message (the `data` array). */
 export interface ClientMessages {
   connection: [Record<string, unknown> & Connection];
@@ -143,6 +150,7 @@ export interface ClientMessages {
   unPublishStream: [StopRequest];
   stopStream: [StopRequest];
   availableStream: [AvailableRequest];
+  snapshot: [SnapshotRequest];
   ping: [null];
   pong: [null];
 }
@@ -193,11 +201,30 @@ export const AvailableAnswer = Type.Object({
 });
 export type AvailableAnswer = Static<typeof AvailableAnswer>;
 
+/** Stream event types as the Web SDK knows them (STREAM_EVENT_TYPE in src/constants.js). */
+export const StreamEventType = {
+  SNAPSHOT_COMPLETED: 'snapshotCompleted',
+  SNAPSHOT_FAILED: 'snapshotFailed',
+} as const;
+
+/**
+ * notifyStreamEvent: an event of one stream; the SDK hands it to that stream's STREAM_EVENT handler (the
+ * stream-snapshot demo learns its snapshot's outcome this way). `payload.info` says why, for a failure.
+ */
+export const StreamEvent = Type.Object({
+  mediaSessionId: Id,
+  name: Type.Optional(Type.String()),
+  type: Type.String({ minLength: 1 }),
+  payload: Type.Optional(Type.Object({ info: Type.Optional(Type.String()) })),
+});
+export type StreamEvent = Static<typeof StreamEvent>;
+
 /** What a server sends, message by message (the `data` array). */
 export interface ServerMessages {
   getUserData: [Record<string, unknown> & UserData];
   setRemoteSDP: [mediaSessionId: string, sdp: string];
   notifyStreamStatusEvent: [object & StreamStatusEvent];
+  notifyStreamEvent: [StreamEvent];
   availableStream: [AvailableAnswer];
   fail: [Fail];
   streamfedPipeAnswer: [PipeAnswer];
@@ -229,6 +256,7 @@ export const clientMessage = {
   pipeStream: validator(PipeStreamRequest),
   stop: validator(StopRequest),
   available: validator(AvailableRequest),
+  snapshot: validator(SnapshotRequest),
 } as const;
 
 export const serverMessage = {

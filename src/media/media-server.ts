@@ -23,6 +23,9 @@ import { StreamAdmission } from './streams/admission.js';
 import { registerWhipRoutes } from './whip/whip-routes.js';
 import { PipeTargets } from './push/pipe-publisher.js';
 import { pushPipeListen } from './push/push-pipe.js';
+import { registerConsoleRoutes } from './console/console-routes.js';
+import { MemberStateReader } from './console/member-state.js';
+import { ServerResources } from './console/server-resources.js';
 
 export interface MediaServerAddresses {
   wsPort: number;
@@ -60,6 +63,8 @@ export class MediaServer {
   readonly #admission: StreamAdmission;
   readonly #sampler: StatsSampler;
   readonly #rest: FastifyInstance[] = [];
+  readonly #resources: ServerResources;
+  readonly #consoleState: MemberStateReader;
   #stopping: Promise<void> | undefined;
   #draining: Promise<void> | undefined;
 
@@ -75,6 +80,15 @@ export class MediaServer {
     this.#hooks = parts.hooks;
     this.#admission = parts.admission;
     this.#sampler = parts.sampler;
+    this.#resources = new ServerResources(parts.engine);
+    this.#consoleState = new MemberStateReader({
+      memberId: () => parts.fleet.memberId,
+      streams: parts.streams,
+      signalling: parts.signalling,
+      pushes: parts.pushes,
+      resources: this.#resources,
+      hooks: parts.hooks,
+    });
   }
 
   /** Builds the parts (each given its collaborators), then listens: signalling, REST, the fleet. */
@@ -225,6 +239,15 @@ export class MediaServer {
     registerWhipRoutes(app, {
       admission: this.#admission,
       iceServers: () => sessionIceServers(this.config.listen.iceServers, this.config.listen.turnSecret),
+    });
+    registerConsoleRoutes(app, {
+      reader: this.#consoleState,
+      resources: this.#resources,
+      streams: this.streams,
+      signalling: this.signalling,
+      members: () => this.fleet.members(),
+      restToken: this.config.rest.token,
+      wsPort: () => this.fleet.info().wsPorts[0] ?? this.config.signalling.wsPort,
     });
     app.get('/metrics', async (_request, reply) => {
       await this.#sampler.sample();

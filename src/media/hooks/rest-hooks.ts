@@ -71,6 +71,8 @@ export class RestHooks implements SignallingHooks {
   readonly #nodeId: string;
   /** Events posted and not yet answered. */
   readonly #inFlight = new Set<Promise<unknown>>();
+  /** The outcome of the last call to the backend, for the console. */
+  #last: { result: HookResult; reason: string; at: number } | undefined;
 
   constructor(
     options: RestHooksOptions,
@@ -138,6 +140,15 @@ export class RestHooks implements SignallingHooks {
     throw new HookRefusedError(code, hook, answer.reason);
   }
 
+  /** The backend's address and the outcome of the last call to it (none yet: no outcome). */
+  health(): { url: string; lastResult?: HookResult; lastReason?: string; lastAt?: number } {
+    const last = this.#last;
+    return {
+      url: this.#base,
+      ...(last ? { lastResult: last.result, lastReason: last.reason, lastAt: last.at } : {}),
+    };
+  }
+
   /** Waits for the events still in flight, at most `ms` (each has its own deadline anyway). */
   async drain(ms: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
@@ -160,6 +171,15 @@ export class RestHooks implements SignallingHooks {
   }
 
   private async post(
+    hook: string,
+    body: Record<string, unknown>,
+  ): Promise<{ result: HookResult; reason: string }> {
+    const answer = await this.call(hook, body);
+    this.#last = { ...answer, at: Date.now() };
+    return answer;
+  }
+
+  private async call(
     hook: string,
     body: Record<string, unknown>,
   ): Promise<{ result: HookResult; reason: string }> {

@@ -88,6 +88,8 @@ export function installRouteAuth(app: FastifyInstance, options: RestAuthOptions)
     if (alwaysPublic.has(route.url)) return true;
     if (route.url === '/metrics') return !options.protectMetrics;
     if (route.url === '/demo' || route.url.startsWith('/demo/')) return !options.protectDemo;
+    // the console's page and files hold no data: the page asks for credentials, its data calls need them
+    if (route.url.startsWith('/console/')) return true;
     return false;
   };
   const authorize = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
@@ -95,7 +97,18 @@ export function installRouteAuth(app: FastifyInstance, options: RestAuthOptions)
     void reply.header('www-authenticate', credentials.challenge());
     throw new UnauthorizedError('missing or wrong credentials (Authorization: Bearer or Basic)');
   };
+  // `/` is the console's page, public like its files, unless it is asked WCS's statistics (`?action=...`)
+  const authorizeAction = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if ((request.query as { action?: unknown } | undefined)?.action !== undefined)
+      await authorize(request, reply);
+  };
   app.addHook('onRoute', (route) => {
+    if (credentials.configured && route.url === '/' && route.method !== 'OPTIONS') {
+      // listed public: the page answers without credentials (its `?action=` answers need them)
+      routes.push(...[route.method].flat().map((method) => ({ method, url: route.url, protected: false })));
+      route.onRequest = [authorizeAction, ...(route.onRequest === undefined ? [] : [route.onRequest].flat())];
+      return;
+    }
     const open = isPublic(route);
     for (const method of [route.method].flat()) routes.push({ method, url: route.url, protected: !open });
     if (open) return;

@@ -9,24 +9,29 @@ import type { StreamService } from '../streams/stream-service.js';
 
 const Id = Type.String({ minLength: 1, maxLength: 128 });
 
+/** A filter field WCS also takes as `null`, meaning "no filter" (the SDK's rest module sends nulls). */
+const orNull = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
 /**
  * WCS's stream filters. Objects stay open: a field WCS documents that we do not filter on, or any other,
  * is ignored (WCS filters are loose); a known field of the wrong type is a 400.
  */
 const StreamFilter = Type.Object({
-  name: Type.Optional(StreamName),
-  mediaSessionId: Type.Optional(Id),
-  published: Type.Optional(Type.Boolean()),
-  sessionId: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-  status: Type.Optional(Type.Enum(StreamStatus)),
-  hasAudio: Type.Optional(Type.Boolean()),
-  hasVideo: Type.Optional(Type.Boolean()),
+  name: Type.Optional(orNull(StreamName)),
+  mediaSessionId: Type.Optional(orNull(Id)),
+  published: Type.Optional(orNull(Type.Boolean())),
+  sessionId: Type.Optional(orNull(Type.String({ minLength: 1, maxLength: 256 }))),
+  status: Type.Optional(orNull(Type.Enum(StreamStatus))),
+  hasAudio: Type.Optional(orNull(Type.Boolean())),
+  hasVideo: Type.Optional(orNull(Type.Boolean())),
 });
 type StreamFilter = Static<typeof StreamFilter>;
 
 const FindQuery = Type.Composite([
   StreamFilter,
-  Type.Object({ display: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 16 })) }),
+  Type.Object({
+    display: Type.Optional(orNull(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 16 }))),
+  }),
 ]);
 type FindQuery = Static<typeof FindQuery>;
 
@@ -57,10 +62,11 @@ const ConnectionTerminate = Type.Composite([
 
 const Anything = Type.Object({});
 
-/** Only the known filter fields, so an unknown one never narrows or widens a match. */
-function pick<T extends object>(body: T, keys: readonly (keyof T)[]): Partial<T> {
-  const out: Partial<T> = {};
-  for (const k of keys) if (body[k] !== undefined) out[k] = body[k];
+/** Only the known filter fields, so an unknown one never narrows or widens a match; `null` is no filter. */
+function pick<T extends object>(body: T, keys: readonly (keyof T)[]): { [K in keyof T]?: NonNullable<T[K]> } {
+  const out: { [K in keyof T]?: NonNullable<T[K]> } = {};
+  for (const k of keys)
+    if (body[k] !== undefined && body[k] !== null) out[k] = body[k] as NonNullable<T[typeof k]>;
   return out;
 }
 const streamKeys = [
@@ -117,7 +123,7 @@ export function registerStreamRoutes(
   route('/stream/find', FindQuery, async (request) => {
     const query = request.body as FindQuery;
     // a name published on another member of the fleet is relayed here, then found like a local one
-    if (query.name !== undefined) await streams.resolve(query.name);
+    if (typeof query.name === 'string') await streams.resolve(query.name);
     const matches = found(streams.find(pick(query, streamKeys)), 'stream');
     if (!query.display?.includes('metrics')) return matches;
     return Promise.all(matches.map((d) => withMetrics(streams, d)));

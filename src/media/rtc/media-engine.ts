@@ -152,6 +152,20 @@ export class MediaEngine {
   }
 
   /** Makes producer (living on `from`) consumable on `to`. */
+  /** Each worker's pid, CPU time used so far (user + system, ms) and peak RSS (bytes), for the console. */
+  async workerUsage(): Promise<{ pid: number; cpuMs: number; maxRssBytes: number }[]> {
+    return Promise.all(
+      this.slots.map(async ({ worker }) => {
+        const usage = await worker.getResourceUsage().catch(() => undefined);
+        return {
+          pid: worker.pid,
+          cpuMs: usage ? usage.ru_utime + usage.ru_stime : 0,
+          maxRssBytes: usage ? usage.ru_maxrss * 1024 : 0,
+        };
+      }),
+    );
+  }
+
   async ensureProducerOn(producerId: string, from: ms.Router, to: ms.Router): Promise<void> {
     await this.pipes.ensure(producerId, from, to);
   }

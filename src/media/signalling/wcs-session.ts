@@ -13,6 +13,7 @@ import {
   PIPE_PUSH_VERSION,
   asksForPipe,
   clientMessage,
+  StreamEventType,
   decodeFrame,
   encodeServerFrame,
   type Connection,
@@ -152,6 +153,8 @@ export class WcsSession {
         return this.onStop(body, envelope.message);
       case 'availableStream':
         return this.onAvailable(body);
+      case 'snapshot':
+        return this.onSnapshot(body);
       default:
         return this.reject(envelope.message, `${envelope.message} is not supported by this server`);
     }
@@ -293,6 +296,22 @@ export class WcsSession {
     if (typeof request === 'string') return this.reject('availableStream', request, id);
     const available = (await this.admission.streams.resolve(request.name)) !== undefined;
     answer(available, available ? 'Available' : StreamInfo.STREAM_NOT_FOUND);
+  }
+
+  /**
+   * snapshot: we take no snapshots. Refused as the stream's `snapshotFailed` event, which the SDK routes to
+   * the stream object (the stream-snapshot demo shows FAILED); a `fail` frame would reach only the session.
+   */
+  private onSnapshot(body: unknown): void {
+    const request = clientMessage.snapshot(body);
+    if (typeof request === 'string') return this.reject('snapshot', request, idOf(body));
+    this.metrics.errors.inc({ kind: 'ws_protocol' });
+    this.send('notifyStreamEvent', {
+      mediaSessionId: request.mediaSessionId,
+      ...(request.name !== undefined ? { name: request.name } : {}),
+      type: StreamEventType.SNAPSHOT_FAILED,
+      payload: { info: 'snapshots are not supported by this server' },
+    });
   }
 
   private notify(session: MediaSession): void {

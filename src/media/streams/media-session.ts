@@ -81,6 +81,8 @@ export abstract class MediaSession extends EventEmitter<MediaSessionEvents> {
   protected abstract onConnected(): void;
   /** The size of the video this session carries: measured from the video where possible. */
   abstract videoSize(): VideoSize;
+  /** The frame rate of the video this session carries, read from the video; 0 without video. */
+  abstract frameRate(): Promise<number>;
   protected abstract codecs(): {
     audioCodec?: string;
     videoCodec?: string;
@@ -138,8 +140,9 @@ export abstract class MediaSession extends EventEmitter<MediaSessionEvents> {
 
   /**
    * Live counters for /stream/find `display: ["metrics"]`, under WCS's names: per kind the bitrate
-   * (`VIDEO_RATE`, `AUDIO_RATE`, bits/s), packets lost, NACKs and PLIs, and the video size. From mediasoup's
-   * stats of the producers (a publisher) or consumers (a player).
+   * (`VIDEO_RATE`, `AUDIO_RATE`, bits/s), packets lost, NACKs and PLIs, the video size and frame rate
+   * (`VIDEO_FPS`), and `VIDEO_B_FRAMES` (always 0: WebRTC video has no B-frames). From mediasoup's stats of
+   * the producers (a publisher) or consumers (a player); the frame rate from the video itself.
    */
   async metrics(): Promise<Record<string, number>> {
     const out: Record<string, number> = {};
@@ -166,8 +169,15 @@ export abstract class MediaSession extends EventEmitter<MediaSessionEvents> {
         [`${prefix}_PLI`]: pli,
       });
     }
-    const { width, height } = this.videoSize();
-    if (width && height) Object.assign(out, { VIDEO_WIDTH: width, VIDEO_HEIGHT: height });
+    if (out['VIDEO_RATE'] !== undefined) {
+      const { width, height } = this.videoSize();
+      Object.assign(out, {
+        VIDEO_WIDTH: width,
+        VIDEO_HEIGHT: height,
+        VIDEO_FPS: await this.frameRate(),
+        VIDEO_B_FRAMES: 0,
+      });
+    }
     return out;
   }
 

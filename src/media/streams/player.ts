@@ -82,6 +82,11 @@ export class Player extends MediaSession {
     this.setStatus(StreamStatus.PLAYING);
   }
 
+  /** What this player receives: its publisher's frames (we forward, never drop or add). */
+  frameRate(): Promise<number> {
+    return this.source.frameRate();
+  }
+
   /** What this player receives: its publisher's size (we forward, never scale). */
   videoSize(): VideoSize {
     return this.source.videoSize();

@@ -6,6 +6,7 @@ import { SdpError, type MediaKind, type ParsedOffer } from '../rtc/sdp-offer.js'
 import { MediaSession, codecName, type MediaSessionInit, type VideoSize } from './media-session.js';
 import { StreamInfo, StreamStatus } from './status.js';
 import { VideoSizeProbe } from './video-size-probe.js';
+import { FrameRateMeter } from './frame-rate-meter.js';
 
 /** What a publisher is made of: its producers, one per media kind, on a transport of the router. */
 export interface PublisherMedia {
@@ -25,6 +26,7 @@ export class Publisher extends MediaSession {
   readonly router: ms.Router;
   readonly producers: ReadonlyMap<MediaKind, ms.Producer>;
   private probe: VideoSizeProbe | undefined;
+  private frameRateMeter: FrameRateMeter | undefined;
 
   constructor(init: MediaSessionInit, media: PublisherMedia) {
     super(init, media.transport);
@@ -78,6 +80,14 @@ export class Publisher extends MediaSession {
     const probe = await VideoSizeProbe.open(this.router, video);
     if (this.ended) probe?.close();
     else this.probe = probe;
+  }
+
+  /** The video's frames per second, read from the video on demand (see FrameRateMeter); 0 without video. */
+  frameRate(): Promise<number> {
+    const video = this.producers.get('video');
+    if (!video || this.ended) return Promise.resolve(0);
+    this.frameRateMeter ??= new FrameRateMeter(this.router, video);
+    return this.frameRateMeter.frameRate();
   }
 
   videoSize(): VideoSize {
