@@ -133,6 +133,8 @@ export interface PushDescription {
   transport?: PushTransport;
   /** Set when a pipe was tried and the push went on over WebRTC: why. */
   fallback?: PipeFallback;
+  /** Who asked for it, as the request named them (`owner`): listed, never sent to the remote. */
+  owner?: string;
 }
 
 /** The body of /pull/push and /pull/pull (the fields both sides use). */
@@ -144,6 +146,11 @@ export interface PushRequestBody {
   custom?: Record<string, unknown>;
   /** A WHIP/WHEP target's bearer token (sent as `Authorization: Bearer`); never listed or logged. */
   authToken?: string;
+  /**
+   * Who asks for the push (the operator sends `StreamPush <namespace>/<name>`): kept and listed by find_all
+   * (the console shows it), never sent to the remote.
+   */
+  owner?: string;
 }
 
 /** The HTTP status a failed /pull/push or /pull/pull answers with: 409 for a loop, else 500. */

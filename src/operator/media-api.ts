@@ -84,7 +84,8 @@ export class MediaApi {
       remoteStreamName,
       custom,
       authToken,
-    }: PushIdentity & Pick<PushRequestBody, 'custom' | 'authToken'>,
+      owner,
+    }: PushIdentity & Pick<PushRequestBody, 'custom' | 'authToken' | 'owner'>,
   ): Promise<MediaPush> {
     let pushed: MediaPush;
     try {
@@ -94,6 +95,7 @@ export class MediaApi {
         remoteStreamName,
         ...(custom ? { custom } : {}),
         ...(authToken ? { authToken } : {}),
+        ...(owner ? { owner } : {}),
       };
       pushed = (await this.call(sourceUrl, '/rest-api/pull/push', body, this.pushTimeoutMs)) as MediaPush;
     } catch (error) {

@@ -253,7 +253,8 @@ export class Reconciler implements ObjectReconciler<StreamPush> {
     }
     const attempts = (previous?.attempts ?? 0) + 1;
     o.status = { ...previous, attempts };
-    const pushed = await this.media.push(desired.sourceUrl, { ...desired, authToken });
+    const owner = `StreamPush ${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}`;
+    const pushed = await this.media.push(desired.sourceUrl, { ...desired, authToken, owner });
     this.event(
       o,
       'Normal',

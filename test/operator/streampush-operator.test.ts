@@ -193,6 +193,8 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
       localMediaSessionId: active.status?.localMediaSessionId,
       remoteStreamName: 'studio-copy',
       status: 'PUBLISHING',
+      // listed with who asked for it (the console's Owner column)
+      owner: expect.stringMatching(/^StreamPush [^/]+\/studio-to-s2$/),
     });
     const player = await NodePeer.play(s2.wsUrl, 'studio-copy');
     await player.waitStatus('PLAYING');

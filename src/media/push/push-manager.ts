@@ -31,6 +31,8 @@ export interface PushRequest {
   custom?: Record<string, unknown> | undefined;
   /** WHIP/WHEP targets: the endpoint's bearer token. */
   authToken?: string | undefined;
+  /** Who asks for it (listed, never sent). */
+  owner?: string | undefined;
 }
 
 export type PushQuery =
@@ -179,6 +181,7 @@ export class PushManager {
         request.remoteStreamName ?? (http ? endpointStreamName(url) : undefined) ?? request.localStreamName,
       insecureTls: this.config.insecureTls,
       custom: request.custom,
+      owner: request.owner,
       ...(http ? { authToken: request.authToken, allow: (to: URL) => this.policy.check(to.href) } : {}),
       deadlines: this.config.deadlines,
     };

@@ -63,6 +63,8 @@ export interface PushTarget {
   remoteStreamName: string;
   insecureTls: boolean;
   custom?: Record<string, unknown> | undefined;
+  /** Who asked for it (PushRequestBody.owner): listed, never sent to the remote. */
+  owner?: string | undefined;
   /** WHIP/WHEP: sent as `Authorization: Bearer`; never listed or logged. */
   authToken?: string | undefined;
   /** WHIP/WHEP: where a redirect or a session URL on another origin may lead (the allow-list). */
@@ -194,6 +196,7 @@ export class Relay extends EventEmitter<RelayEvents> {
       delivery: this.#delivery.view(),
       ...(this.#transport !== undefined ? { transport: this.#transport } : {}),
       ...(this.#fallback !== undefined ? { fallback: this.#fallback } : {}),
+      ...(this.#target.owner !== undefined ? { owner: this.#target.owner } : {}),
     };
   }
 

@@ -15,6 +15,8 @@ const PushBody = Type.Object({
   custom: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   // a WHIP/WHEP endpoint's bearer token (`Authorization: Bearer`), never listed or logged
   authToken: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+  // who asks (the operator: `StreamPush <namespace>/<name>`), listed by find_all, never sent anywhere
+  owner: Type.Optional(Type.String({ minLength: 1, maxLength: 512 })),
 });
 type PushBody = Static<typeof PushBody>;
 

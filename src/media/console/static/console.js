@@ -229,6 +229,7 @@ function renderPushes(view) {
           h('td', { class: `status status-${p.status}` }, p.status),
           h('td', { class: `delivery status-${p.delivery.status}` }, p.delivery.status),
           h('td', { class: 'failure' }, p.code ? `${p.code}: ${p.info ?? ''}` : (p.info ?? '')),
+          h('td', { class: 'owner' }, p.owner ?? ''),
           h('td', {}, p.packets),
           h('td', {}, bytes(p.bytes)),
           h('td', {}, age(p.createDate, now)),
@@ -253,7 +254,7 @@ function renderPushes(view) {
     }
   }
   $('#pushes tbody').replaceChildren(
-    ...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 11, class: 'muted' }, 'No pushes or pulls.'))]),
+    ...(rows.length ? rows : [h('tr', {}, h('td', { colspan: 12, class: 'muted' }, 'No pushes or pulls.'))]),
   );
 }
 
