@@ -88,4 +88,6 @@ export interface ConsoleState {
   members: ConsoleMember[];
   /** The WCS signalling URL path clients of this server use (port only; the page knows its host). */
   wsPort: number;
+  /** What the caller's credentials allow: with `read`, the page offers no push form and no terminate. */
+  access: 'read' | 'write';
 }

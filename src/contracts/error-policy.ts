@@ -50,6 +50,8 @@ export const errorPolicies: Readonly<Record<KnownErrorCode, ErrorPolicy>> = {
   [RestErrorCode.NO_FILTER]: never('BadRequest'),
   [RestErrorCode.UNAUTHORIZED]: never('Unauthorized'),
   [RestErrorCode.FORBIDDEN]: never('TargetNotAllowed'),
+  // the operator was given read-only credentials: it cannot push until someone gives it others
+  [RestErrorCode.READ_ONLY]: never('Unauthorized'),
   [RestErrorCode.NOT_FOUND]: backoff('StreamNotFound'),
   // already pushed (by someone else, or an answer lost on the way): the next look finds it and adopts it
   [RestErrorCode.CONFLICT]: { reason: 'PushConflict', retry: 'backoff', event: 'Normal' },

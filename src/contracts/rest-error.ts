@@ -28,6 +28,8 @@ export const RestErrorCode = {
   UNAUTHORIZED: 'STREAMFED_ERR_UNAUTHORIZED',
   /** Not allowed (e.g. a push target outside the allow-list). */
   FORBIDDEN: 'STREAMFED_ERR_FORBIDDEN',
+  /** Credentials that may read (`--rest-read-token`) asked for a change (a push, a terminate): 403. */
+  READ_ONLY: 'STREAMFED_ERR_READ_ONLY',
   /** No such stream, connection, push, or route. */
   NOT_FOUND: 'STREAMFED_ERR_NOT_FOUND',
   /** The request contradicts what exists (already pushed, already published). */

@@ -40,6 +40,12 @@ export class ForbiddenError extends StreamfedError {
     super(RestErrorCode.FORBIDDEN, 403, message, options);
   }
 }
+/** Read-only credentials asked for a change. */
+export class ReadOnlyError extends StreamfedError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(RestErrorCode.READ_ONLY, 403, message, options);
+  }
+}
 export class NotFoundError extends StreamfedError {
   constructor(message: string, options?: ErrorOptions) {
     super(RestErrorCode.NOT_FOUND, 404, message, options);

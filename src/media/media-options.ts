@@ -116,6 +116,12 @@ export const mediaOptionSpecs = {
     env: 'STREAMFED_REST_TOKEN',
     description: 'bearer token accepted by /rest-api/* (with neither token nor user: no auth)',
   },
+  'rest-read-token': {
+    type: 'string',
+    env: 'STREAMFED_REST_READ_TOKEN',
+    description:
+      'bearer token that may only read: find, find_all, the console, statistics (pushes, terminates: 403)',
+  },
   'rest-user': {
     type: 'string',
     env: 'STREAMFED_REST_USER',
@@ -375,6 +381,8 @@ export interface RestConfig {
   port: number;
   tlsPort: number;
   token?: string | undefined;
+  /** A bearer token that may only read (find, find_all, the console's state, statistics). */
+  readToken?: string | undefined;
   /** HTTP Basic credentials accepted besides the token. */
   basic?: { user: string; password: string } | undefined;
   protectMetrics: boolean;
@@ -443,6 +451,7 @@ export function mediaConfig(o: MediaOptionValues): MediaServerConfig {
       port: ports.rest,
       tlsPort: ports.restTls,
       token: o['rest-token'],
+      readToken: o['rest-read-token'],
       basic:
         o['rest-user'] !== undefined
           ? { user: o['rest-user'], password: o['rest-password'] ?? '' }

@@ -223,6 +223,7 @@ export class MediaServer {
       {
         auth: {
           token: rest.token,
+          readToken: rest.readToken,
           basic: rest.basic,
           protectMetrics: rest.protectMetrics,
           protectDemo: rest.protectDemo,

@@ -10,6 +10,7 @@ import { rawRequest } from '../support/raw-http.js';
  */
 
 const token = 'spelling-test-token';
+const readToken = 'read-only-token';
 const user = 'wcs-admin';
 const password = 'pa:ss wörd';
 const basic = (u: string, p: string): string => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
@@ -123,6 +124,8 @@ describe('REST auth: every protected route, every spelling', () => {
         password,
         '--rest-protect-metrics',
         '--rest-protect-demo',
+        '--rest-read-token',
+        readToken,
         '--log-level',
         'debug',
       ]),
@@ -205,6 +208,61 @@ describe('REST auth: every protected route, every spelling', () => {
       expect.arrayContaining(['first letter encoded', 'every character encoded', 'absolute form']),
     );
   }, 300_000);
+
+  it('read-only credentials read as a server without auth, and every other route answers 403 READ_ONLY', async () => {
+    const routes = protectedRoutes(secured);
+    const send = (base: string, route: Route, authorization?: string) =>
+      rawRequest(
+        base,
+        route.method,
+        concrete(route.url),
+        {
+          ...(authorization !== undefined ? { authorization } : {}),
+          ...(route.method === 'POST' ? { 'content-type': 'application/json' } : {}),
+        },
+        route.method === 'POST' ? '{}' : undefined,
+      );
+    const reads: string[] = [];
+    const answers = await inBatches(
+      routes.map((route) => async () => {
+        const read = await send(secured.restUrl, route, `Bearer ${readToken}`);
+        if (read.status === 403) {
+          // a HEAD answer has no body: its GET twin shows the code
+          if (route.method === 'HEAD') return undefined;
+          expect(JSON.parse(read.body), `${route.method} ${route.url}`).toMatchObject({
+            statusCode: 403,
+            code: 'STREAMFED_ERR_READ_ONLY',
+          });
+          return undefined;
+        }
+        reads.push(`${route.method} ${route.url}`);
+        return { route, status: read.status, normal: (await send(open.restUrl, route)).status };
+      }),
+    );
+    for (const a of answers) if (a) expect(a.status, `${a.route.method} ${a.route.url}`).toBe(a.normal);
+    // reads: the finds, the console's state, the metrics, the demo pages; changes: pushes, terminates, relays
+    expect(reads).toEqual(
+      expect.arrayContaining([
+        'GET /rest-api/pull/find_all',
+        'POST /rest-api/stream/find_all',
+        'GET /rest-api/console/state',
+        'GET /metrics',
+      ]),
+    );
+    for (const change of [
+      'POST /rest-api/pull/push',
+      'POST /rest-api/pull/terminate',
+      'POST /rest-api/stream/terminate',
+    ])
+      expect(reads).not.toContain(change);
+    // the console learns what it may offer
+    const state = async (authorization: string) =>
+      JSON.parse(
+        (await send(secured.restUrl, { method: 'GET', url: '/rest-api/console/state' }, authorization)).body,
+      ) as { access: string };
+    expect((await state(`Bearer ${readToken}`)).access).toBe('read');
+    expect((await state(`Bearer ${token}`)).access).toBe('write');
+  }, 120_000);
 
   it('on every route: unknown fields are ignored, every find and find_all answers GET as POST', async () => {
     const routes = protectedRoutes(secured).filter((r) => r.url.startsWith('/rest-api/'));

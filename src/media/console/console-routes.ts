@@ -60,12 +60,12 @@ export function registerConsoleRoutes(app: FastifyInstance, sources: ConsoleSour
 
   app.get(ConsolePaths.member, () => sources.reader.read());
 
-  app.get(ConsolePaths.state, async (): Promise<ConsoleState> => {
+  app.get(ConsolePaths.state, async (request): Promise<ConsoleState> => {
     const [self, members] = await Promise.all([
       sources.reader.read(),
       Promise.all(sources.members().map((m) => memberView(m, sources.restToken))),
     ]);
-    return { self, members, wsPort: sources.wsPort() };
+    return { self, members, wsPort: sources.wsPort(), access: request.restAccess ?? 'read' };
   });
 }
 

@@ -1,17 +1,26 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { WhipPath } from '../../contracts/whip-http.js';
-import { UnauthorizedError } from '../errors.js';
+import { ReadOnlyError, UnauthorizedError } from '../errors.js';
 import { sameSecret } from '../same-secret.js';
 
 export interface RestAuthOptions {
   /** `Authorization: Bearer <token>`. */
   token?: string | undefined;
+  /** `Authorization: Bearer <token>` that may only read (readRoute): a change answers 403 READ_ONLY. */
+  readToken?: string | undefined;
   /** `Authorization: Basic base64(user:password)`, WCS's scheme when its REST auth is on. */
   basic?: { user: string; password: string } | undefined;
   /** Also protect /metrics (a Prometheus scrape then needs the credentials). */
   protectMetrics?: boolean | undefined;
   /** Also protect the demo pages under /demo/. */
   protectDemo?: boolean | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What the request's credentials allow (rest-auth.ts); 'write' when no credentials are configured. */
+    restAccess: RestAccess | undefined;
+  }
 }
 
 /** A route as registered: its method(s) and its pattern, not the spelling of any request. */
@@ -27,45 +36,70 @@ export interface RegisteredRoute {
  */
 const alwaysPublic = new Set<string>(['/healthz', '/readyz', ...Object.values(WhipPath)]);
 
+/** What credentials allow: every route, or only those that read. */
+export type RestAccess = 'write' | 'read';
+
+/**
+ * The routes read-only credentials may call: lists and finds, the console's state, WCS's statistics and the
+ * metrics. Everything else (push, pull, terminate, the fleet's relay calls, routes added later) is a change.
+ */
+export function readRoute(url: string): boolean {
+  return (
+    /\/find(_all)?$/.test(url) ||
+    url === '/' ||
+    url === '/metrics' ||
+    url.startsWith('/rest-api/console/') ||
+    url === '/demo' ||
+    url.startsWith('/demo/')
+  );
+}
+
 /** The credentials the REST side accepts; the configured secrets never leave this object. */
 export class RestCredentials {
   readonly #token: string | undefined;
+  readonly #readToken: string | undefined;
   readonly #basic: { user: string; password: string } | undefined;
 
   constructor(options: RestAuthOptions) {
     this.#token = options.token || undefined;
+    this.#readToken = options.readToken || undefined;
     this.#basic = options.basic && options.basic.user !== '' ? options.basic : undefined;
   }
 
   get configured(): boolean {
-    return this.#token !== undefined || this.#basic !== undefined;
+    return this.#token !== undefined || this.#readToken !== undefined || this.#basic !== undefined;
   }
 
-  /** Whether an Authorization header carries one of the accepted credentials. */
-  accepts(header: string | undefined): boolean {
-    if (header === undefined) return false;
+  /** What an Authorization header's credentials allow; undefined when it carries none of the accepted ones. */
+  access(header: string | undefined): RestAccess | undefined {
+    if (header === undefined) return undefined;
     const match = /^([A-Za-z]+) +(.+)$/.exec(header);
-    if (!match) return false;
+    if (!match) return undefined;
     const scheme = (match[1] ?? '').toLowerCase();
     const value = match[2] ?? '';
-    if (scheme === 'bearer' && this.#token !== undefined) return sameSecret(value, this.#token);
+    if (scheme === 'bearer') {
+      // both compared, always: the time taken says nothing about which one it was close to
+      const write = this.#token !== undefined && sameSecret(value, this.#token);
+      const read = this.#readToken !== undefined && sameSecret(value, this.#readToken);
+      return write ? 'write' : read ? 'read' : undefined;
+    }
     if (scheme === 'basic' && this.#basic !== undefined) {
       const decoded = Buffer.from(value, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
-      if (colon < 0) return false;
+      if (colon < 0) return undefined;
       // both halves compared, always, so the time taken says nothing about which one was wrong
       const userOk = sameSecret(decoded.slice(0, colon), this.#basic.user);
       const passwordOk = sameSecret(decoded.slice(colon + 1), this.#basic.password);
-      return userOk && passwordOk;
+      return userOk && passwordOk ? 'write' : undefined;
     }
-    return false;
+    return undefined;
   }
 
   /** The WWW-Authenticate challenge of a 401. */
   challenge(): string {
     const schemes: string[] = [];
     if (this.#basic) schemes.push('Basic realm="streamfed", charset="UTF-8"');
-    if (this.#token) schemes.push('Bearer realm="streamfed"');
+    if (this.#token || this.#readToken) schemes.push('Bearer realm="streamfed"');
     return schemes.join(', ');
   }
 }
@@ -80,6 +114,8 @@ export class RestCredentials {
  */
 export function installRouteAuth(app: FastifyInstance, options: RestAuthOptions): RegisteredRoute[] {
   const credentials = new RestCredentials(options);
+  // without credentials configured, every caller may change things
+  app.decorateRequest('restAccess', credentials.configured ? undefined : 'write');
   const routes: RegisteredRoute[] = [];
   const isPublic = (route: RouteOptions): boolean => {
     if (!credentials.configured) return true;
@@ -92,10 +128,21 @@ export function installRouteAuth(app: FastifyInstance, options: RestAuthOptions)
     if (route.url.startsWith('/console/')) return true;
     return false;
   };
+  /** The credentials' access (kept on the request as `restAccess`), or 401. */
+  const authenticate = (request: FastifyRequest, reply: FastifyReply): RestAccess => {
+    const access = credentials.access(request.headers.authorization);
+    if (access === undefined) {
+      void reply.header('www-authenticate', credentials.challenge());
+      throw new UnauthorizedError('missing or wrong credentials (Authorization: Bearer or Basic)');
+    }
+    request.restAccess = access;
+    return access;
+  };
   const authorize = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (credentials.accepts(request.headers.authorization)) return;
-    void reply.header('www-authenticate', credentials.challenge());
-    throw new UnauthorizedError('missing or wrong credentials (Authorization: Bearer or Basic)');
+    const access = authenticate(request, reply);
+    const url = request.routeOptions.url ?? '';
+    if (access === 'read' && !request.is404 && !readRoute(url))
+      throw new ReadOnlyError(`these credentials may only read: ${request.method} ${url} changes things`);
   };
   // `/` is the console's page, public like its files, unless it is asked WCS's statistics (`?action=...`)
   const authorizeAction = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {

@@ -210,7 +210,8 @@ function renderPushes(view) {
   const now = Date.now();
   const rows = [];
   for (const member of memberStates(view)) {
-    const own = member === view.self;
+    // read-only credentials: the server would refuse a terminate (403 STREAMFED_ERR_READ_ONLY), so none is offered
+    const own = member === view.self && view.access === 'write';
     for (const p of member.pushes) {
       rows.push(
         h(
@@ -505,6 +506,7 @@ async function refresh() {
     if (!response.ok) throw new Error(await refusal(response));
     const view = await response.json();
     state.view = view;
+    $('#push-form').hidden = view.access !== 'write';
     renderSummary(view);
     renderStreams(view, true);
     renderPushes(view);
