@@ -12,7 +12,7 @@ import type { FleetOptions } from './fleet/fleet-options.js';
 import type { RestHooksOptions } from './hooks/rest-hooks.js';
 import { isWildcardIp } from './addresses.js';
 import { mediaPorts } from './ordinal-ports.js';
-import type { RelayDeadlines } from './push/relay.js';
+import type { PipeListen } from './rtc/pipe-half.js';
 import type { IceServer } from '../contracts/whip-http.js';
 import type { TurnSecret } from './rtc/ice-credentials.js';
 
@@ -555,4 +555,35 @@ function podNamespace(): string {
   } catch {
     return process.env['POD_NAMESPACE'] ?? 'default';
   }
+}
+
+/**
+ * Where the pipes of pushes between streamfed servers listen and what address they announce: bound on the
+ * server's internal address, announcing the first address its WebRTC candidates carry, since the far end is
+ * another cluster. The one
+ * place that choice is made, for both halves (this server pushing, this server pushed to).
+ */
+export function pushPipeListen(
+  listen: Pick<ListenConfig, 'ip' | 'internalIp' | 'announcedIps' | 'rtcMinPort' | 'rtcMaxPort'>,
+): PipeListen {
+  return {
+    internalIp: internalIpOf(listen),
+    announcedIp: announcedIpsOf(listen)[0],
+    rtcMinPort: listen.rtcMinPort,
+    rtcMaxPort: listen.rtcMaxPort,
+  };
+}
+
+/** How long each step that waits on the remote may take (see the --push-*-timeout-ms options). */
+export interface RelayDeadlines {
+  /** TCP/TLS connect and WebSocket upgrade (WHIP/WHEP: the TCP/TLS connect of each request). */
+  connectMs: number;
+  /** `connection` → `getUserData` (WHIP/WHEP: OPTIONS → its answer). */
+  handshakeMs: number;
+  /** publishStream/playStream → `setRemoteSDP` (WHIP/WHEP: the offer's POST → the 201 answer). */
+  answerMs: number;
+  /** Answer applied → ICE and DTLS connected. */
+  iceMs: number;
+  /** Answer applied → the remote's PUBLISHING (push) / PLAYING (pull); then PUBLISHING → first media delivered. */
+  mediaMs: number;
 }

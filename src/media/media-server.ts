@@ -15,14 +15,19 @@ import { PushManager } from './push/push-manager.js';
 import { registerPullRoutes } from './rest/pull-routes.js';
 import { Fleet } from './fleet/fleet.js';
 import { registerFleetRoutes } from './fleet/fleet-routes.js';
-import { internalIpOf, memberIdOf, type MediaServerConfig, type TlsFiles } from './media-options.js';
+import {
+  internalIpOf,
+  memberIdOf,
+  pushPipeListen,
+  type MediaServerConfig,
+  type TlsFiles,
+} from './media-options.js';
 import { PeerNetwork } from './push/rtc-peer.js';
 import { sessionIceServers } from './rtc/ice-credentials.js';
 import { noHooks } from './hooks/rest-hooks.js';
 import { StreamAdmission } from './streams/admission.js';
 import { registerWhipRoutes } from './whip/whip-routes.js';
 import { PipeTargets } from './push/pipe-publisher.js';
-import { pushPipeListen } from './push/push-pipe.js';
 import { registerConsoleRoutes } from './console/console-routes.js';
 import { MemberStateReader } from './console/member-state.js';
 import { ServerResources } from './console/server-resources.js';

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type * as ms from 'mediasoup/types';
 import { StreamStatus } from '../streams/status.js';
 import { FleetError, FleetErrorCode } from './fleet-errors.js';
-import { FleetPipe, type PipeListen } from './fleet-pipe.js';
+import { FleetPipe, type PipeListen } from '../rtc/pipe-half.js';
 import type { MemberClient } from './member-client.js';
 import { RelayControl } from './relay-control.js';
 import { RelayedPublisher } from './relayed-publisher.js';

@@ -7,7 +7,7 @@ import type { Publisher } from '../streams/publisher.js';
 import type { StreamRegistry } from '../streams/stream-registry.js';
 import { FleetError, FleetErrorCode } from './fleet-errors.js';
 import type { FleetMembers } from './fleet-members.js';
-import type { PipeListen } from './fleet-pipe.js';
+import type { PipeListen } from '../rtc/pipe-half.js';
 import { FleetRelay } from './fleet-relay.js';
 
 export interface RelayDescription {

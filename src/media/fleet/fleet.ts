@@ -9,7 +9,7 @@ import type { StreamRegistry } from '../streams/stream-registry.js';
 import type { RemoteStreams } from '../streams/stream-service.js';
 import { FleetMembers, type MemberDescription } from './fleet-members.js';
 import { membershipOf, type FleetOptions } from './fleet-options.js';
-import type { PipeListen } from './fleet-pipe.js';
+import type { PipeListen } from '../rtc/pipe-half.js';
 import { FleetRelays, type RelayDescription } from './fleet-relays.js';
 import { LoopGuard } from '../push/push-chain.js';
 import { NameClaims } from './name-claims.js';

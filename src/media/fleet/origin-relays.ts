@@ -10,7 +10,7 @@ import {
 import type { Publisher } from '../streams/publisher.js';
 import type { StreamUser, StreamUsers } from '../streams/stream-users.js';
 import { FleetError, FleetErrorCode } from './fleet-errors.js';
-import { createPipeHalf, pipeEndpoint, type PipeListen } from './fleet-pipe.js';
+import { createPipeHalf, pipeEndpoint, type PipeListen } from '../rtc/pipe-half.js';
 
 export interface ServedRelay {
   relayId: string;

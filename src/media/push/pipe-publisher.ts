@@ -1,6 +1,6 @@
 import type { PipeTuple } from '../../contracts/pipe-media.js';
 import type { PipeOffer } from '../../contracts/wcs-protocol.js';
-import { FleetPipe, type PipeListen } from '../fleet/fleet-pipe.js';
+import { FleetPipe, type PipeListen } from '../rtc/pipe-half.js';
 import type { MediaEngine } from '../rtc/media-engine.js';
 import type { MediaSessionInit } from '../streams/media-session.js';
 import { Publisher } from '../streams/publisher.js';

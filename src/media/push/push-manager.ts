@@ -21,7 +21,7 @@ import type { PeerNetwork } from './rtc-peer.js';
 import { chainOf } from './push-chain.js';
 import { RelayError, codeOf } from './relay-error.js';
 import { TargetPolicy } from './target-policy.js';
-import type { PipeListen } from '../fleet/fleet-pipe.js';
+import type { PipeListen } from '../rtc/pipe-half.js';
 import { PipeEgress } from './push-pipe.js';
 
 export interface PushRequest {

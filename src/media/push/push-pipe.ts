@@ -1,26 +1,8 @@
 import type * as ms from 'mediasoup/types';
 import type { PipeTuple } from '../../contracts/pipe-media.js';
 import type { PipeOffer } from '../../contracts/wcs-protocol.js';
-import { announcedIpsOf, internalIpOf, type ListenConfig } from '../media-options.js';
-import { createPipeHalf, pipeEndpoint, type PipeListen } from '../fleet/fleet-pipe.js';
+import { createPipeHalf, pipeEndpoint, type PipeListen } from '../rtc/pipe-half.js';
 import type { Publisher } from '../streams/publisher.js';
-
-/**
- * Where the pipes of pushes between streamfed servers listen and what address they announce: bound on the
- * server's internal address, announcing the first address its WebRTC candidates carry, since the far end is
- * another cluster. The one
- * place that choice is made, for both halves (this server pushing, this server pushed to).
- */
-export function pushPipeListen(
-  listen: Pick<ListenConfig, 'ip' | 'internalIp' | 'announcedIps' | 'rtcMinPort' | 'rtcMaxPort'>,
-): PipeListen {
-  return {
-    internalIp: internalIpOf(listen),
-    announcedIp: announcedIpsOf(listen)[0],
-    rtcMinPort: listen.rtcMinPort,
-    rtcMaxPort: listen.rtcMaxPort,
-  };
-}
 
 /** What a push's pipe half has sent so far (its pipe consumers' stats). */
 export interface PipeSent {

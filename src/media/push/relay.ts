@@ -22,6 +22,7 @@ import type { PeerNetwork } from './rtc-peer.js';
 import type { PipeEgress } from './push-pipe.js';
 
 export type { PushDescription, PushStatus } from '../../contracts/pull-api.js';
+import type { RelayDeadlines } from '../media-options.js';
 
 export interface RelayEvents {
   status: [status: PushStatus, info: string | undefined, code: PushFailureCode | undefined];
@@ -33,20 +34,6 @@ export interface RelayEvents {
 export interface RelayObserverEvents {
   status: [status: PushStatus, info: string | undefined, code: PushFailureCode | undefined];
   close: [];
-}
-
-/** How long each step that waits on the remote may take (see the --push-*-timeout-ms options). */
-export interface RelayDeadlines {
-  /** TCP/TLS connect and WebSocket upgrade (WHIP/WHEP: the TCP/TLS connect of each request). */
-  connectMs: number;
-  /** `connection` → `getUserData` (WHIP/WHEP: OPTIONS → its answer). */
-  handshakeMs: number;
-  /** publishStream/playStream → `setRemoteSDP` (WHIP/WHEP: the offer's POST → the 201 answer). */
-  answerMs: number;
-  /** Answer applied → ICE and DTLS connected. */
-  iceMs: number;
-  /** Answer applied → the remote's PUBLISHING (push) / PLAYING (pull); then PUBLISHING → first media delivered. */
-  mediaMs: number;
 }
 
 export interface PushTarget {
