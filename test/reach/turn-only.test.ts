@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sessionIceServers } from '../../src/media/rtc/ice-credentials.js';
 import { framesDecoded, framesKeepDecoding, launchBrowser } from '../support/browser.js';
 import { waitFor } from '../support/media-server.js';
-import { createNetns, type Netns } from '../support/netns.js';
+import { createNetns, linkNetns, type Netns } from '../support/netns.js';
 import { sdkPageHtml, sdkStream } from '../support/sdk-page.js';
 import { cliScript, run } from '../support/tools.js';
 
@@ -29,30 +29,10 @@ const net = {
 const restUrl = `http://${net.nodeSignalling}:8081`;
 const wsUrl = `ws://${net.nodeSignalling}:8080`;
 
-async function ip(...args: string[]): Promise<void> {
-  const r = await run('ip', args, { timeoutMs: 20_000 });
-  if (r.code !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
-}
-
 async function iptables(ns: Netns, ...rule: string[]): Promise<void> {
   const [cmd, args] = ns.command('iptables', rule);
   const r = await run(cmd, args, { timeoutMs: 20_000 });
   if (r.code !== 0) throw new Error(`iptables ${rule.join(' ')} in ${ns.name}: ${r.stderr.trim()}`);
-}
-
-/** A veth pair from `a` (address `aIp`/30) to `b` (`bIp`/30), made in the root namespace and moved into both. */
-async function link(name: string, a: Netns, aIp: string, b: Netns, bIp: string): Promise<void> {
-  const [ea, eb] = [`${name}a`, `${name}b`];
-  await ip('link', 'add', ea, 'type', 'veth', 'peer', 'name', eb);
-  await ip('link', 'set', ea, 'netns', a.name);
-  await ip('link', 'set', eb, 'netns', b.name);
-  for (const [ns, dev, address] of [
-    [a, ea, aIp],
-    [b, eb, bIp],
-  ] as const) {
-    await ip('-n', ns.name, 'addr', 'add', `${address}/30`, 'dev', dev);
-    await ip('-n', ns.name, 'link', 'set', dev, 'up');
-  }
 }
 
 const exited = (child: ChildProcess | undefined): Promise<unknown> =>
@@ -126,7 +106,8 @@ async function selectedLocalCandidates(page: Page): Promise<{ type: string; rela
 }
 
 /**
- * Three "hosts" (network namespaces), none with a route to anywhere but its links:
+ * Three "hosts" (network namespaces), linked to each other by veth pairs (each also has its createNetns link
+ * to the test's root namespace: the node's serves the health check, the outside's is closed by its firewall):
  * - node: a media server; signalling (ws :8080, REST :8081) on its link to the outside, WebRTC announced
  *   only on its link to the TURN host (`--announced-ip`): the media address the outside has no route to;
  * - turn: Debian's coturn (TURN REST-API secret), listening on its link to the outside, relaying from its link
@@ -149,9 +130,9 @@ describe('TURN only: a browser that can reach only a TURN server over TCP publis
     namespaces.push(n, t, o);
     outside = o;
     const tag = `sft${process.pid % 100000}`;
-    await link(`${tag}s`, o, net.outsideToNode, n, net.nodeSignalling);
-    await link(`${tag}t`, o, net.outsideToTurn, t, net.turnListening);
-    await link(`${tag}m`, t, net.turnRelay, n, net.nodeMedia);
+    await linkNetns(`${tag}s`, o, net.outsideToNode, n, net.nodeSignalling);
+    await linkNetns(`${tag}t`, o, net.outsideToTurn, t, net.turnListening);
+    await linkNetns(`${tag}m`, t, net.turnRelay, n, net.nodeMedia);
     // the outside: nothing to its root-namespace link; TCP to the node's signalling ports and the TURN port only
     await iptables(o, '-A', 'OUTPUT', '-o', 'lo', '-j', 'ACCEPT');
     await iptables(o, '-A', 'OUTPUT', '-m', 'state', '--state', 'ESTABLISHED,RELATED', '-j', 'ACCEPT');
