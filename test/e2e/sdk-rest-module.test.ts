@@ -4,7 +4,7 @@ import { launchBrowser } from '../support/browser.js';
 import { spawnMedia, type MediaProcess } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { rawRequest } from '../support/raw-http.js';
-import { SdkPageServer, type SdkGlobals } from '../support/sdk-page.js';
+import { SdkPageServer, sdkStream, type SdkGlobals } from '../support/sdk-page.js';
 
 /**
  * Flashphoner's own REST client (flashphoner-rest-api.js, the SDK's rest-module.js, loaded from the npm
@@ -68,21 +68,8 @@ describe("the Web SDK's own REST client, cross-origin", () => {
 
   it('finds, pushes, finds pulls and terminates them as the rest module sends it', async () => {
     // a camera published from the same page through the SDK
-    const published = await page.evaluate(async (wsUrl) => {
-      const g = globalThis as unknown as SdkGlobals;
-      const fp = g.Flashphoner;
-      fp.init({});
-      const S = fp.constants.SESSION_STATUS;
-      const T = fp.constants.STREAM_STATUS;
-      return new Promise<string>((resolve) => {
-        const session = fp.createSession({ urlServer: wsUrl }).on(S['ESTABLISHED'] ?? '', () => {
-          const stream = session.createStream({ name: 'cam', display: g.document.getElementById('display') });
-          for (const s of [T['PUBLISHING'], T['FAILED']]) stream.on(s ?? '', () => resolve(stream.status()));
-          stream.publish();
-        });
-      });
-    }, source.wsUrl);
-    expect(published).toBe('PUBLISHING');
+    const published = await sdkStream(page, source.wsUrl, 'cam', true);
+    expect(published.status).toBe('PUBLISHING');
 
     // GET find_all (no body), POST find with the SDK's filters (and its display option)
     const src = (...call: ApiCall) => sdkRest(page, source.restUrl, ...call);

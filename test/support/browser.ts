@@ -1,13 +1,34 @@
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { waitFor } from './media-server.js';
+import type { Netns } from './netns.js';
 
 /**
  * Debian's Chromium, headless, with a fake camera and loopback ICE allowed. `secureOrigins`: http origins on
  * other addresses than loopback that may still use the camera (what a page needs from getUserMedia).
+ * `netns`: run it inside that network namespace (through a wrapper that `ip netns exec`s it; Playwright
+ * still drives it over its pipes).
  */
-export async function launchBrowser(secureOrigins: string[] = []): Promise<Browser> {
+export async function launchBrowser(secureOrigins: string[] = [], netns?: Netns): Promise<Browser> {
+  const chromiumBin = process.env['CHROMIUM_BIN'] ?? '/usr/bin/chromium';
+  if (!netns) return launch(chromiumBin, secureOrigins);
+  const dir = await mkdtemp(join(tmpdir(), 'streamfed-chromium-'));
+  try {
+    const wrapper = join(dir, 'chromium');
+    const [cmd, args] = netns.command(chromiumBin, []);
+    await writeFile(wrapper, `#!/bin/sh\nexec ${[cmd, ...args].join(' ')} "$@"\n`);
+    await chmod(wrapper, 0o755);
+    return await launch(wrapper, secureOrigins);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function launch(executablePath: string, secureOrigins: string[]): Promise<Browser> {
   return chromium.launch({
-    executablePath: process.env['CHROMIUM_BIN'] ?? '/usr/bin/chromium',
+    executablePath,
     headless: true,
     args: [
       '--no-sandbox',

@@ -110,3 +110,34 @@ export async function createNetns(prefix: string): Promise<Netns> {
     delete: remove,
   };
 }
+
+/**
+ * A veth pair between two namespaces, `<name>a` in `a` with `aAddress`/30 and `<name>b` in `b` with
+ * `bAddress`/30, both up: a link of their own that the host has no part in. It goes when either namespace is
+ * deleted; on failure, a pair still in the host is removed.
+ */
+export async function linkNetns(
+  name: string,
+  a: Netns,
+  aAddress: string,
+  b: Netns,
+  bAddress: string,
+): Promise<void> {
+  const [ea, eb] = [`${name}a`, `${name}b`];
+  try {
+    await ip('link', 'add', ea, 'type', 'veth', 'peer', 'name', eb);
+    await ip('link', 'set', ea, 'netns', a.name);
+    await ip('link', 'set', eb, 'netns', b.name);
+    for (const [ns, dev, address] of [
+      [a, ea, aAddress],
+      [b, eb, bAddress],
+    ] as const) {
+      await ip('-n', ns.name, 'addr', 'add', `${address}/30`, 'dev', dev);
+      await ip('-n', ns.name, 'link', 'set', dev, 'up');
+    }
+  } catch (error) {
+    for (const end of [ea, eb])
+      if ((await run('ip', ['link', 'show', end])).code === 0) await run('ip', ['link', 'delete', end]);
+    throw error;
+  }
+}

@@ -1,5 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Page } from 'playwright-core';
+
+/** A blank page that loads the Web SDK's browser bundles from a media server's /demo/, with a `#display` div. */
+export const sdkPageHtml = (mediaRestUrl: string): string => `<!DOCTYPE html><html><head>
+<script src="${mediaRestUrl}/demo/flashphoner.js"></script>
+<script src="${mediaRestUrl}/demo/flashphoner-rest-api.js"></script>
+</head><body><div id="display" style="width:320px;height:240px"></div></body></html>`;
 
 /**
  * A blank page on another origin (its own port on 127.0.0.1) that loads the Web SDK's browser bundles from
@@ -13,10 +20,7 @@ export class SdkPageServer {
   ) {}
 
   static async start(mediaRestUrl: string): Promise<SdkPageServer> {
-    const html = `<!DOCTYPE html><html><head>
-<script src="${mediaRestUrl}/demo/flashphoner.js"></script>
-<script src="${mediaRestUrl}/demo/flashphoner-rest-api.js"></script>
-</head><body><div id="display" style="width:320px;height:240px"></div></body></html>`;
+    const html = sdkPageHtml(mediaRestUrl);
     const server = createServer((_request, response) => {
       response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
       response.end(html);
@@ -62,4 +66,39 @@ export interface SdkRestApi {
   pull: { pull: Call; push: Call; terminate: Call; findAll: Call };
   stream: { find: Call; findAll: Call; terminate: Call };
   connection: { find: Call; findAll: Call; terminate: Call };
+}
+
+/**
+ * On a page that loaded the SDK (sdkPageHtml): connects a session to `wsUrl` (`sessionOptions` beside
+ * urlServer, e.g. mediaOptions) and publishes or plays `name` in `#display`, as an application does. Resolves
+ * with the stream's status at PUBLISHING, PLAYING or FAILED (or SESSION_FAILED) and its info.
+ */
+export async function sdkStream(
+  page: Page,
+  wsUrl: string,
+  name: string,
+  publish: boolean,
+  sessionOptions: Record<string, unknown> = {},
+): Promise<{ status: string; info: string }> {
+  return page.evaluate(
+    ({ wsUrl, name, publish, sessionOptions }) => {
+      const g = globalThis as unknown as SdkGlobals;
+      const fp = g.Flashphoner;
+      fp.init({});
+      const S = fp.constants.SESSION_STATUS;
+      const T = fp.constants.STREAM_STATUS;
+      return new Promise<{ status: string; info: string }>((resolve) => {
+        const session = fp.createSession({ ...sessionOptions, urlServer: wsUrl });
+        session.on(S['FAILED'] ?? '', () => resolve({ status: 'SESSION_FAILED', info: '' }));
+        session.on(S['ESTABLISHED'] ?? '', () => {
+          const stream = session.createStream({ name, display: g.document.getElementById('display') });
+          for (const s of [T['PUBLISHING'], T['PLAYING'], T['FAILED']])
+            stream.on(s ?? '', () => resolve({ status: stream.status(), info: stream.getInfo() ?? '' }));
+          if (publish) stream.publish();
+          else stream.play();
+        });
+      });
+    },
+    { wsUrl, name, publish, sessionOptions },
+  );
 }
