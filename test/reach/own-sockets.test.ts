@@ -16,6 +16,8 @@ describe("our own push/pull peers bind the server's internal address, in its RTC
     // the server on 127.0.0.2 pushes to one on 127.0.0.1 (both loopback: a case where werift took 127.0.0.1)
     from = await startMedia({
       listen: { ip: '127.0.0.2', announcedIps: ['127.0.0.2'], rtcMinPort: RANGE[0], rtcMaxPort: RANGE[1] },
+      // werift peers for both: a push to another streamfed server would otherwise go over a mediasoup pipe
+      push: { pipe: false },
     });
     to = await startMedia();
   });
@@ -80,5 +82,17 @@ describe("our own push/pull peers bind the server's internal address, in its RTC
     expect(network.iceConfig('198.18.8.1', []).iceServers).toEqual([
       { urls: 'turn:198.18.9.1:3478?transport=tcp', username: 'u', credential: 'c' },
     ]);
+  });
+
+  it('a server on loopback reaches a target elsewhere from the interfaces that route there, in its range', () => {
+    const lone = new PeerNetwork({ bindIp: '127.0.0.1', portRange: [45010, 45011], iceServers: () => [] });
+    // a WHIP endpoint on another host: 127.0.0.1 cannot reach it
+    expect(lone.iceConfig('198.18.8.1', [])).toEqual({
+      iceServers: [],
+      iceUseIpv6: false,
+      icePortRange: [45010, 45011],
+    });
+    // another server on this host: loopback, as before
+    expect(lone.iceConfig('127.0.0.3', []).iceInterfaceAddresses).toEqual({ udp4: '127.0.0.1' });
   });
 });

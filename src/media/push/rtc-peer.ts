@@ -61,7 +61,10 @@ export class PeerNetwork {
       ...(s.credential !== undefined ? { credential: s.credential } : {}),
     }));
     const sameFamily = (isIP(bind) === 6) === v6;
-    if (!sameFamily) return { iceServers, iceUseIpv6: v6, icePortRange: this.#ports() };
+    // a loopback bind address (a lone server listening on 127.0.0.1) cannot reach a target elsewhere (a WHIP
+    // endpoint on another host): there the interfaces that route to it are used, still inside the RTC range
+    const unreachable = isLoopbackIp(bind) && !loopback;
+    if (!sameFamily || unreachable) return { iceServers, iceUseIpv6: v6, icePortRange: this.#ports() };
     return {
       iceServers,
       // host addresses: only the bind address (werift would add every interface's)
