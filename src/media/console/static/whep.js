@@ -57,11 +57,14 @@ export class WhepPlayer {
   }
 
   async stop() {
-    this.#pc?.close();
+    const pc = this.#pc;
     this.#pc = undefined;
     const location = this.#location;
     this.#location = undefined;
+    // the DELETE first: closing the connection first sends DTLS close_notify, on which the server ends the
+    // session by itself, and the DELETE would then find no session (404)
     if (location) await fetch(location, { method: 'DELETE', headers: this.#headers }).catch(() => undefined);
+    pc?.close();
   }
 }
 
