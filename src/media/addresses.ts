@@ -5,6 +5,9 @@ import { isIPv4 } from 'node:net';
 /** Whether an address is the wildcard one (`0.0.0.0`, `::`): a server bound to it listens on all of the host's. */
 export const isWildcardIp = (ip: string): boolean => ip === '0.0.0.0' || ip === '::';
 
+/** Whether an address is a loopback one (127.0.0.0/8, `::1`). */
+export const isLoopbackIp = (ip: string): boolean => ip.startsWith('127.') || ip === '::1';
+
 /**
  * An address as compared: lower case, an IPv4-mapped IPv6 address as the IPv4 one it maps (`::ffff:127.0.0.1`,
  * and `::ffff:7f00:1` as a URL spells it, are `127.0.0.1`).

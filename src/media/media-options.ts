@@ -523,11 +523,6 @@ export function memberIdOf(config: MediaServerConfig): string {
   return `${os.hostname()}/${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
 }
 
-/** Listens on every address (0.0.0.0 or ::). */
-export function isWildcard(ip: string): boolean {
-  return ip === '0.0.0.0' || ip === '::';
-}
-
 /**
  * The address of this server inside the cluster, which fleet pipes and push/pull peers bind and other members
  * send to: the configured one, else the listen address when specific, else the first non-loopback IPv4 (the
@@ -535,7 +530,7 @@ export function isWildcard(ip: string): boolean {
  */
 export function internalIpOf(listen: Pick<ListenConfig, 'ip' | 'internalIp'>): string {
   if (listen.internalIp) return listen.internalIp;
-  if (!isWildcard(listen.ip)) return listen.ip;
+  if (!isWildcardIp(listen.ip)) return listen.ip;
   const v4 = Object.values(os.networkInterfaces())
     .flat()
     .find((a) => a && a.family === 'IPv4' && !a.internal);
@@ -545,7 +540,7 @@ export function internalIpOf(listen: Pick<ListenConfig, 'ip' | 'internalIp'>): s
 /** What ICE candidates carry: the configured addresses, else the listen address when specific, else the internal one. */
 export function announcedIpsOf(listen: Pick<ListenConfig, 'ip' | 'internalIp' | 'announcedIps'>): string[] {
   if (listen.announcedIps.length > 0) return listen.announcedIps;
-  return [isWildcard(listen.ip) ? internalIpOf(listen) : listen.ip];
+  return [isWildcardIp(listen.ip) ? internalIpOf(listen) : listen.ip];
 }
 
 /** The namespace a pod runs in, from its service account (or `default` out of cluster). */

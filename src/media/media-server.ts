@@ -127,6 +127,8 @@ export class MediaServer {
     const hooks = config.signalling.hooks ? new RestHooks(config.signalling.hooks, metrics, log) : undefined;
     // one decision on every publish and play, whichever front door (WCS WebSocket, WHIP/WHEP) it came by
     const admission = new StreamAdmission(streams, hooks ?? noHooks, fleetId);
+    // both halves of push pipes (ours pushing, theirs pushed here) listen alike
+    const pipeListen = pushPipeListen(config.listen);
     const signalling = new SignallingServer({
       host: config.listen.ip,
       wsPort: config.signalling.wsPort,
@@ -135,7 +137,7 @@ export class MediaServer {
       keepAlive: { intervalMs: config.signalling.pingIntervalMs, probes: config.signalling.pingProbes },
       maxMessageBytes: 256 * 1024,
       admission,
-      pipes: new PipeTargets(engine, pushPipeListen(config.listen)),
+      pipes: new PipeTargets(engine, pipeListen),
       metrics,
       log,
     });
@@ -146,7 +148,7 @@ export class MediaServer {
         portRange: [config.listen.rtcMinPort, config.listen.rtcMaxPort],
         iceServers: () => sessionIceServers(config.listen.iceServers, config.listen.turnSecret),
       }),
-      pipeListen: pushPipeListen(config.listen),
+      pipeListen,
       streams,
       engine,
       loopGuard: (target) => fleet.loopGuard.check(target),

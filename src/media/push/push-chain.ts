@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { PushFailureCode } from '../../contracts/pull-api.js';
 import type { ChainHop } from '../../contracts/wcs-protocol.js';
-import { isWildcardIp, plainAddress } from '../addresses.js';
+import { isLoopbackIp, isWildcardIp, plainAddress } from '../addresses.js';
 
 import { RelayError } from './relay-error.js';
 
@@ -79,7 +79,7 @@ function reachesListener(listenIp: string): (address: string) => boolean {
   const host = new Set(
     Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((i) => plainAddress(i.address))),
   );
-  return (a) => host.has(a) || a.startsWith('127.') || a === '::1';
+  return (a) => host.has(a) || isLoopbackIp(a);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { isLoopbackIp } from '../addresses.js';
 import {
   RTCPeerConnection,
   RTCRtpHeaderExtensionParameters,
@@ -53,7 +54,7 @@ export class PeerNetwork {
    */
   iceConfig(host: string, remoteIceServers: readonly IceServer[]): Partial<PeerConfig> {
     const v6 = isIP(host) === 6;
-    const loopback = host === 'localhost' || host.startsWith('127.') || host === '::1';
+    const loopback = host === 'localhost' || isLoopbackIp(host);
     const bind = loopback && !isLoopbackIp(this.bindIp) ? (v6 ? '::1' : '127.0.0.1') : this.bindIp;
     const iceServers = [...this.#iceServers(), ...remoteIceServers].map((s) => ({
       urls: s.urls,
@@ -83,8 +84,6 @@ export class PeerNetwork {
     return [low, low + 1];
   }
 }
-
-const isLoopbackIp = (ip: string): boolean => ip.startsWith('127.') || ip === '::1';
 
 /**
  * A werift peer connection, its sockets and ICE servers as `ice` says (PeerNetwork.iceConfig).
