@@ -12,7 +12,9 @@ import { pushUntilPublishing, terminatePush } from './support/pushes.js';
 import { startWcsProxyHiding, type WcsProxy } from '../test/support/pipe-blocker.js';
 
 const WINDOW_S = Number(process.env['BENCH_CAPACITY_SECONDS'] ?? 10);
-const STEPS_1M = (process.env['BENCH_CAPACITY_STEPS'] ?? '5,10,20,30,40,50,60,80').split(',').map(Number);
+const STEPS_1M = (process.env['BENCH_CAPACITY_STEPS'] ?? '5,10,20,40,60,80,100,130,160,200,250')
+  .split(',')
+  .map(Number);
 const LOSS_LIMIT = 0.01;
 
 /**
@@ -74,15 +76,18 @@ const workerCpu = (): number =>
     .filter((pid) => pid !== host.pid)
     .reduce((sum, pid) => sum + cpuSeconds(pid), 0);
 
+/** What server 2's producers of `names` received, read all at once (a sequential read would skew the window). */
 async function received(names: string[]): Promise<{ packets: number; lost: number }> {
+  const all = await Promise.all(
+    names.map(
+      async (name) => (await s2.server.streams.publisher(name)?.producers.get('video')?.getStats()) ?? [],
+    ),
+  );
   let packets = 0;
   let lost = 0;
-  for (const name of names) {
-    const producer = s2.server.streams.publisher(name)?.producers.get('video');
-    for (const s of (await producer?.getStats()) ?? []) {
-      packets += s.packetCount;
-      lost += s.packetsLost;
-    }
+  for (const s of all.flat()) {
+    packets += s.packetCount;
+    lost += s.packetsLost;
   }
   return { packets, lost };
 }
@@ -130,62 +135,96 @@ async function open(mode: Mode, source: string, names: string[]): Promise<() => 
   return () => Promise.all(ids.map((id) => terminatePush(host.restUrl, id)));
 }
 
-async function step(source: NodePeer, n: number): Promise<Record<Mode, Window>> {
+/** A window's loss: end to end (packets that never arrived) or as server 2's receivers count it. */
+const lossOf = (w: Window): number => Math.max(w.loss, w.mediasoupLoss);
+const ok = (w: Window): boolean => lossOf(w) <= LOSS_LIMIT;
+
+/**
+ * Measures each of `modes` at N streams, one after the other (so each has the machine to itself). A mode
+ * that lost more than the limit at a step is not measured at the steps after it (its row says so).
+ */
+async function step(
+  source: NodePeer,
+  n: number,
+  modes: readonly Mode[],
+): Promise<Partial<Record<Mode, Window>>> {
   const windows: Partial<Record<Mode, Window>> = {};
-  for (const mode of MODES) {
+  for (const mode of modes) {
     const names = Array.from({ length: n }, (_, i) => `${mode}-${source.name}-${n}-${i}`);
     const close = await open(mode, source.name, names);
     try {
-      windows[mode] = await measure(source, names);
+      const first = await measure(source, names);
+      // a loss must show twice before it ends the mode's stepping (one window can catch a burst of the host's)
+      const second = lossOf(first) > LOSS_LIMIT ? await measure(source, names) : undefined;
+      windows[mode] = second && lossOf(second) < lossOf(first) ? second : first;
     } finally {
       await close();
     }
   }
-  return windows as Record<Mode, Window>;
+  return windows;
 }
 
 it('concurrent pushes (WCS and WHIP) per core at 1 and 2.5 Mbps vs mediasoup-only forwarding', async () => {
   const results: Record<string, unknown>[] = [];
   const summary: string[] = [];
-  const ok = (w: Window): boolean => Math.max(w.loss, w.mediasoupLoss) <= LOSS_LIMIT;
   const core = (w: Window): string => `${(w.server1CorePerStream * 100).toFixed(2)} %`;
   const us = (w: Window): string => `${w.server1UsPerPacket.toFixed(1)} µs`;
   for (const bitrate of [1_000_000, 2_500_000]) {
     const steps = [...new Set(STEPS_1M.map((n) => Math.max(1, Math.round((n * 1_000_000) / bitrate))))];
-    const rows: ({ streams: number } & Record<Mode, Window>)[] = [];
+    const rows: ({ streams: number } & Partial<Record<Mode, Window>>)[] = [];
     const source = await NodePeer.publish(host.wsUrl, `src-${bitrate}`, { videoBitrate: bitrate });
     await source.waitStatus('PUBLISHING');
+    let live: Mode[] = [...MODES];
     for (const n of steps) {
-      const r = await step(source, n);
+      const r = await step(source, n, live);
       rows.push({ streams: n, ...r });
       console.log(
         `${bitrate / 1e6} Mbps × ${n}: ` +
-          MODES.map(
-            (m) =>
-              `${m} loss ${pct(r[m].loss)} (server 2 counts ${pct(r[m].mediasoupLoss)}) core ${r[m].server1Core.toFixed(2)}, ${us(r[m])}/packet, CPU 1: bench ${r[m].benchNodeCore.toFixed(2)} + server-2 worker ${r[m].server2WorkerCore.toFixed(2)}`,
-          ).join('; '),
+          live
+            .map((m) => {
+              const w = r[m]!;
+              return `${m} loss ${pct(w.loss)} (server 2 counts ${pct(w.mediasoupLoss)}) core ${w.server1Core.toFixed(2)}, ${us(w)}/packet, CPU 1: bench ${w.benchNodeCore.toFixed(2)} + server-2 worker ${w.server2WorkerCore.toFixed(2)}`;
+            })
+            .join('; '),
       );
-      if (PUSHES.every((m) => !ok(r[m]))) break;
+      live = live.filter((m) => ok(r[m]!));
+      if (!live.some((m) => PUSHES.includes(m))) break;
     }
     await source.stop();
-    const max = (m: Mode): number => Math.max(0, ...rows.filter((r) => ok(r[m])).map((r) => r.streams));
+    const clean = (w: Window | undefined): w is Window => w !== undefined && ok(w);
+    const max = (m: Mode): number => Math.max(0, ...rows.filter((r) => clean(r[m])).map((r) => r.streams));
+    /** Did the mode lose at some step (so its max is a measured limit, not the most tested)? */
+    const limited = (m: Mode): boolean => rows.some((r) => r[m] !== undefined && !ok(r[m]));
+    const most = (m: Mode): string => `${max(m)}${limited(m) ? '' : '+ (the most tested, no loss)'}`;
     const maxStreams = Object.fromEntries(MODES.map((m) => [m, max(m)])) as Record<Mode, number>;
+    // per-stream and per-packet costs where every mode was still clean: the same N side by side
+    const last = rows.filter((r) => MODES.every((m) => clean(r[m]))).at(-1) as
+      ({ streams: number } & Record<Mode, Window>) | undefined;
+    // the pipe push beside the PipeTransport at the most streams both carried cleanly (the least noisy ratio)
+    const pipes = rows.filter((r) => clean(r['pipe-push']) && clean(r.pipe)).at(-1);
+    const pipeRatio = pipes
+      ? pipes['pipe-push']!.server1CorePerStream / pipes.pipe!.server1CorePerStream
+      : null;
     results.push({
       bitrate,
       maxPushesUnder1PctLoss: maxStreams.push,
       maxWhipPushesUnder1PctLoss: maxStreams.whip,
       maxPipePushesUnder1PctLoss: maxStreams['pipe-push'],
       maxPipesUnder1PctLossTested: maxStreams.pipe,
+      limitReached: Object.fromEntries(MODES.map((m) => [m, limited(m)])),
+      pipePushesPerWeriftPush: maxStreams['pipe-push'] / Math.max(1, maxStreams.push),
+      pipePushCpuPerPipeTransportCpu: pipeRatio,
+      pipeRatioAtStreams: pipes?.streams ?? null,
       steps: rows,
     });
-    // per-stream and per-packet costs where every mode was still clean: the same N side by side
-    const last = rows.filter((r) => MODES.every((m) => ok(r[m]))).at(-1);
     summary.push(
-      `${bitrate / 1e6} Mbps: ${maxStreams.push} concurrent WCS pushes over werift, ${maxStreams['pipe-push']} over a pipe, ${maxStreams.whip} WHIP pushes on one core with < 1 % loss` +
+      `${bitrate / 1e6} Mbps, on one core with < 1 % loss: ${most('push')} concurrent WCS pushes over werift, ${most('pipe-push')} over a pipe (${(maxStreams['pipe-push'] / Math.max(1, maxStreams.push)).toFixed(1)}×), ${most('whip')} WHIP pushes, ${most('pipe')} mediasoup PipeTransports` +
         (last
           ? `; at ${last.streams}, server 1 per stream: WCS push ${core(last.push)} (${us(last.push)}/packet), WCS push over a pipe ${core(last['pipe-push'])} (${us(last['pipe-push'])}/packet), WHIP push ${core(last.whip)} (${us(last.whip)}/packet), mediasoup PipeTransport ${core(last.pipe)} (${us(last.pipe)}/packet)`
           : '') +
-        `; pipe baseline clean up to ${maxStreams.pipe} (the most tested)`,
+        (pipes
+          ? `; at ${pipes.streams}, pipe push ${core(pipes['pipe-push']!)} per stream vs PipeTransport ${core(pipes.pipe!)} (${pipeRatio!.toFixed(2)}×)`
+          : ''),
     );
   }
   record('push-capacity', { windowSeconds: WINDOW_S, lossLimit: LOSS_LIMIT, modes: MODES, results }, summary);
