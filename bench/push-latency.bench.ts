@@ -76,6 +76,7 @@ it('added latency per push hop vs a mediasoup PipeTransport', async () => {
     stats(samples.direct),
   ];
   const added = (q: keyof Stats): number => push[q] - pipe[q];
+  const addedByPipePush = (q: keyof Stats): number => pipePush[q] - pipe[q];
   record(
     'push-latency',
     {
@@ -87,6 +88,11 @@ it('added latency per push hop vs a mediasoup PipeTransport', async () => {
       baselinePipeTransport: pipe,
       floorOneServer: direct,
       addedByPushHop: { p50: added('p50'), p95: added('p95'), p99: added('p99') },
+      addedByPipePushHop: {
+        p50: addedByPipePush('p50'),
+        p95: addedByPipePush('p95'),
+        p99: addedByPipePush('p99'),
+      },
     },
     [
       line('sender → server 1 → push → server 2 → player', push),
@@ -94,6 +100,7 @@ it('added latency per push hop vs a mediasoup PipeTransport', async () => {
       line('baseline, server 1 → mediasoup PipeTransport → server 2 → player', pipe),
       line('floor, sender → server 1 → player', direct),
       `added by the push hop over a PipeTransport: p50 ${ms(added('p50'))}, p95 ${ms(added('p95'))}, p99 ${ms(added('p99'))}`,
+      `added by the pipe push over a PipeTransport: p50 ${ms(addedByPipePush('p50'))}, p95 ${ms(addedByPipePush('p95'))}, p99 ${ms(addedByPipePush('p99'))}`,
     ],
   );
 });
