@@ -351,6 +351,8 @@ describe('StreamPush operator against a real kube-apiserver and real media serve
       expect.objectContaining({
         localMediaSessionId: afterTarget.status?.localMediaSessionId,
         status: 'PUBLISHING',
+        // two streamfed servers of different fleets: the push the operator makes again is a pipe push too
+        transport: 'pipe',
       }),
     ]);
     await playsOnS2();
