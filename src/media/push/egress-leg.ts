@@ -11,6 +11,7 @@ import type { Publisher } from '../streams/publisher.js';
 import { StreamStatus } from '../streams/status.js';
 import type { MediaLeg, MediaLegEvents } from './media-leg.js';
 import { ProducerTap } from './producer-tap.js';
+import { RelaySender } from './relay-sender.js';
 import { weriftCodec } from '../rtc/codec-params.js';
 import { createPeer } from './rtc-peer.js';
 import type { OfferOptions } from './signalling.js';
@@ -29,11 +30,13 @@ interface SenderCounters {
 }
 const countersOf = (sender: RTCRtpSender): SenderCounters => sender as unknown as SenderCounters;
 
-/** One track per media kind: mediasoup producer → tap → werift track → sender. */
+/** One track per media kind: mediasoup producer → tap → sender (werift's, through RelaySender). */
 interface Track {
   tap: ProducerTap;
   track: MediaStreamTrack;
   sender?: RTCRtpSender;
+  /** Where the tap's packets go, once the peer exists. */
+  out: { relay?: RelaySender };
   /** From the remote's receiver reports: packets it received and lost on this track. */
   received: number;
   lost: number;
@@ -67,11 +70,14 @@ export class EgressLeg extends EventEmitter<MediaLegEvents> implements MediaLeg 
   async prepare(): Promise<void> {
     for (const producer of this.#source.producers.values()) {
       const track = new MediaStreamTrack({ kind: producer.kind });
+      const out: Track['out'] = {};
+      // straight to the sender: track.writeRtp would only fan the packet out to it through werift's
+      // event (an async closure and a promise per packet, for one listener)
       const tap = await ProducerTap.open(this.#source.router, producer, (packet, bytes) => {
         this.emit('forwarded', bytes);
-        track.writeRtp(packet);
+        out.relay?.send(packet);
       });
-      this.#tracks.push({ tap, track, received: 0, lost: 0 });
+      this.#tracks.push({ tap, track, out, received: 0, lost: 0 });
       if (this.#closed) return this.#freeTracks();
     }
   }
@@ -82,6 +88,7 @@ export class EgressLeg extends EventEmitter<MediaLegEvents> implements MediaLeg 
     for (const t of this.#tracks) {
       const transceiver = peer.addTransceiver(t.track, { direction: 'sendonly' });
       t.sender = transceiver.sender;
+      t.out.relay = new RelaySender(transceiver.sender);
       transceiver.sender.onPictureLossIndication.subscribe(() => this.#requestKeyFrame(t.tap));
       transceiver.sender.onRtcp.subscribe((rtcp) => {
         if (rtcp instanceof RtcpRrPacket) this.#onReceiverReport(t, rtcp);
