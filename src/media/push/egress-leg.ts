@@ -11,24 +11,13 @@ import type { Publisher } from '../streams/publisher.js';
 import { StreamStatus } from '../streams/status.js';
 import type { MediaLeg, MediaLegEvents } from './media-leg.js';
 import { ProducerTap } from './producer-tap.js';
-import { RelaySender } from './relay-sender.js';
+import { RelaySender, senderState } from './relay-sender.js';
 import { weriftCodec } from '../rtc/codec-params.js';
 import { createPeer } from './rtc-peer.js';
 import type { OfferOptions } from './signalling.js';
 
 /** A push forwards what it gets and cannot adapt its bitrate: no congestion feedback (see PeerOptions). */
 const NO_FEEDBACK = { congestionFeedback: false };
-
-/**
- * What werift's sender knows of the RTP it put on the wire (fields private in its typings, public at
- * run time in werift 0.24): packets sent since DTLS connected, and the last sequence number sent.
- */
-interface SenderCounters {
-  packetCount: number;
-  sequenceNumber?: number;
-  ssrc: number;
-}
-const countersOf = (sender: RTCRtpSender): SenderCounters => sender as unknown as SenderCounters;
 
 /** One track per media kind: mediasoup producer → tap → sender (werift's, through RelaySender). */
 interface Track {
@@ -110,7 +99,7 @@ export class EgressLeg extends EventEmitter<MediaLegEvents> implements MediaLeg 
   }
 
   sentSoFar(): number {
-    return this.#tracks.reduce((n, t) => n + (t.sender ? countersOf(t.sender).packetCount : 0), 0);
+    return this.#tracks.reduce((n, t) => n + (t.sender ? senderState(t.sender).packetCount : 0), 0);
   }
 
   close(): void {
@@ -127,7 +116,7 @@ export class EgressLeg extends EventEmitter<MediaLegEvents> implements MediaLeg 
    */
   #onReceiverReport(t: Track, rr: RtcpRrPacket): void {
     if (!t.sender) return;
-    const sender = countersOf(t.sender);
+    const sender = senderState(t.sender);
     if (sender.sequenceNumber === undefined || sender.packetCount === 0) return;
     for (const report of rr.reports) {
       if (report.ssrc !== sender.ssrc) continue;
