@@ -16,9 +16,11 @@ import { childPids, cpuSeconds, cpuTimes } from './support/proc.js';
  * The push path under load: K streams of ~1 Mbps video (+ Opus-sized audio) published on server 1 and
  * pushed to server 2. Server 1 runs with --cpu-prof; over a steady window this measures its CPU (Node
  * process + mediasoup worker) per forwarded packet, then reads the profile for where the time goes.
+ * The pushes go over werift (server 1 runs with `--push-pipe off`), the path a push to a foreign server
+ * takes; BENCH_PUSH_PIPE=on profiles pushes over a PipeTransport pair instead (streamfed to streamfed).
  *
  *   npm run build && npx vitest run --config bench/vitest.config.ts bench/push-profile.bench.ts
- *   env: BENCH_STREAMS (15), BENCH_SECONDS (20), BENCH_VIDEO_BITRATE (1000000), BENCH_LABEL
+ *   env: BENCH_STREAMS (15), BENCH_SECONDS (20), BENCH_VIDEO_BITRATE (1000000), BENCH_LABEL, BENCH_PUSH_PIPE (off)
  *
  * CPU per packet moves with the machine's load (a process woken less often handles more packets per
  * wake-up), so builds are best compared side by side: BENCH_COMPARE=<root> runs a second server 1 from
@@ -35,6 +37,7 @@ const BITRATE = Number(process.env['BENCH_VIDEO_BITRATE'] ?? 1_000_000);
 const LABEL = process.env['BENCH_LABEL'] ?? 'run';
 const COMPARE = process.env['BENCH_COMPARE'];
 const PERF = process.env['BENCH_PERF'] === '1';
+const PUSH_PIPE = process.env['BENCH_PUSH_PIPE'] ?? 'off';
 
 const procs: MediaProcess[] = [];
 const peers: NodePeer[] = [];
@@ -77,7 +80,7 @@ it('push path: CPU per forwarded packet and where it goes', async () => {
   for (const build of builds) {
     const profDir = mkdtempSync(path.join(resultsDir, 'cpuprof-'));
     const s1 = await spawnMedia(
-      [],
+      ['--push-pipe', PUSH_PIPE],
       {},
       {
         nodeArgs: [
@@ -156,7 +159,7 @@ it('push path: CPU per forwarded packet and where it goes', async () => {
   const machineBusy = (b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total);
   const offered = (b.sent - a.sent) / secs / subjects.length;
   const common = [
-    `${subjects.length} × server 1, each ${K} video streams of ${BITRATE / 1e6} Mbps (${offered.toFixed(0)} pkt/s in all), ${secs.toFixed(1)} s`,
+    `${subjects.length} × server 1, each ${K} video streams of ${BITRATE / 1e6} Mbps (${offered.toFixed(0)} pkt/s in all) pushed ${PUSH_PIPE === 'on' ? 'over pipes' : 'over werift'}, ${secs.toFixed(1)} s`,
     `server 2 received ${((b.received - a.received) / secs).toFixed(0)} pkt/s in all, lost ${b.lost - a.lost}, pushes not PUBLISHING ${failed}; server 2 ${(((b.s2 - a.s2) / (secs * 1e6)) * 100).toFixed(1)}% of a core; machine busy ${(machineBusy * 100).toFixed(0)}% of all cores`,
   ];
 
@@ -187,6 +190,7 @@ it('push path: CPU per forwarded packet and where it goes', async () => {
     const result = {
       label: subject.label,
       streams: K,
+      pushPipe: PUSH_PIPE,
       servers1: subjects.length,
       videoBitrate: BITRATE,
       seconds: secs,

@@ -11,6 +11,7 @@ import type { Publisher } from '../streams/publisher.js';
 import { StreamStatus } from '../streams/status.js';
 import type { MediaLeg, MediaLegEvents } from './media-leg.js';
 import { ProducerTap } from './producer-tap.js';
+import { RelaySender, senderState } from './relay-sender.js';
 import { weriftCodec } from '../rtc/codec-params.js';
 import { createPeer } from './rtc-peer.js';
 import type { OfferOptions } from './signalling.js';
@@ -18,22 +19,13 @@ import type { OfferOptions } from './signalling.js';
 /** A push forwards what it gets and cannot adapt its bitrate: no congestion feedback (see PeerOptions). */
 const NO_FEEDBACK = { congestionFeedback: false };
 
-/**
- * What werift's sender knows of the RTP it put on the wire (fields private in its typings, public at
- * run time in werift 0.24): packets sent since DTLS connected, and the last sequence number sent.
- */
-interface SenderCounters {
-  packetCount: number;
-  sequenceNumber?: number;
-  ssrc: number;
-}
-const countersOf = (sender: RTCRtpSender): SenderCounters => sender as unknown as SenderCounters;
-
-/** One track per media kind: mediasoup producer → tap → werift track → sender. */
+/** One track per media kind: mediasoup producer → tap → sender (werift's, through RelaySender). */
 interface Track {
   tap: ProducerTap;
   track: MediaStreamTrack;
   sender?: RTCRtpSender;
+  /** Where the tap's packets go, once the peer exists. */
+  out: { relay?: RelaySender };
   /** From the remote's receiver reports: packets it received and lost on this track. */
   received: number;
   lost: number;
@@ -67,11 +59,14 @@ export class EgressLeg extends EventEmitter<MediaLegEvents> implements MediaLeg 
   async prepare(): Promise<void> {
     for (const producer of this.#source.producers.values()) {
       const track = new MediaStreamTrack({ kind: producer.kind });
+      const out: Track['out'] = {};
+      // straight to the sender: track.writeRtp would only fan the packet out to it through werift's
+      // event (an async closure and a promise per packet, for one listener)
       const tap = await ProducerTap.open(this.#source.router, producer, (packet, bytes) => {
         this.emit('forwarded', bytes);
-        track.writeRtp(packet);
+        out.relay?.send(packet);
       });
-      this.#tracks.push({ tap, track, received: 0, lost: 0 });
+      this.#tracks.push({ tap, track, out, received: 0, lost: 0 });
       if (this.#closed) return this.#freeTracks();
     }
   }
@@ -82,6 +77,7 @@ export class EgressLeg extends EventEmitter<MediaLegEvents> implements MediaLeg 
     for (const t of this.#tracks) {
       const transceiver = peer.addTransceiver(t.track, { direction: 'sendonly' });
       t.sender = transceiver.sender;
+      t.out.relay = new RelaySender(transceiver.sender);
       transceiver.sender.onPictureLossIndication.subscribe(() => this.#requestKeyFrame(t.tap));
       transceiver.sender.onRtcp.subscribe((rtcp) => {
         if (rtcp instanceof RtcpRrPacket) this.#onReceiverReport(t, rtcp);
@@ -103,7 +99,7 @@ export class EgressLeg extends EventEmitter<MediaLegEvents> implements MediaLeg 
   }
 
   sentSoFar(): number {
-    return this.#tracks.reduce((n, t) => n + (t.sender ? countersOf(t.sender).packetCount : 0), 0);
+    return this.#tracks.reduce((n, t) => n + (t.sender ? senderState(t.sender).packetCount : 0), 0);
   }
 
   close(): void {
@@ -120,7 +116,7 @@ export class EgressLeg extends EventEmitter<MediaLegEvents> implements MediaLeg 
    */
   #onReceiverReport(t: Track, rr: RtcpRrPacket): void {
     if (!t.sender) return;
-    const sender = countersOf(t.sender);
+    const sender = senderState(t.sender);
     if (sender.sequenceNumber === undefined || sender.packetCount === 0) return;
     for (const report of rr.reports) {
       if (report.ssrc !== sender.ssrc) continue;
