@@ -4,6 +4,7 @@ import {
   pipeFallbackCodes,
   pushFailureCodes,
   pushTransports,
+  relayTypes,
 } from '../contracts/pull-api.js';
 import { authorizingHooks, eventHooks, hookResults } from './hooks/hook-names.js';
 
@@ -194,7 +195,7 @@ export class MediaMetrics {
     }
     for (const reason of pushFailureCodes) this.pushFailures.inc({ reason }, 0);
     for (const status of deliveryStatuses) this.pushDelivery.set({ status }, 0);
-    for (const type of ['push', 'pull']) {
+    for (const type of relayTypes) {
       for (const transport of pushTransports) this.pushTransport.set({ type, transport }, 0);
       for (const reason of pipeFallbackCodes) this.pushPipeFallbacks.inc({ type, reason }, 0);
     }

@@ -3,9 +3,11 @@ import {
   deliveryStatuses,
   pushTargetKey,
   pushTransports,
+  relayTypes,
   type PushDescription,
   type PushStatus,
   type PushTransport,
+  type RelayType,
 } from '../../contracts/pull-api.js';
 import { isHttpTarget } from '../../contracts/whip-http.js';
 import type { Logger } from '../../log.js';
@@ -81,7 +83,6 @@ export interface PushManagerOptions {
 }
 
 const statuses: PushStatus[] = ['NEW', 'PENDING', 'PUBLISHING', 'FAILED'];
-const relayTypes: Relay['type'][] = ['push', 'pull'];
 
 /**
  * The pushes of this server. One push per (local stream, uri, remote name); a FAILED one stays listed, with
@@ -339,7 +340,7 @@ export class PushManager {
 
   private updateGauge(): void {
     const counts = new Map(statuses.map((s) => [s, 0]));
-    const live: [Relay['type'], PushTransport | undefined][] = [];
+    const live: [RelayType, PushTransport | undefined][] = [];
     for (const p of this.pushes.values()) {
       counts.set(p.status, (counts.get(p.status) ?? 0) + 1);
       if (p.status === 'PUBLISHING') live.push([p.type, p.describe().transport]);
