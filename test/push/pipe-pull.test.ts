@@ -277,6 +277,25 @@ describe('a pull between two streamfed servers of different fleets goes over a m
     expect((await rest(f.s2.restUrl, '/rest-api/stream/find', { published: true })).status).toBe(404);
   });
 
+  it('terminating the pulled stream here fails the pull with PUSH_ERR_LOCAL_ENDED and frees both halves', async () => {
+    const pull = await pulled(f.s2.restUrl, {
+      uri: f.s1.wsUrl,
+      localStreamName: 'cam-ended-here',
+      remoteStreamName: 'cam',
+    });
+    expect(pull.transport).toBe('pipe');
+    expect((await rest(f.s2.restUrl, '/rest-api/stream/terminate', { name: 'cam-ended-here' })).status).toBe(
+      200,
+    );
+    const [ended] = await bothFailed(f.s2.restUrl, [pull]);
+    expect(ended).toMatchObject({
+      code: 'PUSH_ERR_LOCAL_ENDED',
+      info: expect.stringMatching(/local stream/),
+    });
+    await waitFor(async () => (await objects(f.s2.restUrl, 'pipe_transport')) === 0, 'server 2 pipe freed');
+    await waitFor(async () => (await objects(f.s1.restUrl, 'pipe_transport')) === 0, 'server 1 pipe freed');
+  });
+
   it('unpublishing the source ends a pipe pull as it ends a WebRTC pull (same code and reason), freeing both halves', async () => {
     const keep = (close: () => Promise<unknown>): number => f.closers.push(close);
     const { publisher: source, piped, webrtc } = await pulledBothWays(f.s2.restUrl, f.s1, 'cam2', keep);
