@@ -17,13 +17,10 @@ import {
 } from '../support/pipe-blocker.js';
 import { listPushes } from '../support/pushes.js';
 import { PlayerPage } from '../support/websdk-page.js';
-import { twoFleets } from '../support/two-fleets.js';
+import { objects, pipesFreed, twoFleets } from '../support/two-fleets.js';
 
 /** The pipe's deadline on server 2 (its ICE deadline): a blocked pipe falls back after it. */
 const PIPE_MS = 3000;
-
-const objects = (url: string, type: string): Promise<number> =>
-  metric(url, 'streamfed_mediasoup_objects', { type });
 
 /** POSTs a pull to `restUrl` and expects it answered PUBLISHING. */
 async function pulled(restUrl: string, body: Record<string, unknown>): Promise<PushDescription> {
@@ -160,8 +157,7 @@ describe('a pull between two streamfed servers of different fleets goes over a m
         (await rest(f.s1.restUrl, '/rest-api/stream/find', { name: 'cam', published: false })).status === 404,
       'the player on server 1 gone',
     );
-    await waitFor(async () => (await objects(f.s2.restUrl, 'pipe_transport')) === 0, 'server 2 pipe freed');
-    await waitFor(async () => (await objects(f.s1.restUrl, 'pipe_transport')) === 0, 'server 1 pipe freed');
+    await pipesFreed(f.s2, f.s1);
     expect(await objects(f.s2.restUrl, 'producer')).toBe(0);
     expect(await metric(f.s2.restUrl, 'streamfed_push_transport', { type: 'pull', transport: 'pipe' })).toBe(
       0,
@@ -192,7 +188,7 @@ describe('a pull between two streamfed servers of different fleets goes over a m
     ).toBe(1);
     // the pipe's halves are gone on both ends; server 1 has one player of "cam", the WebRTC one
     expect(await objects(f.s2.restUrl, 'pipe_transport')).toBe(0);
-    await waitFor(async () => (await objects(f.s1.restUrl, 'pipe_transport')) === 0, 'server 1 pipe freed');
+    await pipesFreed(f.s1);
     const played = await rest(f.s1.restUrl, '/rest-api/stream/find', { name: 'cam', published: false });
     expect(played.body).toEqual([
       expect.objectContaining({ status: 'PLAYING', mediaSessionId: pull.remoteMediaSessionId }),
@@ -292,8 +288,7 @@ describe('a pull between two streamfed servers of different fleets goes over a m
       code: 'PUSH_ERR_LOCAL_ENDED',
       info: expect.stringMatching(/local stream/),
     });
-    await waitFor(async () => (await objects(f.s2.restUrl, 'pipe_transport')) === 0, 'server 2 pipe freed');
-    await waitFor(async () => (await objects(f.s1.restUrl, 'pipe_transport')) === 0, 'server 1 pipe freed');
+    await pipesFreed(f.s2, f.s1);
   });
 
   it('unpublishing the source ends a pipe pull as it ends a WebRTC pull (same code and reason), freeing both halves', async () => {
@@ -316,8 +311,7 @@ describe('a pull between two streamfed servers of different fleets goes over a m
     });
     await player.waitStatus('STOPPED');
     expect((await rest(f.s2.restUrl, '/rest-api/stream/find', { name: 'cam2-pipe' })).status).toBe(404);
-    await waitFor(async () => (await objects(f.s2.restUrl, 'pipe_transport')) === 0, 'server 2 pipe freed');
-    await waitFor(async () => (await objects(f.s1.restUrl, 'pipe_transport')) === 0, 'server 1 pipe freed');
+    await pipesFreed(f.s2, f.s1);
   });
 
   it('goes FAILED with PUSH_ERR_REMOTE_DISCONNECTED within 5 s when the source dies, as a WebRTC pull does, and frees its pipe', async () => {

@@ -16,14 +16,11 @@ import { listPushes } from '../support/pushes.js';
 import { HooksBackend } from '../support/hooks-backend.js';
 import { expectFailedOnTargetDeath } from '../support/push-checks.js';
 import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
-import { twoFleets } from '../support/two-fleets.js';
+import { objects, pipesFreed, twoFleets } from '../support/two-fleets.js';
 import { WhipPeer } from '../support/whip-peer.js';
 
 /** The pipe's deadline on server 1 (its ICE deadline): a blocked pipe falls back after it. */
 const PIPE_MS = 3000;
-
-const objects = (url: string, type: string): Promise<number> =>
-  metric(url, 'streamfed_mediasoup_objects', { type });
 
 /** POSTs a push from `restUrl` and waits for it (the only one listed there) to be PUBLISHING. */
 async function pushed(restUrl: string, body: Record<string, unknown>): Promise<PushDescription> {
@@ -92,8 +89,7 @@ describe('a push between two streamfed servers of different fleets goes over a m
     expect(terminated.status).toBe(200);
     await player.waitStatus('STOPPED');
     expect((await rest(f.s2.restUrl, '/rest-api/stream/find', { name: 'cam-piped' })).status).toBe(404);
-    await waitFor(async () => (await objects(f.s1.restUrl, 'pipe_transport')) === 0, 'server 1 pipe freed');
-    await waitFor(async () => (await objects(f.s2.restUrl, 'pipe_transport')) === 0, 'server 2 pipe freed');
+    await pipesFreed(f.s1, f.s2);
     expect(await metric(f.s1.restUrl, 'streamfed_push_transport', { transport: 'pipe' })).toBe(0);
   });
 
@@ -144,7 +140,7 @@ describe('a push between two streamfed servers of different fleets goes over a m
     expect(await metric(f.s1.restUrl, 'streamfed_push_transport', { transport: 'webrtc' })).toBe(1);
     // the pipe's half is gone on both ends; server 2 has only the WebRTC publisher, under the new id
     expect(await objects(f.s1.restUrl, 'pipe_transport')).toBe(0);
-    await waitFor(async () => (await objects(f.s2.restUrl, 'pipe_transport')) === 0, 'server 2 pipe freed');
+    await pipesFreed(f.s2);
     await expectListed(f.s2.restUrl, 'cam-fallback', push);
     const player = await PlayerPage.open(f.browser, f.s2.restUrl, f.s2.wsUrl, 'cam-fallback');
     await player.waitStatus('PLAYING');
@@ -226,8 +222,7 @@ describe('a push between two streamfed servers of different fleets goes over a m
     await page.stopPublishing();
     await player.waitStatus('STOPPED');
     await waitFor(async () => (await listPushes(f.s1.restUrl)).length === 0, 'push ended with its stream');
-    await waitFor(async () => (await objects(f.s1.restUrl, 'pipe_transport')) === 0, 'server 1 pipe freed');
-    await waitFor(async () => (await objects(s3.restUrl, 'pipe_transport')) === 0, 'server 3 pipe freed');
+    await pipesFreed(f.s1, s3);
   });
 
   it('goes FAILED with PUSH_ERR_REMOTE_DISCONNECTED within 5 s when the target dies, and frees its pipe', async () => {

@@ -2,7 +2,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { launchBrowser } from './browser.js';
 import { spawnMedia, type MediaProcess } from './media-process.js';
-import { rest } from './media-server.js';
+import { rest, waitFor } from './media-server.js';
+import { metric } from './metrics.js';
 import { listPushes } from './pushes.js';
 import { TwoWayStreamingPage } from './websdk-page.js';
 
@@ -40,4 +41,14 @@ export function twoFleets(args: { s1?: string[]; s2?: string[] }, relaysOn: 's1'
     await Promise.all([fleets.s1?.kill(), fleets.s2?.kill()]);
   });
   return fleets;
+}
+
+/** Live mediasoup objects of `type` on a server (streamfed_mediasoup_objects). */
+export const objects = (restUrl: string, type: string): Promise<number> =>
+  metric(restUrl, 'streamfed_mediasoup_objects', { type });
+
+/** Waits until none of `servers` has a pipe transport left. */
+export async function pipesFreed(...servers: MediaProcess[]): Promise<void> {
+  for (const { restUrl } of servers)
+    await waitFor(async () => (await objects(restUrl, 'pipe_transport')) === 0, `no pipe left on ${restUrl}`);
 }
