@@ -111,6 +111,10 @@ export interface PipeFallback {
   info: string;
 }
 
+/** What a relay is: a push (a local stream to a remote server) or a pull (a remote stream published here). */
+export type RelayType = 'push' | 'pull';
+export const relayTypes: readonly RelayType[] = ['push', 'pull'];
+
 /** A push or pull as /rest-api/pull/find_all lists it and /pull/push, /pull/pull, /pull/terminate answer. */
 export interface PushDescription {
   localMediaSessionId: string;
@@ -119,7 +123,7 @@ export interface PushDescription {
   remoteStreamName: string;
   uri: string;
   protocol: PushProtocol;
-  type: 'push' | 'pull';
+  type: RelayType;
   status: PushStatus;
   info?: string;
   /** Set when status is FAILED. */

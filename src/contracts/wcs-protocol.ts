@@ -86,15 +86,29 @@ export const StreamRequest = Type.Object({
 export type StreamRequest = Static<typeof StreamRequest>;
 
 /**
- * The streamfed pipe extension. A streamfed server that takes pushes over a mediasoup PipeTransport pair
- * says so in getUserData (`streamfedPipe`: {@link PIPE_PUSH_VERSION}); a streamfed push client that sees it
- * (and a fleet id other than its own) may send publishStream with `streamfedPipe` (its pipe's tuple and the
- * producers' RTP parameters) in place of `sdp`. The server admits it as any publishStream (name rule, loop
- * rule, `publishStream` hook), answers `streamfedPipeAnswer` (its own pipe's tuple) in place of
- * setRemoteSDP, reports PUBLISHING once media arrives over the pipe, and sends `streamfedPipeStats` (what
- * its producers received) about once a second. The SDK and a foreign WCS never see any of it.
+ * The streamfed pipe extension. A streamfed server that moves streams to and from other streamfed servers over
+ * a mediasoup PipeTransport pair says so in getUserData (`streamfedPipe`: its version, {@link PIPE_VERSION});
+ * a streamfed client that sees it (and a fleet id other than its own) may send, in place of `sdp`:
+ * - publishStream with `streamfedPipe` (a push, version 1 on): its pipe's tuple and the producers' RTP
+ *   parameters ({@link PipeOffer}). The server admits it as any publishStream (name rule, loop rule,
+ *   `publishStream` hook), answers `streamfedPipeAnswer` (its own pipe's tuple) in place of setRemoteSDP,
+ *   reports PUBLISHING once media arrives over the pipe, and sends `streamfedPipeStats` (what its producers
+ *   received) about once a second.
+ * - playStream with `streamfedPipe` (a pull, version 2 on): its pipe's tuple alone. The server admits it as
+ *   any playStream (name rule, `playStream` hook, an unknown stream refused as for the SDK), makes its half
+ *   with one pipe consumer per producer of the stream, answers `streamfedPipeAnswer` with its tuple and
+ *   those consumers' parameters (`producers`, with which the client produces), and reports PLAYING; the
+ *   client measures delivery itself (its producers' stats) and stops it with stopStream.
+ * The SDK and a foreign WCS never see any of it.
  */
-export const PIPE_PUSH_VERSION = 1;
+export const PIPE_VERSION = 2;
+
+/** The first version of the pipe extension that serves each direction (a v1 server is pulled over WebRTC). */
+export const PipeVersionOf = { push: 1, pull: 2 } as const;
+
+/** Does a server announcing `version` (getUserData `streamfedPipe`) take a push / serve a pull over a pipe? */
+export const pipeServes = (version: number | undefined, type: 'push' | 'pull'): boolean =>
+  (version ?? 0) >= PipeVersionOf[type];
 
 export const PipeOffer = Type.Object({
   ...PipeTuple.properties,
@@ -106,13 +120,27 @@ export type PipeOffer = Static<typeof PipeOffer>;
 export const PipeStreamRequest = Type.Object({ ...StreamFields, streamfedPipe: PipeOffer });
 export type PipeStreamRequest = Static<typeof PipeStreamRequest>;
 
-/** Does a publishStream body ask for a pipe (rather than offer an SDP)? */
+/** playStream over a pipe: the stream fields, the player's pipe tuple, no SDP. */
+export const PipePlayRequest = Type.Object({ ...StreamFields, streamfedPipe: PipeTuple });
+export type PipePlayRequest = Static<typeof PipePlayRequest>;
+
+/** Does a publishStream/playStream body ask for a pipe (rather than offer an SDP)? */
 export const asksForPipe = (body: unknown): boolean =>
   typeof body === 'object' && body !== null && 'streamfedPipe' in body;
 
-/** streamfedPipeAnswer: the server's pipe tuple for the stream `mediaSessionId`. */
-export const PipeAnswer = Type.Object({ mediaSessionId: Id, ...PipeTuple.properties });
+/**
+ * streamfedPipeAnswer: the server's pipe tuple for the stream `mediaSessionId`; to a playStream, also what its
+ * pipe consumers send (the client produces with these).
+ */
+export const PipeAnswer = Type.Object({
+  mediaSessionId: Id,
+  ...PipeTuple.properties,
+  producers: Type.Optional(Type.Array(PipeProducer, { minItems: 1, maxItems: 2 })),
+});
 export type PipeAnswer = Static<typeof PipeAnswer>;
+
+/** The far half of a pipe as its answer describes it: its tuple, and for a pull what it sends. */
+export type PipeRemote = Omit<PipeAnswer, 'mediaSessionId'>;
 
 /** streamfedPipeStats: RTP packets the server's producers of the stream received over the pipe, and lost. */
 export const PipeStats = Type.Object({
@@ -146,7 +174,7 @@ export type SnapshotRequest = Static<typeof SnapshotRequest>;
 export interface ClientMessages {
   connection: [Record<string, unknown> & Connection];
   publishStream: [Record<string, unknown> & (StreamRequest | PipeStreamRequest)];
-  playStream: [Record<string, unknown> & StreamRequest];
+  playStream: [Record<string, unknown> & (StreamRequest | PipePlayRequest)];
   unPublishStream: [StopRequest];
   stopStream: [StopRequest];
   availableStream: [AvailableRequest];
@@ -165,7 +193,7 @@ export const UserData = Type.Object({
   sessionId: Type.Optional(Type.String()),
   authToken: Type.Optional(Type.Union([Type.String(), Type.Null()])),
   streamfedFleetId: Type.Optional(FleetId),
-  /** The pipe extension's version, when the server takes pushes over a pipe (see PIPE_PUSH_VERSION). */
+  /** The pipe extension's version, when the server moves streams over pipes (see PIPE_VERSION). */
   streamfedPipe: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 export type UserData = Static<typeof UserData>;
@@ -254,6 +282,7 @@ export const clientMessage = {
   connection: validator(Connection),
   stream: validator(StreamRequest),
   pipeStream: validator(PipeStreamRequest),
+  pipePlay: validator(PipePlayRequest),
   stop: validator(StopRequest),
   available: validator(AvailableRequest),
   snapshot: validator(SnapshotRequest),

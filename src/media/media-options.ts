@@ -217,7 +217,7 @@ export const mediaOptionSpecs = {
     type: 'string',
     env: 'STREAMFED_PUSH_PIPE',
     description:
-      'on: a push to another streamfed server (of another fleet) goes over a mediasoup PipeTransport pair, falling back to WebRTC; off: over WebRTC (pushes from other servers are taken over a pipe either way)',
+      'on: a push to, or a pull from, another streamfed server (of another fleet) goes over a mediasoup PipeTransport pair, falling back to WebRTC; off: over WebRTC (other servers push to and pull from this one over a pipe either way)',
     default: 'on',
   },
   'ping-interval-ms': {
@@ -397,7 +397,7 @@ export interface PushConfig {
   allow: string[];
   insecureTls: boolean;
   deadlines: RelayDeadlines;
-  /** Pushes between streamfed servers over a PipeTransport pair (`--push-pipe`). */
+  /** Pushes and pulls between streamfed servers over a PipeTransport pair (`--push-pipe`). */
   pipe: boolean;
 }
 

@@ -129,6 +129,7 @@ export class MediaServer {
     const admission = new StreamAdmission(streams, hooks ?? noHooks, fleetId);
     // both halves of push pipes (ours pushing, theirs pushed here) listen alike
     const pipeListen = pushPipeListen(config.listen);
+    const pipeTargets = new PipeTargets(engine, pipeListen);
     const signalling = new SignallingServer({
       host: config.listen.ip,
       wsPort: config.signalling.wsPort,
@@ -137,7 +138,7 @@ export class MediaServer {
       keepAlive: { intervalMs: config.signalling.pingIntervalMs, probes: config.signalling.pingProbes },
       maxMessageBytes: 256 * 1024,
       admission,
-      pipes: new PipeTargets(engine, pipeListen),
+      pipes: pipeTargets,
       metrics,
       log,
     });
@@ -149,6 +150,7 @@ export class MediaServer {
         iceServers: () => sessionIceServers(config.listen.iceServers, config.listen.turnSecret),
       }),
       pipeListen,
+      pipeTargets,
       streams,
       engine,
       loopGuard: (target) => fleet.loopGuard.check(target),

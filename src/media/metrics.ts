@@ -4,6 +4,7 @@ import {
   pipeFallbackCodes,
   pushFailureCodes,
   pushTransports,
+  relayTypes,
 } from '../contracts/pull-api.js';
 import { authorizingHooks, eventHooks, hookResults } from './hooks/hook-names.js';
 
@@ -114,14 +115,14 @@ export class MediaMetrics {
   });
   readonly pushTransport = new Gauge({
     name: 'streamfed_push_transport',
-    help: 'PUBLISHING pushes by how their media goes (pipe: a PipeTransport pair with a streamfed server; webrtc)',
-    labelNames: ['transport'] as const,
+    help: 'PUBLISHING pushes and pulls (type) by how their media goes (pipe: a PipeTransport pair with a streamfed server; webrtc)',
+    labelNames: ['type', 'transport'] as const,
     registers: [this.registry],
   });
   readonly pushPipeFallbacks = new Counter({
     name: 'streamfed_push_pipe_fallbacks_total',
-    help: 'Pushes that tried a pipe and went on over WebRTC, by reason (PIPE_*)',
-    labelNames: ['reason'] as const,
+    help: 'Pushes and pulls (type) that tried a pipe and went on over WebRTC, by reason (PIPE_*)',
+    labelNames: ['type', 'reason'] as const,
     registers: [this.registry],
   });
   readonly pushPackets = new Counter({
@@ -194,8 +195,10 @@ export class MediaMetrics {
     }
     for (const reason of pushFailureCodes) this.pushFailures.inc({ reason }, 0);
     for (const status of deliveryStatuses) this.pushDelivery.set({ status }, 0);
-    for (const transport of pushTransports) this.pushTransport.set({ transport }, 0);
-    for (const reason of pipeFallbackCodes) this.pushPipeFallbacks.inc({ reason }, 0);
+    for (const type of relayTypes) {
+      for (const transport of pushTransports) this.pushTransport.set({ type, transport }, 0);
+      for (const reason of pipeFallbackCodes) this.pushPipeFallbacks.inc({ type, reason }, 0);
+    }
     for (const hook of [...authorizingHooks, ...eventHooks])
       for (const result of hookResults) this.hookRequests.inc({ hook, result }, 0);
     for (const state of ['up', 'down']) this.fleetMembers.set({ state }, 0);

@@ -94,7 +94,7 @@ describe('nothing leaks that the OS can see, over hundreds of cycles', () => {
   let remote: NodePeer;
 
   beforeAll(async () => {
-    // server 1 pushes over WebRTC (werift), server 2 over a pipe (both take pushes over a pipe)
+    // server 1 pushes and pulls over WebRTC (werift), server 2 over a pipe (both serve pipes to others)
     [s1, s2] = await Promise.all([
       spawnMedia(['--push-pipe', 'off'], {}, { probe: true }),
       spawnMedia([], {}, { probe: true }),
@@ -204,6 +204,18 @@ describe('nothing leaks that the OS can see, over hundreds of cycles', () => {
           '/rest-api/pull/pull',
         ),
       );
+    });
+  }, 1_200_000);
+
+  it(`pull over a pipe (server 2 from server 1, two fleets) + terminate, ${CYCLES} cycles`, async () => {
+    await loop(async (i) => {
+      const p = await push(
+        { uri: s1.wsUrl, localStreamName: `m${i}`, remoteStreamName: 'src' },
+        '/rest-api/pull/pull',
+        s2,
+      );
+      expect(p.transport).toBe('pipe');
+      await terminate(p, s2);
     });
   }, 1_200_000);
 

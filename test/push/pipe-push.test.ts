@@ -1,8 +1,8 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { PushDescription, PushFailureBody } from '../../src/contracts/pull-api.js';
-import { framesKeepDecoding, launchBrowser } from '../support/browser.js';
-import { spawnMedia, type MediaProcess } from '../support/media-process.js';
+import { PIPE_VERSION } from '../../src/contracts/wcs-protocol.js';
+import { framesKeepDecoding } from '../support/browser.js';
+import { spawnMedia } from '../support/media-process.js';
 import { rest, waitFor } from '../support/media-server.js';
 import { metric } from '../support/metrics.js';
 import {
@@ -16,12 +16,11 @@ import { listPushes } from '../support/pushes.js';
 import { HooksBackend } from '../support/hooks-backend.js';
 import { expectFailedOnTargetDeath } from '../support/push-checks.js';
 import { PlayerPage, TwoWayStreamingPage } from '../support/websdk-page.js';
+import { objects, pipesFreed, twoFleets } from '../support/two-fleets.js';
+import { WhipPeer } from '../support/whip-peer.js';
 
 /** The pipe's deadline on server 1 (its ICE deadline): a blocked pipe falls back after it. */
 const PIPE_MS = 3000;
-
-const objects = (url: string, type: string): Promise<number> =>
-  metric(url, 'streamfed_mediasoup_objects', { type });
 
 /** POSTs a push from `restUrl` and waits for it (the only one listed there) to be PUBLISHING. */
 async function pushed(restUrl: string, body: Record<string, unknown>): Promise<PushDescription> {
@@ -51,82 +50,81 @@ async function publishing(restUrl: string): Promise<PushDescription> {
 }
 
 describe('a push between two streamfed servers of different fleets goes over a mediasoup PipeTransport pair', () => {
-  let s1: MediaProcess;
-  let s2: MediaProcess;
-  let browser: Browser;
-  let publisher: TwoWayStreamingPage;
-  const closers: (() => Promise<unknown>)[] = [];
-
-  beforeAll(async () => {
-    // two servers alone: each announces its own member id as its fleet id
-    [s1, s2] = await Promise.all([spawnMedia(['--push-ice-timeout-ms', String(PIPE_MS)]), spawnMedia()]);
-    browser = await launchBrowser();
-    publisher = await TwoWayStreamingPage.open(browser, s1.restUrl, s1.wsUrl);
-    await publisher.publish('cam');
-    await publisher.waitPublishStatus('PUBLISHING');
-  });
-
-  afterEach(async () => {
-    for (const close of closers.splice(0).reverse()) await close();
-    for (const p of await listPushes(s1.restUrl))
-      await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: p.localMediaSessionId });
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await Promise.all([s1?.kill(), s2?.kill()]);
-  });
+  // two servers alone: each announces its own member id as its fleet id; the SDK publishes "cam" on s1
+  const f = twoFleets({ s1: ['--push-ice-timeout-ms', String(PIPE_MS)] }, 's1');
 
   it('negotiates a pipe: find_all and metrics say pipe, the Player on server 2 decodes, terminate frees both halves', async () => {
-    const push = await pushed(s1.restUrl, {
-      uri: s2.wsUrl,
+    const push = await pushed(f.s1.restUrl, {
+      uri: f.s2.wsUrl,
       localStreamName: 'cam',
       remoteStreamName: 'cam-piped',
     });
     expect(push).toMatchObject({ transport: 'pipe', protocol: 'wcs', type: 'push' });
     expect(push.fallback).toBeUndefined();
-    expect(await metric(s1.restUrl, 'streamfed_push_transport', { transport: 'pipe' })).toBe(1);
-    expect(await metric(s1.restUrl, 'streamfed_push_transport', { transport: 'webrtc' })).toBe(0);
+    expect(await metric(f.s1.restUrl, 'streamfed_push_transport', { transport: 'pipe' })).toBe(1);
+    expect(await metric(f.s1.restUrl, 'streamfed_push_transport', { transport: 'webrtc' })).toBe(0);
     // no werift leg: the browser publisher's WebRTC transport is the only one on server 1, plus our pipe
-    expect(await objects(s1.restUrl, 'transport')).toBe(1);
-    expect(await objects(s1.restUrl, 'pipe_transport')).toBe(1);
+    expect(await objects(f.s1.restUrl, 'transport')).toBe(1);
+    expect(await objects(f.s1.restUrl, 'pipe_transport')).toBe(1);
 
     // on server 2 an ordinary publisher, listed under the push's remote session id
-    await expectListed(s2.restUrl, 'cam-piped', push);
-    const player = await PlayerPage.open(browser, s2.restUrl, s2.wsUrl, 'cam-piped');
+    await expectListed(f.s2.restUrl, 'cam-piped', push);
+    const player = await PlayerPage.open(f.browser, f.s2.restUrl, f.s2.wsUrl, 'cam-piped');
     await player.waitStatus('PLAYING');
     await framesKeepDecoding(player, 'on server 2 over the pipe');
 
     // delivery as server 2's pipe producers count it, next to what our pipe consumers sent
     const delivered = await waitFor(async () => {
-      const [p] = await listPushes(s1.restUrl);
+      const [p] = await listPushes(f.s1.restUrl);
       return p && p.delivery.status === 'delivering' && p.delivery.packets > 0 && p.packets > 0
         ? p
         : undefined;
     }, 'server 2 reporting pipe delivery');
     expect(delivered.bytes).toBeGreaterThan(0);
-    expect(await metric(s1.restUrl, 'streamfed_push_delivery', { status: 'delivering' })).toBe(1);
+    expect(await metric(f.s1.restUrl, 'streamfed_push_delivery', { status: 'delivering' })).toBe(1);
 
-    const terminated = await rest(s1.restUrl, '/rest-api/pull/terminate', {
+    const terminated = await rest(f.s1.restUrl, '/rest-api/pull/terminate', {
       localMediaSessionId: push.localMediaSessionId,
     });
     expect(terminated.status).toBe(200);
     await player.waitStatus('STOPPED');
-    expect((await rest(s2.restUrl, '/rest-api/stream/find', { name: 'cam-piped' })).status).toBe(404);
-    await waitFor(async () => (await objects(s1.restUrl, 'pipe_transport')) === 0, 'server 1 pipe freed');
-    await waitFor(async () => (await objects(s2.restUrl, 'pipe_transport')) === 0, 'server 2 pipe freed');
-    expect(await metric(s1.restUrl, 'streamfed_push_transport', { transport: 'pipe' })).toBe(0);
+    expect((await rest(f.s2.restUrl, '/rest-api/stream/find', { name: 'cam-piped' })).status).toBe(404);
+    await pipesFreed(f.s1, f.s2);
+    expect(await metric(f.s1.restUrl, 'streamfed_push_transport', { transport: 'pipe' })).toBe(0);
+  });
+
+  it('a stream pushed over a pipe plays over WHEP on server 2', async () => {
+    const push = await pushed(f.s1.restUrl, {
+      uri: f.s2.wsUrl,
+      localStreamName: 'cam',
+      remoteStreamName: 'cam-whep',
+    });
+    expect(push.transport).toBe('pipe');
+    const kinds = new Map<string, number>();
+    const viewer = await WhipPeer.play(`${f.s2.restUrl}/whep/cam-whep`, {}, (_packet, kind) =>
+      kinds.set(kind, (kinds.get(kind) ?? 0) + 1),
+    );
+    f.closers.push(() => viewer.close());
+    expect(viewer.answer.status).toBe(201);
+    await waitFor(
+      () => (kinds.get('video') ?? 0) > 50 && (kinds.get('audio') ?? 0) > 50,
+      'WHEP viewer receiving video and audio',
+    );
+    // the WHEP viewer is a player of the piped stream on server 2
+    const played = await rest(f.s2.restUrl, '/rest-api/stream/find', { name: 'cam-whep', published: false });
+    expect(played.body).toEqual([expect.objectContaining({ status: 'PLAYING', mediaProvider: 'WHEP' })]);
+    expect(await viewer.delete()).toBe(200);
   });
 
   it('falls back to WebRTC by itself when the pipe UDP is dropped, says why, and plays', async () => {
     const sink: UdpSink = await startUdpSink();
-    closers.push(() => sink.close());
-    const proxy: WcsProxy = await startPipeBlockingProxy(s2.wsUrl, sink);
-    closers.push(() => proxy.close());
-    const before = await metric(s1.restUrl, 'streamfed_push_pipe_fallbacks_total', {
+    f.closers.push(() => sink.close());
+    const proxy: WcsProxy = await startPipeBlockingProxy(f.s2.wsUrl, sink);
+    f.closers.push(() => proxy.close());
+    const before = await metric(f.s1.restUrl, 'streamfed_push_pipe_fallbacks_total', {
       reason: 'PIPE_NO_MEDIA',
     });
-    const push = await pushed(s1.restUrl, {
+    const push = await pushed(f.s1.restUrl, {
       uri: proxy.url,
       localStreamName: 'cam',
       remoteStreamName: 'cam-fallback',
@@ -136,15 +134,15 @@ describe('a push between two streamfed servers of different fleets goes over a m
       fallback: { code: 'PIPE_NO_MEDIA', info: expect.stringMatching(/no media over the pipe/) },
     });
     expect(sink.dropped).toBeGreaterThan(0);
-    expect(await metric(s1.restUrl, 'streamfed_push_pipe_fallbacks_total', { reason: 'PIPE_NO_MEDIA' })).toBe(
-      before + 1,
-    );
-    expect(await metric(s1.restUrl, 'streamfed_push_transport', { transport: 'webrtc' })).toBe(1);
+    expect(
+      await metric(f.s1.restUrl, 'streamfed_push_pipe_fallbacks_total', { reason: 'PIPE_NO_MEDIA' }),
+    ).toBe(before + 1);
+    expect(await metric(f.s1.restUrl, 'streamfed_push_transport', { transport: 'webrtc' })).toBe(1);
     // the pipe's half is gone on both ends; server 2 has only the WebRTC publisher, under the new id
-    expect(await objects(s1.restUrl, 'pipe_transport')).toBe(0);
-    await waitFor(async () => (await objects(s2.restUrl, 'pipe_transport')) === 0, 'server 2 pipe freed');
-    await expectListed(s2.restUrl, 'cam-fallback', push);
-    const player = await PlayerPage.open(browser, s2.restUrl, s2.wsUrl, 'cam-fallback');
+    expect(await objects(f.s1.restUrl, 'pipe_transport')).toBe(0);
+    await pipesFreed(f.s2);
+    await expectListed(f.s2.restUrl, 'cam-fallback', push);
+    const player = await PlayerPage.open(f.browser, f.s2.restUrl, f.s2.wsUrl, 'cam-fallback');
     await player.waitStatus('PLAYING');
     await framesKeepDecoding(player, 'on server 2 after the fallback');
   });
@@ -152,12 +150,12 @@ describe('a push between two streamfed servers of different fleets goes over a m
   it('a foreign-looking target (no streamfedFleetId in getUserData) gets WebRTC, without a pipe offer', async () => {
     let announced: Record<string, unknown> = {};
     const foreign = await startWcsProxyHiding(
-      s2.wsUrl,
+      f.s2.wsUrl,
       ['streamfedFleetId', 'streamfedPipe'],
       (userData) => (announced = userData),
     );
-    closers.push(() => foreign.close());
-    const push = await pushed(s1.restUrl, {
+    f.closers.push(() => foreign.close());
+    const push = await pushed(f.s1.restUrl, {
       uri: foreign.url,
       localStreamName: 'cam',
       remoteStreamName: 'cam-foreign',
@@ -165,9 +163,9 @@ describe('a push between two streamfed servers of different fleets goes over a m
     expect(push.transport).toBe('webrtc');
     expect(push.fallback).toBeUndefined();
     // server 2 did announce both; the proxy hid them
-    expect(announced).toMatchObject({ streamfedPipe: 1, streamfedFleetId: expect.any(String) });
-    expect(await objects(s1.restUrl, 'pipe_transport')).toBe(0);
-    expect(await objects(s2.restUrl, 'pipe_transport')).toBe(0);
+    expect(announced).toMatchObject({ streamfedPipe: PIPE_VERSION, streamfedFleetId: expect.any(String) });
+    expect(await objects(f.s1.restUrl, 'pipe_transport')).toBe(0);
+    expect(await objects(f.s2.restUrl, 'pipe_transport')).toBe(0);
   });
 
   it("a pipe push passes the target's publishStream hook: refused there, it fails PUSH_ERR_REMOTE_REJECTED and leaves no pipe", async () => {
@@ -176,10 +174,10 @@ describe('a push between two streamfed servers of different fleets goes over a m
         ? { refuse: 'not this one' }
         : undefined,
     );
-    closers.push(() => hooks.close());
+    f.closers.push(() => hooks.close());
     const s5 = await spawnMedia(['--hooks-url', hooks.url]);
-    closers.push(() => s5.kill());
-    const refused = await rest(s1.restUrl, '/rest-api/pull/push', {
+    f.closers.push(() => s5.kill());
+    const refused = await rest(f.s1.restUrl, '/rest-api/pull/push', {
       uri: s5.wsUrl,
       localStreamName: 'cam',
       remoteStreamName: 'refused',
@@ -193,14 +191,17 @@ describe('a push between two streamfed servers of different fleets goes over a m
     // the hook saw a publishStream with the push's chain, as over WebRTC
     const call = await hooks.heard('publishStream', { name: 'refused' });
     expect(call.body['streamfedChain']).toEqual([expect.objectContaining({ name: 'cam' })]);
-    expect(await objects(s1.restUrl, 'pipe_transport')).toBe(0);
+    expect(await objects(f.s1.restUrl, 'pipe_transport')).toBe(0);
     expect(await objects(s5.restUrl, 'pipe_transport')).toBe(0);
     const { push } = refused.body as PushFailureBody;
     expect(
-      (await rest(s1.restUrl, '/rest-api/pull/terminate', { localMediaSessionId: push.localMediaSessionId }))
-        .status,
+      (
+        await rest(f.s1.restUrl, '/rest-api/pull/terminate', {
+          localMediaSessionId: push.localMediaSessionId,
+        })
+      ).status,
     ).toBe(200);
-    const allowed = await pushed(s1.restUrl, {
+    const allowed = await pushed(f.s1.restUrl, {
       uri: s5.wsUrl,
       localStreamName: 'cam',
       remoteStreamName: 'allowed',
@@ -210,31 +211,30 @@ describe('a push between two streamfed servers of different fleets goes over a m
 
   it('unpublishing the local stream ends the piped stream on server 2', async () => {
     const s3 = await spawnMedia();
-    closers.push(() => s3.kill());
-    const page = await TwoWayStreamingPage.open(browser, s1.restUrl, s1.wsUrl);
-    closers.push(() => page.page.close());
+    f.closers.push(() => s3.kill());
+    const page = await TwoWayStreamingPage.open(f.browser, f.s1.restUrl, f.s1.wsUrl);
+    f.closers.push(() => page.page.close());
     await page.publish('cam2');
     await page.waitPublishStatus('PUBLISHING');
-    expect((await pushed(s1.restUrl, { uri: s3.wsUrl, localStreamName: 'cam2' })).transport).toBe('pipe');
-    const player = await PlayerPage.open(browser, s3.restUrl, s3.wsUrl, 'cam2');
+    expect((await pushed(f.s1.restUrl, { uri: s3.wsUrl, localStreamName: 'cam2' })).transport).toBe('pipe');
+    const player = await PlayerPage.open(f.browser, s3.restUrl, s3.wsUrl, 'cam2');
     await player.waitStatus('PLAYING');
     await page.stopPublishing();
     await player.waitStatus('STOPPED');
-    await waitFor(async () => (await listPushes(s1.restUrl)).length === 0, 'push ended with its stream');
-    await waitFor(async () => (await objects(s1.restUrl, 'pipe_transport')) === 0, 'server 1 pipe freed');
-    await waitFor(async () => (await objects(s3.restUrl, 'pipe_transport')) === 0, 'server 3 pipe freed');
+    await waitFor(async () => (await listPushes(f.s1.restUrl)).length === 0, 'push ended with its stream');
+    await pipesFreed(f.s1, s3);
   });
 
   it('goes FAILED with PUSH_ERR_REMOTE_DISCONNECTED within 5 s when the target dies, and frees its pipe', async () => {
     const s4 = await spawnMedia();
-    closers.push(() => s4.kill());
-    expect((await pushed(s1.restUrl, { uri: s4.wsUrl, localStreamName: 'cam' })).transport).toBe('pipe');
-    expect((await expectFailedOnTargetDeath(s1.restUrl, s4)).transport).toBe('pipe');
-    expect(await objects(s1.restUrl, 'pipe_transport')).toBe(0);
+    f.closers.push(() => s4.kill());
+    expect((await pushed(f.s1.restUrl, { uri: s4.wsUrl, localStreamName: 'cam' })).transport).toBe('pipe');
+    expect((await expectFailedOnTargetDeath(f.s1.restUrl, s4)).transport).toBe('pipe');
+    expect(await objects(f.s1.restUrl, 'pipe_transport')).toBe(0);
     // the operator's re-push once the target is back: the FAILED push is replaced, over a pipe again
     const back = await s4.restart();
-    closers.push(() => back.kill());
-    expect((await pushed(s1.restUrl, { uri: back.wsUrl, localStreamName: 'cam' })).transport).toBe('pipe');
-    expect((await listPushes(s1.restUrl)).length).toBe(1);
+    f.closers.push(() => back.kill());
+    expect((await pushed(f.s1.restUrl, { uri: back.wsUrl, localStreamName: 'cam' })).transport).toBe('pipe');
+    expect((await listPushes(f.s1.restUrl)).length).toBe(1);
   });
 });

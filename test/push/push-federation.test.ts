@@ -25,11 +25,12 @@ describe('server-to-server push over WebRTC between server processes', () => {
 
   beforeAll(async () => {
     // s1 trusts the test CA through Node's standard NODE_EXTRA_CA_CERTS: certificate checks stay on. Its
-    // pushes go over WebRTC (--push-pipe off); s2's, to another streamfed server, over a pipe (pipe-push.test.ts).
+    // pushes go over WebRTC (--push-pipe off); s2's, to another streamfed server, over a pipe (pipe-push.test.ts);
+    // s3's pulls over WebRTC (--push-pipe off; over a pipe: pipe-pull.test.ts).
     [s1, s2, s3] = await Promise.all([
       spawnMedia(['--push-pipe', 'off'], { NODE_EXTRA_CA_CERTS: tls.certFile }),
       spawnMedia(['--tls-cert', tls.certFile, '--tls-key', tls.keyFile]),
-      spawnMedia(),
+      spawnMedia(['--push-pipe', 'off']),
     ]);
     browser = await launchBrowser();
     publisher = await TwoWayStreamingPage.open(browser, s1.restUrl, s1.wsUrl);
@@ -224,6 +225,7 @@ describe('server-to-server push over WebRTC between server processes', () => {
       localStreamName: 'pulled',
       remoteStreamName: 'cam',
       uri: s1.wsUrl,
+      transport: 'webrtc',
     });
     await waitFor(async () => (await listPushes(s3.restUrl))[0]?.status === 'PUBLISHING', 'pull PUBLISHING');
     expect(

@@ -25,9 +25,16 @@ export async function startUdpSink(): Promise<UdpSink> {
   };
 }
 
+/** A WCS frame as JSON. */
+export interface WcsFrame {
+  message: string;
+  data: unknown[];
+}
+
 /**
  * A WebSocket proxy in front of a WCS server that passes every frame both ways, rewriting the server's with
- * `rewrite` (a JSON frame in, the frame to send out): a NAT or firewall's view of a signalling session.
+ * `rewrite` and the client's with `rewriteClient` (a JSON frame in, the frame to send out): a NAT or
+ * firewall's view of a signalling session.
  */
 export interface WcsProxy {
   url: string;
@@ -36,7 +43,8 @@ export interface WcsProxy {
 
 export async function startWcsProxy(
   targetUrl: string,
-  rewrite: (frame: { message: string; data: unknown[] }) => { message: string; data: unknown[] },
+  rewrite: (frame: WcsFrame) => WcsFrame,
+  rewriteClient: (frame: WcsFrame) => WcsFrame = (frame) => frame,
 ): Promise<WcsProxy> {
   const server: Server = createServer();
   const wss = new WebSocketServer({ server });
@@ -46,7 +54,7 @@ export async function startWcsProxy(
     upstreams.add(upstream);
     const early: string[] = [];
     client.on('message', (raw) => {
-      const text = raw.toString();
+      const text = JSON.stringify(rewriteClient(JSON.parse(raw.toString()) as WcsFrame));
       if (upstream.readyState === WebSocket.OPEN) upstream.send(text);
       else early.push(text);
     });
@@ -54,7 +62,7 @@ export async function startWcsProxy(
       for (const text of early.splice(0)) upstream.send(text);
     });
     upstream.on('message', (raw) => {
-      const frame = JSON.parse(raw.toString()) as { message: string; data: unknown[] };
+      const frame = JSON.parse(raw.toString()) as WcsFrame;
       if (client.readyState === WebSocket.OPEN) client.send(JSON.stringify(rewrite(frame)));
     });
     const end = (): void => {
@@ -92,6 +100,36 @@ export function startPipeBlockingProxy(targetUrl: string, sink: UdpSink): Promis
 }
 
 /**
+ * A proxy whose client's pipe pulls (playStream with `streamfedPipe`) give `sink` as their port: the source's
+ * pipe sends its media into the sink (dropped) while the signalling, and WebRTC's own UDP, go through.
+ */
+export function startPullBlockingProxy(targetUrl: string, sink: UdpSink): Promise<WcsProxy> {
+  return startWcsProxy(
+    targetUrl,
+    (frame) => frame,
+    (frame) => {
+      const body = frame.data[0] as { streamfedPipe?: object } | undefined;
+      if (frame.message !== 'playStream' || !body?.streamfedPipe) return frame;
+      return { ...frame, data: [{ ...body, streamfedPipe: { ...body.streamfedPipe, port: sink.port } }] };
+    },
+  );
+}
+
+/** A proxy whose server's getUserData is what `change` makes of it (`seen` gets what the server announced). */
+export function startWcsProxyAnnouncing(
+  targetUrl: string,
+  change: (userData: Record<string, unknown>) => Record<string, unknown>,
+  seen: (userData: Record<string, unknown>) => void = () => undefined,
+): Promise<WcsProxy> {
+  return startWcsProxy(targetUrl, (frame) => {
+    if (frame.message !== 'getUserData') return frame;
+    const userData = { ...(frame.data[0] as Record<string, unknown>) };
+    seen({ ...userData });
+    return { ...frame, data: [change(userData)] };
+  });
+}
+
+/**
  * A proxy whose server's getUserData lacks `fields` (e.g. `streamfedPipe`: a streamfed server without the
  * pipe extension; with `streamfedFleetId`: a foreign WCS); `seen` gets what the server did announce.
  */
@@ -100,11 +138,12 @@ export function startWcsProxyHiding(
   fields: string[],
   seen: (userData: Record<string, unknown>) => void = () => undefined,
 ): Promise<WcsProxy> {
-  return startWcsProxy(targetUrl, (frame) => {
-    if (frame.message !== 'getUserData') return frame;
-    const userData = { ...(frame.data[0] as Record<string, unknown>) };
-    seen({ ...userData });
-    for (const field of fields) delete userData[field];
-    return { ...frame, data: [userData] };
-  });
+  return startWcsProxyAnnouncing(
+    targetUrl,
+    (userData) => {
+      for (const field of fields) delete userData[field];
+      return userData;
+    },
+    seen,
+  );
 }

@@ -32,6 +32,26 @@ interface Track {
 }
 
 /**
+ * The local publisher a pull makes, over WebRTC or a pipe (pull-pipe.ts). A stream pulled from a streamfed
+ * server remembers where it came from, as one that arrived by a push does (push-chain.ts): pushing it back
+ * there under its name is a loop.
+ */
+export function pulledStream(
+  target: PushTarget,
+  localMediaSessionId: string,
+  remoteFleetId: string | undefined,
+): MediaSessionInit {
+  const { localStreamName, remoteStreamName, uri } = target;
+  return {
+    appKey: 'pull',
+    sessionId: `pull:${uri}`,
+    mediaSessionId: localMediaSessionId,
+    name: localStreamName,
+    ...(remoteFleetId ? { chain: [{ fleet: remoteFleetId, name: remoteStreamName }] } : {}),
+  };
+}
+
+/**
  * The media leg of a pull, the mirror of a push (WCS's /pull/pull): a recvonly werift peer plays the remote
  * stream, and its RTP is published here under the local name, handed to mediasoup through a loopback plain
  * transport.
@@ -84,19 +104,9 @@ export class IngressLeg extends EventEmitter<MediaLegEvents> implements MediaLeg
     return { peer, offer: { hasAudio: true, hasVideo: true } };
   }
 
-  /**
-   * Publishes what we play here. A stream pulled from a streamfed server remembers where it came from, as
-   * one that arrived by a push does (push-chain.ts): pushing it back there under its name is a loop.
-   */
+  /** Publishes what we play here (pulledStream). */
   async answered(remoteFleetId: string | undefined): Promise<void> {
-    const { localStreamName, remoteStreamName, uri } = this.#target;
-    const init: MediaSessionInit = {
-      appKey: 'pull',
-      sessionId: `pull:${uri}`,
-      mediaSessionId: this.#localMediaSessionId,
-      name: localStreamName,
-      ...(remoteFleetId ? { chain: [{ fleet: remoteFleetId, name: remoteStreamName }] } : {}),
-    };
+    const init = pulledStream(this.#target, this.#localMediaSessionId, remoteFleetId);
     const { session } = await this.#streams.publishWith(init, async () => ({
       session: await this.#createPublisher(this.#engine, init),
     }));

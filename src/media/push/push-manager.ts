@@ -3,8 +3,11 @@ import {
   deliveryStatuses,
   pushTargetKey,
   pushTransports,
+  relayTypes,
   type PushDescription,
   type PushStatus,
+  type PushTransport,
+  type RelayType,
 } from '../../contracts/pull-api.js';
 import { isHttpTarget } from '../../contracts/whip-http.js';
 import type { Logger } from '../../log.js';
@@ -14,15 +17,18 @@ import type { MediaEngine } from '../rtc/media-engine.js';
 import type { StreamService } from '../streams/stream-service.js';
 import type { StreamUser } from '../streams/stream-users.js';
 import { EgressLeg } from './egress-leg.js';
-import { IngressLeg } from './ingress-leg.js';
+import { IngressLeg, pulledStream } from './ingress-leg.js';
 import type { PushConfig } from '../media-options.js';
 import { Relay, type PushTarget } from './relay.js';
+import type { PipeContext } from './pipe-leg.js';
 import type { PeerNetwork } from './rtc-peer.js';
 import { chainOf } from './push-chain.js';
 import { RelayError, codeOf } from './relay-error.js';
 import { TargetPolicy } from './target-policy.js';
 import type { PipeListen } from '../rtc/pipe-half.js';
 import { PipeEgress } from './push-pipe.js';
+import type { PipeTargets } from './pipe-publisher.js';
+import { PipeIngress } from './pull-pipe.js';
 
 export interface PushRequest {
   uri: string;
@@ -62,8 +68,10 @@ export interface PushManagerOptions {
   config: PushConfig;
   /** Where our peers open their sockets, and our own ICE servers (rtc-peer.ts). */
   network: PeerNetwork;
-  /** Where our halves of push pipes listen (push-pipe.ts pushPipeListen). */
+  /** Where our halves of push pipes listen (media-options.ts pushPipeListen). */
   pipeListen: PipeListen;
+  /** Where our halves of pull pipes are made (the receiving halves pushes into this server use too). */
+  pipeTargets: PipeTargets;
   streams: StreamService;
   engine: MediaEngine;
   /** The fleet's check (LoopGuard in push/push-chain.ts): refuses pushes to this server or back into its fleet. */
@@ -88,6 +96,7 @@ export class PushManager {
   private readonly config: PushConfig;
   private readonly network: PeerNetwork;
   private readonly pipeListen: PipeListen;
+  private readonly pipeTargets: PipeTargets;
   private readonly streams: StreamService;
   private readonly engine: MediaEngine;
   private readonly policy: TargetPolicy;
@@ -100,6 +109,7 @@ export class PushManager {
     this.config = options.config;
     this.network = options.network;
     this.pipeListen = options.pipeListen;
+    this.pipeTargets = options.pipeTargets;
     this.streams = options.streams;
     this.engine = options.engine;
     this.policy = new TargetPolicy(options.config.allow);
@@ -150,10 +160,28 @@ export class PushManager {
       throw new ConflictError(`stream ${request.localStreamName} is already published here`);
     }
     this.replaceFailed('pull', target);
+    // a WCS source may turn out to be a streamfed server that serves the pull over a pipe (pull-pipe.ts)
+    const pipe =
+      this.config.pipe && target.protocol === 'wcs'
+        ? {
+            fleetId: this.fleetId(),
+            chain: [],
+            hasAudio: true,
+            hasVideo: true,
+            open: ({ remoteFleetId, localMediaSessionId, sink }: PipeContext) =>
+              PipeIngress.open(
+                this.pipeTargets,
+                pulledStream(target, localMediaSessionId, remoteFleetId),
+                this.streams,
+                sink,
+              ),
+          }
+        : undefined;
     return this.run(
       new Relay(
         target,
         (localMediaSessionId) => new IngressLeg(target, localMediaSessionId, this.streams, this.engine),
+        pipe,
       ),
     );
   }
@@ -223,7 +251,7 @@ export class PushManager {
       this.updateGauge();
     });
     relay.on('fallback', ({ code, info }) => {
-      this.metrics.pushPipeFallbacks.inc({ reason: code });
+      this.metrics.pushPipeFallbacks.inc({ type, reason: code });
       log.warn({ code, info }, `${type} falls back from a pipe to WebRTC`);
     });
     this.updateGauge();
@@ -312,15 +340,18 @@ export class PushManager {
 
   private updateGauge(): void {
     const counts = new Map(statuses.map((s) => [s, 0]));
-    const transports = new Map(pushTransports.map((t) => [t, 0]));
+    const live: [RelayType, PushTransport | undefined][] = [];
     for (const p of this.pushes.values()) {
       counts.set(p.status, (counts.get(p.status) ?? 0) + 1);
-      const { transport } = p.describe();
-      if (p.type === 'push' && p.status === 'PUBLISHING' && transport)
-        transports.set(transport, (transports.get(transport) ?? 0) + 1);
+      if (p.status === 'PUBLISHING') live.push([p.type, p.describe().transport]);
     }
     for (const [status, n] of counts) this.metrics.pushes.set({ status }, n);
-    for (const [transport, n] of transports) this.metrics.pushTransport.set({ transport }, n);
+    for (const type of relayTypes)
+      for (const transport of pushTransports)
+        this.metrics.pushTransport.set(
+          { type, transport },
+          live.filter(([t, how]) => t === type && how === transport).length,
+        );
   }
 }
 

@@ -1,23 +1,22 @@
 import type * as ms from 'mediasoup/types';
 import type { PipeTuple } from '../../contracts/pipe-media.js';
-import type { PipeOffer } from '../../contracts/wcs-protocol.js';
+import type { PipeOffer, PipeRemote } from '../../contracts/wcs-protocol.js';
 import { createPipeHalf, pipeEndpoint, type PipeListen } from '../rtc/pipe-half.js';
 import type { Publisher } from '../streams/publisher.js';
+import type { PipeLeg, PipeSent } from './pipe-leg.js';
+import type { OfferOptions, PipeSignalling } from './signalling.js';
 
-/** What a push's pipe half has sent so far (its pipe consumers' stats). */
-export interface PipeSent {
-  packets: number;
-  bytes: number;
-}
+export type { PipeSent } from './pipe-leg.js';
 
 /**
- * The pushing half of a pipe push: a PipeTransport (SRTP, RTX/NACK: the fleet's recipe) on the source's
- * router with one pipe consumer per producer of the source. Its offer goes to the target in publishStream;
- * the target's answer connects it, and mediasoup forwards from then on (key-frame requests and NACKs come
- * back over the pipe to the source's producers by themselves). close() closes the transport and with it the
- * consumers; idempotent.
+ * The sending half of a pipe: a PipeTransport (SRTP, RTX/NACK: the fleet's recipe) on the source's router
+ * with one pipe consumer per producer of the source. In a push it is our half (its offer goes to the target
+ * in publishStream, the target's answer connects it); in a pull from this server it is the source's half
+ * (pipe-player.ts: connected to the puller's tuple, its offer answers the playStream). mediasoup forwards
+ * from then on (key-frame requests and NACKs come back over the pipe to the source's producers by
+ * themselves). close() closes the transport and with it the consumers; idempotent.
  */
-export class PipeEgress {
+export class PipeEgress implements PipeLeg {
   readonly #transport: ms.PipeTransport;
   readonly #consumers: ms.Consumer[] = [];
   #sent: PipeSent = { packets: 0, bytes: 0 };
@@ -44,6 +43,28 @@ export class PipeEgress {
     return this.#closed || this.#transport.closed;
   }
 
+  get transport(): ms.PipeTransport {
+    return this.#transport;
+  }
+
+  /** The pipe consumers, one per producer of the source. */
+  get consumers(): readonly ms.Consumer[] {
+    return this.#consumers;
+  }
+
+  /** A push: media arriving is the target's to tell (its PUBLISHING). */
+  readonly arriving = undefined;
+
+  /** A push: publishStream over the target's pipe extension with our offer. */
+  request(
+    signalling: PipeSignalling,
+    name: string,
+    mediaSessionId: string,
+    options: OfferOptions,
+  ): Promise<PipeRemote> {
+    return signalling.publish(name, mediaSessionId, this.offer(), options);
+  }
+
   /** Our tuple and what we send, for publishStream's `streamfedPipe`. */
   offer(): PipeOffer {
     return {
@@ -56,7 +77,7 @@ export class PipeEgress {
     };
   }
 
-  /** Connects to the target's half: media flows from now on. */
+  /** Connects to the far half (the target's, or the puller's): media flows from now on. */
   async connect(answer: PipeTuple): Promise<void> {
     await this.#transport.connect({
       ip: answer.ip,
@@ -68,6 +89,10 @@ export class PipeEgress {
   /** The last sampled totals (sample() refreshes them). */
   get sent(): PipeSent {
     return this.#sent;
+  }
+
+  sentSoFar(): number {
+    return this.#sent.packets;
   }
 
   /** Reads what the pipe consumers have sent (RTP packets and bytes, retransmissions included). */

@@ -19,7 +19,7 @@ import { RelayError, codeOf, withDeadline } from './relay-error.js';
 import { connectSignalling } from './connect-signalling.js';
 import type { SignallingClient } from './signalling.js';
 import type { PeerNetwork } from './rtc-peer.js';
-import type { PipeEgress } from './push-pipe.js';
+import type { PipeContext, PipeLeg, PipeSent } from './pipe-leg.js';
 
 export type { PushDescription, PushStatus } from '../../contracts/pull-api.js';
 import type { RelayDeadlines } from '../media-options.js';
@@ -60,18 +60,19 @@ export interface PushTarget {
 }
 
 /**
- * A push that may go over a mediasoup PipeTransport pair (push-pipe.ts) when its target is a streamfed server
- * of another fleet that offers pipes (wcs-protocol.ts `streamfedPipe`).
+ * A push or pull that may go over a mediasoup PipeTransport pair (pipe-leg.ts: push-pipe.ts, pull-pipe.ts)
+ * when its remote is a streamfed server of another fleet that offers pipes in that direction (wcs-protocol.ts
+ * `streamfedPipe`).
  */
 export interface PipePlan {
-  /** This server's fleet id: a target in the same fleet is not piped to (that is the fleet's own business). */
+  /** This server's fleet id: a remote in the same fleet is not piped to (that is the fleet's own business). */
   fleetId: string;
-  /** The push chain sent in publishStream (push-chain.ts chainOf). */
+  /** The push chain sent in publishStream (push-chain.ts chainOf), checked for loops; a pull's is empty. */
   chain: ChainHop[];
   hasAudio: boolean;
   hasVideo: boolean;
-  /** Makes our half of the pipe. */
-  open: () => Promise<PipeEgress>;
+  /** Makes our half of the pipe, once the remote's fleet is known. */
+  open: (context: PipeContext) => Promise<PipeLeg>;
 }
 
 interface Deferred {
@@ -103,8 +104,8 @@ export class Relay extends EventEmitter<RelayEvents> {
   readonly #delivery: DeliveryTracker;
   readonly #pipePlan: PipePlan | undefined;
   #client: SignallingClient | undefined;
-  /** Our half of the pipe while the push goes (or tries to go) over one. */
-  #egress: PipeEgress | undefined;
+  /** Our half of the pipe while the push or pull goes (or tries to go) over one. */
+  #pipe: PipeLeg | undefined;
   #transport: PushTransport | undefined;
   #fallback: PipeFallback | undefined;
   #peer: RTCPeerConnection | undefined;
@@ -125,7 +126,7 @@ export class Relay extends EventEmitter<RelayEvents> {
 
   /**
    * `makeLeg` builds the media leg (the WebRTC one); it is given the relay's local media session id. `pipe`:
-   * a push that may go over a pipe (tried first, the leg being the fallback).
+   * a push or pull that may go over a pipe (tried first, the leg being the fallback).
    */
   constructor(target: PushTarget, makeLeg: (localMediaSessionId: string) => MediaLeg, pipe?: PipePlan) {
     super();
@@ -265,40 +266,49 @@ export class Relay extends EventEmitter<RelayEvents> {
   }
 
   /**
-   * Tries the pipe when the plan and the remote allow it: publishes over it and waits, within the ICE
-   * deadline, for the remote to report media arriving. True once it does; false when no pipe applies or the
-   * pipe carried nothing (the piped stream is ended there, our half freed, the reason kept: the caller goes
-   * on over WebRTC). A remote's refusal, a loop, a deadline of the signalling fail the push as they would
-   * over WebRTC.
+   * Tries the pipe when the plan and the remote allow it: asks for the stream over it (publishStream for a
+   * push, playStream for a pull) and waits, within the ICE deadline, for media: the remote reports it
+   * arriving (a push's PUBLISHING), or it arrives here (a pull; after the remote's PLAYING). True once it does;
+   * false when no pipe applies or the pipe carried nothing (the piped stream is ended there, our half freed,
+   * the reason kept: the caller goes on over WebRTC). A remote's refusal, a loop, a deadline of the
+   * signalling fail the relay as they would over WebRTC.
    */
   async #pipeUp(client: SignallingClient): Promise<boolean> {
     const plan = this.#pipePlan;
-    const signalling = client.pipe;
+    const push = this.type === 'push';
+    const signalling = client.pipe(this.type);
     const remoteFleet = client.fleetId;
     if (!plan || !signalling || remoteFleet === undefined || remoteFleet === plan.fleetId) return false;
     const { remoteStreamName, uri, deadlines } = this.#target;
     const loop = loopProblem(plan.chain, remoteFleet, remoteStreamName);
     if (loop !== undefined) throw loopRefusal(`${uri}: ${loop}`);
-    const opening = plan.open();
+    const opening = plan.open({
+      remoteFleetId: remoteFleet,
+      localMediaSessionId: this.localMediaSessionId,
+      sink: {
+        delivered: (moved, packets, lost) => this.#pipeDelivered(moved, packets, lost),
+        failed: (code, reason) => this.fail(code, reason),
+      },
+    });
     // a half made after the relay ended is freed as soon as it exists
     opening.then(
       (made) => this.#released && made.close(),
       () => undefined,
     );
-    let egress: PipeEgress;
+    let pipe: PipeLeg;
     try {
-      egress = await this.#step(opening);
+      pipe = await this.#step(opening);
     } catch (error) {
       if (error instanceof RelayError) throw error;
       return this.#fellBack(PipeFallbackCode.UNAVAILABLE, `no pipe here: ${(error as Error).message}`);
     }
-    this.#egress = egress;
+    this.#pipe = pipe;
     this.#transport = 'pipe';
     const id = this.remoteMediaSessionId;
     const { hasAudio, hasVideo, chain } = plan;
     const answer = await this.#step(
       withDeadline(
-        signalling.publish(remoteStreamName, id, egress.offer(), {
+        pipe.request(signalling, remoteStreamName, id, {
           hasAudio,
           hasVideo,
           chain,
@@ -306,25 +316,27 @@ export class Relay extends EventEmitter<RelayEvents> {
         }),
         deadlines.answerMs,
         PushFailureCode.ANSWER_TIMEOUT,
-        `no pipe answer from ${uri} to publishStream`,
+        `no pipe answer from ${uri} to ${client.requestName(push)}`,
         () => client.cancel(id),
       ),
     );
     await this.#step(
-      egress.connect(answer).catch((error: unknown) => {
+      pipe.connect(answer).catch((error: unknown) => {
+        if (error instanceof RelayError) throw error;
         throw new RelayError(
           PushFailureCode.PROTOCOL,
           `cannot use the pipe answer of ${uri}: ${(error as Error).message}`,
         );
       }),
     );
+    const arrived = Promise.all([this.#remoteUp.promise, pipe.arriving]);
     try {
       await this.#step(
         withDeadline(
-          this.#remoteUp.promise,
+          arrived,
           deadlines.iceMs,
           PushFailureCode.STATUS_TIMEOUT,
-          `${uri} did not report media over the pipe`,
+          push ? `${uri} did not report media over the pipe` : `no media arrived from ${uri} over the pipe`,
         ),
       );
       return true;
@@ -334,12 +346,15 @@ export class Relay extends EventEmitter<RelayEvents> {
     // the pipe carries nothing (a firewall, a NAT): end the piped stream there and go on over WebRTC
     this.#remoteMediaSessionId = randomUUID();
     this.#remoteUp = deferred();
-    client.stop(id, remoteStreamName, true);
-    egress.close();
-    this.#egress = undefined;
+    client.stop(id, remoteStreamName, push);
+    pipe.close();
+    this.#pipe = undefined;
+    const to = `${answer.ip}:${answer.port}`;
     return this.#fellBack(
       PipeFallbackCode.NO_MEDIA,
-      `${uri} reported no media over the pipe to ${answer.ip}:${answer.port} within ${deadlines.iceMs} ms`,
+      push
+        ? `${uri} reported no media over the pipe to ${to} within ${deadlines.iceMs} ms`
+        : `no media over the pipe from ${uri} (${to}) arrived within ${deadlines.iceMs} ms`,
     );
   }
 
@@ -349,21 +364,24 @@ export class Relay extends EventEmitter<RelayEvents> {
     return false;
   }
 
-  /** What the remote says its pipe producers received: delivery, beside what our half sent by then. */
+  /** What the remote says its pipe producers received (a push): delivery, beside what our half sent by then. */
   #onPipeStats(stats: PipeStats): void {
-    const egress = this.#egress;
-    if (!egress) return;
-    void egress.sample().then((sent) => {
-      if (this.#released) return;
-      this.#packets = sent.packets;
-      this.#bytes = sent.bytes;
-      this.#delivery.update(stats.packets, stats.lost);
-    });
+    const pipe = this.#pipe;
+    if (!pipe) return;
+    void pipe.sample().then((sent) => this.#pipeDelivered(sent, stats.packets, stats.lost));
+  }
+
+  /** Delivery over the pipe (measured by the remote for a push, here for a pull), and what our half moved. */
+  #pipeDelivered(moved: PipeSent, packets: number, lost: number): void {
+    if (this.#released) return;
+    this.#packets = moved.packets;
+    this.#bytes = moved.bytes;
+    this.#delivery.update(packets, lost);
   }
 
   /** RTP packets our side has put on the wire: the pipe's, or the leg's. */
   #sentSoFar(): number | undefined {
-    return this.#egress ? this.#egress.sent.packets : this.#leg.sentSoFar();
+    return this.#pipe ? this.#pipe.sentSoFar() : this.#leg.sentSoFar();
   }
 
   /**
@@ -473,7 +491,7 @@ export class Relay extends EventEmitter<RelayEvents> {
       client.close();
     }
     void this.#peer?.close().catch(() => undefined);
-    this.#egress?.close();
+    this.#pipe?.close();
     this.#leg.close();
   }
 }

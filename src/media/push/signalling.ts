@@ -1,5 +1,11 @@
 import type { EventEmitter } from 'node:events';
-import type { ChainHop, PipeOffer, PipeStats, StreamStatusEvent } from '../../contracts/wcs-protocol.js';
+import type {
+  ChainHop,
+  PipeOffer,
+  PipeRemote,
+  PipeStats,
+  StreamStatusEvent,
+} from '../../contracts/wcs-protocol.js';
 import type { PipeTuple } from '../../contracts/pipe-media.js';
 import type { IceServer } from '../../contracts/whip-http.js';
 
@@ -26,10 +32,12 @@ export interface SignallingClientEvents {
   pipeStats: [stats: PipeStats];
 }
 
-/** A streamfed remote's pipe extension (wcs-protocol.ts `streamfedPipe`), as the push client uses it. */
+/** A streamfed remote's pipe extension (wcs-protocol.ts `streamfedPipe`), as a push or pull uses it. */
 export interface PipeSignalling {
-  /** Offers to publish `name` over a pipe (our half's tuple and producers); resolves with the remote's tuple. */
-  publish(name: string, mediaSessionId: string, offer: PipeOffer, options: OfferOptions): Promise<PipeTuple>;
+  /** Offers to publish `name` over a pipe (our half's tuple and producers); resolves with the remote's half. */
+  publish(name: string, mediaSessionId: string, offer: PipeOffer, options: OfferOptions): Promise<PipeRemote>;
+  /** Asks to play `name` over a pipe into our half's tuple; resolves with the remote's half and what it sends. */
+  play(name: string, mediaSessionId: string, tuple: PipeTuple, options: OfferOptions): Promise<PipeRemote>;
 }
 
 /**
@@ -42,8 +50,8 @@ export interface SignallingClient extends EventEmitter<SignallingClientEvents> {
   readonly closed: boolean;
   /** The fleet id a streamfed remote announced (push-chain.ts), once known; undefined for any other server. */
   readonly fleetId: string | undefined;
-  /** The remote's pipe extension, when it announced one (a streamfed server); undefined for any other. */
-  readonly pipe: PipeSignalling | undefined;
+  /** The remote's pipe extension for a push or a pull, when it announced one serving it (a streamfed server). */
+  pipe(type: 'push' | 'pull'): PipeSignalling | undefined;
   /** STUN/TURN servers the remote announced for our peer (WHIP/WHEP `Link` headers); known after connect. */
   readonly iceServers: readonly IceServer[];
   /** What the offer of a publish/play is called on this protocol (for reasons: "no answer SDP to ..."). */

@@ -3,10 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { PushFailureCode } from '../../contracts/pull-api.js';
 import {
-  PIPE_PUSH_VERSION,
   decodeServerFrame,
   encodeClientFrame,
+  pipeServes,
   type ClientMessages,
+  type PipeOffer,
+  type PipeRemote,
   type UserData,
 } from '../../contracts/wcs-protocol.js';
 import type { PipeTuple } from '../../contracts/pipe-media.js';
@@ -43,10 +45,10 @@ export type { OfferOptions, StreamAnswer } from './signalling.js';
  * server-to-server push and pull, so a real WCS can be either end.
  */
 export class WcsClient extends EventEmitter<SignallingClientEvents> implements SignallingClient {
-  /** Requests waiting for their answer: an SDP (setRemoteSDP), or a pipe tuple (streamfedPipeAnswer). */
+  /** Requests waiting for their answer: an SDP (setRemoteSDP), or a pipe's far half (streamfedPipeAnswer). */
   private readonly answers = new Map<
     string,
-    { resolve: (answer: string | PipeTuple) => void; reject: (e: Error) => void }
+    { resolve: (answer: string | PipeRemote) => void; reject: (e: Error) => void }
   >();
   private closedReason: string | undefined;
 
@@ -133,17 +135,28 @@ export class WcsClient extends EventEmitter<SignallingClientEvents> implements S
     return this.offer(false, name, sdp, mediaSessionId, options);
   }
 
-  /** The remote's pipe extension: a streamfed server that announced it in getUserData. */
-  get pipe(): PipeSignalling | undefined {
-    if ((this.#userData?.streamfedPipe ?? 0) < PIPE_PUSH_VERSION) return undefined;
+  /**
+   * The remote's pipe extension for a push or a pull: a streamfed server that announced a version serving it
+   * in getUserData (wcs-protocol.ts pipeServes).
+   */
+  pipe(type: 'push' | 'pull'): PipeSignalling | undefined {
+    if (!pipeServes(this.#userData?.streamfedPipe, type)) return undefined;
+    const request = async (
+      published: boolean,
+      name: string,
+      mediaSessionId: string,
+      streamfedPipe: PipeOffer | PipeTuple,
+      options: OfferOptions,
+    ): Promise<PipeRemote> => {
+      const body = { ...this.fields(published, name, mediaSessionId, options), streamfedPipe };
+      const answer = await this.request(published ? 'publishStream' : 'playStream', body);
+      if (typeof answer === 'string')
+        throw new RelayError(PushFailureCode.PROTOCOL, 'answered a pipe offer with an SDP');
+      return answer;
+    };
     return {
-      publish: async (name, mediaSessionId, offer, options) => {
-        const body = { ...this.fields(true, name, mediaSessionId, options), streamfedPipe: offer };
-        const answer = await this.request('publishStream', body);
-        if (typeof answer === 'string')
-          throw new RelayError(PushFailureCode.PROTOCOL, 'answered a pipe offer with an SDP');
-        return answer;
-      },
+      publish: (name, mediaSessionId, offer, options) => request(true, name, mediaSessionId, offer, options),
+      play: (name, mediaSessionId, tuple, options) => request(false, name, mediaSessionId, tuple, options),
     };
   }
 
@@ -248,8 +261,8 @@ export class WcsClient extends EventEmitter<SignallingClientEvents> implements S
 
   private request(
     message: 'publishStream' | 'playStream',
-    body: ClientMessages['publishStream'][0],
-  ): Promise<string | PipeTuple> {
+    body: ClientMessages['publishStream' | 'playStream'][0],
+  ): Promise<string | PipeRemote> {
     if (this.closedReason)
       return Promise.reject(new RelayError(PushFailureCode.REMOTE_DISCONNECTED, this.closedReason));
     return new Promise((resolve, reject) => {
@@ -278,11 +291,11 @@ export class WcsClient extends EventEmitter<SignallingClientEvents> implements S
         return;
       }
       case 'streamfedPipeAnswer': {
-        const { mediaSessionId, ip, port, srtpParameters } = frame.answer;
+        const { mediaSessionId, ...remote } = frame.answer;
         const pending = this.answers.get(mediaSessionId);
         if (pending) {
           this.answers.delete(mediaSessionId);
-          pending.resolve({ ip, port, srtpParameters });
+          pending.resolve(remote);
         }
         return;
       }

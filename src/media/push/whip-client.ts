@@ -97,7 +97,7 @@ export class WhipClient extends EventEmitter<SignallingClientEvents> implements 
   }
 
   /** WHIP/WHEP has no pipe extension. */
-  get pipe(): undefined {
+  pipe(): undefined {
     return undefined;
   }
 

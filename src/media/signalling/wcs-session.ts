@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../log.js';
-import { StreamfedError } from '../errors.js';
+import { BadRequestError, StreamfedError } from '../errors.js';
 import type { SignallingHooks } from '../hooks/rest-hooks.js';
 import type { MediaMetrics } from '../metrics.js';
 import type { MediaSession } from '../streams/media-session.js';
@@ -10,18 +10,19 @@ import { StreamInfo, StreamStatus } from '../streams/status.js';
 import type { StreamAdmission } from '../streams/admission.js';
 import { streamNameProblem } from '../../contracts/stream-name.js';
 import {
-  PIPE_PUSH_VERSION,
+  PIPE_VERSION,
   asksForPipe,
   clientMessage,
   StreamEventType,
   decodeFrame,
   encodeServerFrame,
   type Connection,
+  type PipePlayRequest,
+  type PipeRemote,
   type PipeStreamRequest,
   type ServerMessages,
   type StreamRequest,
 } from '../../contracts/wcs-protocol.js';
-import type { PipeTuple } from '../../contracts/pipe-media.js';
 import type { PipeTargets } from '../push/pipe-publisher.js';
 import type { AdmissionRequest } from '../streams/admission.js';
 import { constrainedSize } from './messages.js';
@@ -187,7 +188,7 @@ export class WcsSession {
       sessionId: this.sessionId,
       authToken: connection.authToken ?? null,
       streamfedFleetId: this.admission.fleetId(),
-      ...(this.pipes ? { streamfedPipe: PIPE_PUSH_VERSION } : {}),
+      ...(this.pipes ? { streamfedPipe: PIPE_VERSION } : {}),
     });
   }
 
@@ -198,8 +199,12 @@ export class WcsSession {
     if (!this.connection) return refuse(StreamInfo.SESSION_NOT_READY);
     const nameProblem = streamNameProblem((body as { name?: unknown } | null)?.name);
     if (nameProblem !== undefined) return refuse(nameProblem);
-    const pipe = publish && this.pipes !== undefined && asksForPipe(body);
-    const request = pipe ? clientMessage.pipeStream(body) : clientMessage.stream(body);
+    const pipe = this.pipes !== undefined && asksForPipe(body);
+    const request = !pipe
+      ? clientMessage.stream(body)
+      : publish
+        ? clientMessage.pipeStream(body)
+        : clientMessage.pipePlay(body);
     if (typeof request === 'string') return refuse(request);
     const init = {
       appKey: this.connection.appKey ?? 'defaultApp',
@@ -232,22 +237,30 @@ export class WcsSession {
     }
   }
 
-  /** Starts an admitted stream: from the client's SDP offer, or (a streamfed push, pipe-publisher.ts) over a pipe. */
+  /**
+   * Starts an admitted stream: from the client's SDP offer, or over a pipe with another streamfed server
+   * (push/pipe-publisher.ts): a push into this server, or a pull from it.
+   */
   private admit(
     publish: boolean,
     admission: AdmissionRequest,
-    request: StreamRequest | PipeStreamRequest,
-  ): Promise<{ session: MediaSession; answer: string | PipeTuple }> {
+    request: StreamRequest | PipeStreamRequest | PipePlayRequest,
+  ): Promise<{ session: MediaSession; answer: string | PipeRemote }> {
     const pipes = this.pipes;
-    if ('streamfedPipe' in request && pipes) {
-      const { mediaSessionId, streamfedPipe } = request;
-      return this.admission.publishWith(admission, () =>
-        pipes.open(admission.init, streamfedPipe, (packets, lost) =>
-          this.send('streamfedPipeStats', { mediaSessionId, packets, lost }),
-        ),
+    if (!('streamfedPipe' in request) || !pipes)
+      return publish ? this.admission.publish(admission) : this.admission.play(admission);
+    const { mediaSessionId, streamfedPipe } = request;
+    if (!publish)
+      return this.admission.playWith(admission, (source) =>
+        pipes.play(admission.init, source, streamfedPipe),
       );
-    }
-    return publish ? this.admission.publish(admission) : this.admission.play(admission);
+    // a pipe publishStream was checked as one (PipeStreamRequest): it names its producers
+    if (!('producers' in streamfedPipe)) throw new BadRequestError('a pipe push names its producers');
+    return this.admission.publishWith(admission, () =>
+      pipes.open(admission.init, streamfedPipe, ({ packets, lost }) =>
+        this.send('streamfedPipeStats', { mediaSessionId, packets, lost }),
+      ),
+    );
   }
 
   /**

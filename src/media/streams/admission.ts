@@ -84,9 +84,24 @@ export class StreamAdmission {
   }
 
   play(request: AdmissionRequest): Promise<{ session: Player; answer: string }> {
+    return this.#play(request, () => this.streams.play(request.init, request.sdp));
+  }
+
+  /**
+   * A play whose media is not an SDP answer (a pull over a pipe, push/pipe-publisher.ts): the same rules and
+   * hooks, then `create` makes the player of the stream's publisher.
+   */
+  playWith<T extends { session: Player }>(
+    request: AdmissionRequest,
+    create: (source: Publisher) => Promise<T>,
+  ): Promise<T> {
+    return this.#play(request, () => this.streams.playWith(request.init, create));
+  }
+
+  #play<T extends { session: Player }>(request: AdmissionRequest, start: () => Promise<T>): Promise<T> {
     return this.#admit('playStream', request, async () => {
       await this.hooks.stream('playStream', request.init, request.fields);
-      return this.streams.play(request.init, request.sdp);
+      return start();
     });
   }
 

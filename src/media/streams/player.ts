@@ -8,18 +8,28 @@ import { MediaSession, codecName, type MediaSessionInit, type VideoSize } from '
 import type { Publisher } from './publisher.js';
 import { StreamInfo, StreamStatus } from './status.js';
 
-/** A viewer of a published stream: one consumer per media kind the publisher sends and the offer receives. */
+/**
+ * A viewer of a published stream: one consumer per media kind the publisher sends and the offer receives (a
+ * browser's, on a WebRTC transport), or, for a pull by another streamfed server, one pipe consumer per
+ * producer (push/pipe-player.ts).
+ */
 export class Player extends MediaSession {
   readonly published = false;
   readonly stoppedStatus = StreamStatus.STOPPED;
   readonly consumers: ms.Consumer[] = [];
 
-  private constructor(
+  protected constructor(
     init: MediaSessionInit,
-    transport: ms.WebRtcTransport,
+    transport: ms.Transport,
     private readonly source: Publisher,
   ) {
     super(init, transport);
+  }
+
+  /** Takes a consumer of the source: the player ends with its source, as its consumers close with their producers. */
+  protected adopt(consumer: ms.Consumer): void {
+    consumer.on('producerclose', () => this.end(...this.source.playerEnd()));
+    this.consumers.push(consumer);
   }
 
   static async create(
@@ -50,9 +60,7 @@ export class Player extends MediaSession {
           continue;
         }
         const consumer = await transport.consume({ producerId: producer.id, rtpCapabilities, paused: true });
-        // the player ends with its source, as its consumers close with their producers
-        consumer.on('producerclose', () => player.end(...source.playerEnd()));
-        player.consumers.push(consumer);
+        player.adopt(consumer);
         const msid = `${streamId} ${consumer.id}`;
         sections.push({
           offered,

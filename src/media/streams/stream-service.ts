@@ -68,12 +68,24 @@ export class StreamService {
   }
 
   async play(init: MediaSessionInit, sdp: unknown): Promise<{ session: Player; answer: string }> {
-    const source = await this.resolve(init.name);
-    if (!source) throw new NotFoundError(StreamInfo.STREAM_NOT_FOUND);
-    return this.#registry.admitPlayer(init, source, async () => {
+    return this.playWith(init, async (source) => {
       const { player, answer } = await Player.create(this.#engine, init, parseOffer(sdp), source);
       return { session: player, answer };
     });
+  }
+
+  /**
+   * Any other player (a pull by another streamfed server over a pipe): `create` builds it of the stream's
+   * publisher (here, or relayed from another member), under the same rules: an unknown stream is refused
+   * as for a browser, the player is a user of its stream and ends with it.
+   */
+  async playWith<T extends { session: Player }>(
+    init: MediaSessionInit,
+    create: (source: Publisher) => Promise<T>,
+  ): Promise<T> {
+    const source = await this.resolve(init.name);
+    if (!source) throw new NotFoundError(StreamInfo.STREAM_NOT_FOUND);
+    return this.#registry.admitPlayer(init, source, () => create(source));
   }
 
   /** Takes a use of a publisher (a push of it) until released: a stream in use is not let go. */
