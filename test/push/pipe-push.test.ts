@@ -191,6 +191,8 @@ describe('a push between two streamfed servers of different fleets goes over a m
     // the hook saw a publishStream with the push's chain, as over WebRTC
     const call = await hooks.heard('publishStream', { name: 'refused' });
     expect(call.body['streamfedChain']).toEqual([expect.objectContaining({ name: 'cam' })]);
+    // the pipe's tuple (its SRTP key) is not the backend's to see
+    expect(call.body).not.toHaveProperty('streamfedPipe');
     expect(await objects(f.s1.restUrl, 'pipe_transport')).toBe(0);
     expect(await objects(s5.restUrl, 'pipe_transport')).toBe(0);
     const { push } = refused.body as PushFailureBody;

@@ -93,7 +93,8 @@ export class RestHooks implements SignallingHooks {
     session: { sessionId: string; appKey: string },
     request: Record<string, unknown>,
   ): Promise<void> {
-    const { sdp: _sdp, ...fields } = request; // the offer is ours to negotiate, not the backend's
+    // the offer is ours to negotiate, not the backend's; a pipe's tuple carries its SRTP key, a secret
+    const { sdp: _sdp, streamfedPipe: _pipe, ...fields } = request;
     // the client's fields first: what identifies the session is ours, never the client's to claim
     await this.authorize(hook, {
       ...fields,
