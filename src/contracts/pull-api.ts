@@ -102,6 +102,11 @@ export const PipeFallbackCode = {
   NO_MEDIA: 'PIPE_NO_MEDIA',
   /** Our half of the pipe could not be made (no free port in the rtc range, ...). */
   UNAVAILABLE: 'PIPE_UNAVAILABLE',
+  /**
+   * The remote refused the pipe request (wcs-protocol.ts `streamfedPipeRefused`: our pipe's address is not
+   * our signalling address, nor in its --pipe-peers); nothing was made for it there.
+   */
+  REFUSED: 'PIPE_REFUSED',
 } as const;
 export type PipeFallbackCode = (typeof PipeFallbackCode)[keyof typeof PipeFallbackCode];
 export const pipeFallbackCodes = Object.values(PipeFallbackCode);

@@ -99,7 +99,10 @@ export type StreamRequest = Static<typeof StreamRequest>;
  *   with one pipe consumer per producer of the stream, answers `streamfedPipeAnswer` with its tuple and
  *   those consumers' parameters (`producers`, with which the client produces), and reports PLAYING; the
  *   client measures delivery itself (its producers' stats) and stops it with stopStream.
- * The SDK and a foreign WCS never see any of it.
+ * Either request's tuple must be the client's own address (the WebSocket's remote address) or inside the
+ * server's `--pipe-peers`: a pipe has no consent check, so any other address is refused before anything is
+ * made for it, with `streamfedPipeRefused` ({@link PipeRefused}: a stable code), after which the client asks
+ * again over WebRTC. The SDK and a foreign WCS never see any of it.
  */
 export const PIPE_VERSION = 2;
 
@@ -141,6 +144,21 @@ export type PipeAnswer = Static<typeof PipeAnswer>;
 
 /** The far half of a pipe as its answer describes it: its tuple, and for a pull what it sends. */
 export type PipeRemote = Omit<PipeAnswer, 'mediaSessionId'>;
+
+/** Why a server refused a pipe request (the client then goes over WebRTC). */
+export const PipeRefusalCode = {
+  /** The offered tuple's address is neither the signalling peer's own nor in the server's --pipe-peers. */
+  PEER_NOT_ALLOWED: 'PIPE_PEER_NOT_ALLOWED',
+} as const;
+export type PipeRefusalCode = (typeof PipeRefusalCode)[keyof typeof PipeRefusalCode];
+
+/** streamfedPipeRefused: the pipe request of stream `mediaSessionId` is refused; nothing was made for it. */
+export const PipeRefused = Type.Object({
+  mediaSessionId: Id,
+  code: Type.Union(Object.values(PipeRefusalCode).map((code) => Type.Literal(code))),
+  info: Type.String(),
+});
+export type PipeRefused = Static<typeof PipeRefused>;
 
 /** streamfedPipeStats: RTP packets the server's producers of the stream received over the pipe, and lost. */
 export const PipeStats = Type.Object({
@@ -257,6 +275,7 @@ export interface ServerMessages {
   fail: [Fail];
   streamfedPipeAnswer: [PipeAnswer];
   streamfedPipeStats: [PipeStats];
+  streamfedPipeRefused: [PipeRefused];
   ping: [null];
   pong: [null];
 }
@@ -296,6 +315,7 @@ export const serverMessage = {
   availableStream: validator(AvailableAnswer),
   streamfedPipeAnswer: validator(PipeAnswer),
   streamfedPipeStats: validator(PipeStats),
+  streamfedPipeRefused: validator(PipeRefused),
 } as const;
 
 /** A client's frame, typed by what clients send. */
@@ -333,6 +353,7 @@ export type ServerFrame =
   | { message: 'availableStream'; answer: AvailableAnswer }
   | { message: 'streamfedPipeAnswer'; answer: PipeAnswer }
   | { message: 'streamfedPipeStats'; stats: PipeStats }
+  | { message: 'streamfedPipeRefused'; refused: PipeRefused }
   | { message: 'ping' | 'pong' }
   | { message: 'other'; name: string };
 
@@ -376,6 +397,11 @@ export function decodeServerFrame(text: string): ServerFrame | string {
       return checked(serverMessage.streamfedPipeStats(first), (stats) => ({
         message: 'streamfedPipeStats',
         stats,
+      }));
+    case 'streamfedPipeRefused':
+      return checked(serverMessage.streamfedPipeRefused(first), (refused) => ({
+        message: 'streamfedPipeRefused',
+        refused,
       }));
     case 'ping':
     case 'pong':

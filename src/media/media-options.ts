@@ -220,6 +220,13 @@ export const mediaOptionSpecs = {
       'on: a push to, or a pull from, another streamfed server (of another fleet) goes over a mediasoup PipeTransport pair, falling back to WebRTC; off: over WebRTC (other servers push to and pull from this one over a pipe either way)',
     default: 'on',
   },
+  'pipe-peers': {
+    type: 'list',
+    env: 'STREAMFED_PIPE_PEERS',
+    description:
+      "addresses and CIDRs a pipe offered by another streamfed server (a push into this one, a pull from it) may name besides the offering peer's own address (its pipes listen elsewhere, or it connects through a proxy); other offers are refused and go over WebRTC",
+    default: [],
+  },
   'ping-interval-ms': {
     type: 'integer',
     env: 'STREAMFED_PING_INTERVAL_MS',
@@ -399,6 +406,8 @@ export interface PushConfig {
   deadlines: RelayDeadlines;
   /** Pushes and pulls between streamfed servers over a PipeTransport pair (`--push-pipe`). */
   pipe: boolean;
+  /** Where a pipe offered to this server may send besides the offering peer's address (`--pipe-peers`). */
+  pipePeers: string[];
 }
 
 /** One media server's configuration, in the groups of the parts it configures. */
@@ -471,6 +480,7 @@ export function mediaConfig(o: MediaOptionValues): MediaServerConfig {
         mediaMs: o['push-media-timeout-ms'],
       },
       pipe: onOff('push-pipe', o['push-pipe']),
+      pipePeers: o['pipe-peers'],
     },
     fleet: {
       memberId: o['member-id'],

@@ -27,6 +27,7 @@ import { sessionIceServers } from './rtc/ice-credentials.js';
 import { noHooks } from './hooks/rest-hooks.js';
 import { StreamAdmission } from './streams/admission.js';
 import { registerWhipRoutes } from './whip/whip-routes.js';
+import { PipePeerPolicy } from './push/pipe-peers.js';
 import { PipeTargets } from './push/pipe-publisher.js';
 import { registerConsoleRoutes } from './console/console-routes.js';
 import { MemberStateReader } from './console/member-state.js';
@@ -129,7 +130,7 @@ export class MediaServer {
     const admission = new StreamAdmission(streams, hooks ?? noHooks, fleetId);
     // both halves of push pipes (ours pushing, theirs pushed here) listen alike
     const pipeListen = pushPipeListen(config.listen);
-    const pipeTargets = new PipeTargets(engine, pipeListen);
+    const pipeTargets = new PipeTargets(engine, pipeListen, new PipePeerPolicy(config.push.pipePeers));
     const signalling = new SignallingServer({
       host: config.listen.ip,
       wsPort: config.signalling.wsPort,

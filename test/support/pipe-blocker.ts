@@ -11,11 +11,11 @@ export interface UdpSink {
   close(): Promise<void>;
 }
 
-export async function startUdpSink(): Promise<UdpSink> {
+export async function startUdpSink(host = '127.0.0.1'): Promise<UdpSink> {
   const socket = dgram.createSocket('udp4');
   let dropped = 0;
   socket.on('message', () => dropped++);
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => socket.bind(0, host, resolve));
   return {
     port: socket.address().port,
     get dropped() {

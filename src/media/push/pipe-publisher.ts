@@ -5,6 +5,7 @@ import type { MediaEngine } from '../rtc/media-engine.js';
 import type { MediaSessionInit } from '../streams/media-session.js';
 import { Publisher } from '../streams/publisher.js';
 import type { StreamStatus } from '../streams/status.js';
+import type { PipePeerPolicy } from './pipe-peers.js';
 import { PipePlayer } from './pipe-player.js';
 import { PipeEgress } from './push-pipe.js';
 
@@ -67,13 +68,22 @@ export class PipePublisher extends Publisher {
  * This server's end of pipes with other streamfed servers, both directions: a push into it (its receiving
  * half on the least loaded router, connected to the pushing server's half, producing what it sends) and a
  * pull from it (its sending half of the stream, connected to the puller's). Admission (hooks, names, loops)
- * is the caller's.
+ * is the caller's; where a pipe may send (`peers`) is checked here, by `admit`, before anything is made.
  */
 export class PipeTargets {
   constructor(
     private readonly engine: MediaEngine,
     private readonly listen: PipeListen,
+    private readonly peers: PipePeerPolicy,
   ) {}
+
+  /**
+   * Throws PipeRefusedError unless a pipe request from a signalling peer at `peer` may have our half send to
+   * `offered` (its tuple): the peer's own address, or one of --pipe-peers (pipe-peers.ts).
+   */
+  admit(offered: PipeTuple, peer: string | undefined): void {
+    this.peers.check(offered.ip, peer);
+  }
 
   /** A receiving half on the least loaded router, before the sending half is known (a pull offers it first). */
   async receiver(): Promise<PipeReceiver> {

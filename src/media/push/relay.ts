@@ -10,7 +10,7 @@ import {
   type PushStatus,
   type PushTransport,
 } from '../../contracts/pull-api.js';
-import type { ChainHop, PipeStats, StreamStatusEvent } from '../../contracts/wcs-protocol.js';
+import type { ChainHop, PipeRemote, PipeStats, StreamStatusEvent } from '../../contracts/wcs-protocol.js';
 import { DeliveryTracker } from './delivery.js';
 import type { MediaLeg } from './media-leg.js';
 import { loopProblem } from '../../contracts/loop-rule.js';
@@ -20,6 +20,7 @@ import { connectSignalling } from './connect-signalling.js';
 import type { SignallingClient } from './signalling.js';
 import type { PeerNetwork } from './rtc-peer.js';
 import type { PipeContext, PipeLeg, PipeSent } from './pipe-leg.js';
+import { PipeRefusedError } from './pipe-peers.js';
 
 export type { PushDescription, PushStatus } from '../../contracts/pull-api.js';
 import type { RelayDeadlines } from '../media-options.js';
@@ -269,8 +270,9 @@ export class Relay extends EventEmitter<RelayEvents> {
    * Tries the pipe when the plan and the remote allow it: asks for the stream over it (publishStream for a
    * push, playStream for a pull) and waits, within the ICE deadline, for media: the remote reports it
    * arriving (a push's PUBLISHING), or it arrives here (a pull; after the remote's PLAYING). True once it does;
-   * false when no pipe applies or the pipe carried nothing (the piped stream is ended there, our half freed,
-   * the reason kept: the caller goes on over WebRTC). A remote's refusal, a loop, a deadline of the
+   * false when no pipe applies, the remote refused the pipe by code (streamfedPipeRefused: our half freed), or
+   * the pipe carried nothing (the piped stream is ended there, our half freed), the reason kept: the caller
+   * goes on over WebRTC. A remote's refusal, a loop, a deadline of the
    * signalling fail the relay as they would over WebRTC.
    */
   async #pipeUp(client: SignallingClient): Promise<boolean> {
@@ -306,20 +308,32 @@ export class Relay extends EventEmitter<RelayEvents> {
     this.#transport = 'pipe';
     const id = this.remoteMediaSessionId;
     const { hasAudio, hasVideo, chain } = plan;
-    const answer = await this.#step(
-      withDeadline(
-        pipe.request(signalling, remoteStreamName, id, {
-          hasAudio,
-          hasVideo,
-          chain,
-          custom: this.#target.custom,
-        }),
-        deadlines.answerMs,
-        PushFailureCode.ANSWER_TIMEOUT,
-        `no pipe answer from ${uri} to ${client.requestName(push)}`,
-        () => client.cancel(id),
-      ),
-    );
+    let answer: PipeRemote;
+    try {
+      answer = await this.#step(
+        withDeadline(
+          pipe.request(signalling, remoteStreamName, id, {
+            hasAudio,
+            hasVideo,
+            chain,
+            custom: this.#target.custom,
+          }),
+          deadlines.answerMs,
+          PushFailureCode.ANSWER_TIMEOUT,
+          `no pipe answer from ${uri} to ${client.requestName(push)}`,
+          () => client.cancel(id),
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof PipeRefusedError) || this.#released) throw error;
+      // refused before anything was made there (our pipe's address is not one it lets a pipe send to)
+      pipe.close();
+      this.#pipe = undefined;
+      return this.#fellBack(
+        PipeFallbackCode.REFUSED,
+        `${uri} refused the pipe (${error.code}): ${error.message}`,
+      );
+    }
     await this.#step(
       pipe.connect(answer).catch((error: unknown) => {
         if (error instanceof RelayError) throw error;

@@ -32,7 +32,10 @@ export interface SignallingClientEvents {
   pipeStats: [stats: PipeStats];
 }
 
-/** A streamfed remote's pipe extension (wcs-protocol.ts `streamfedPipe`), as a push or pull uses it. */
+/**
+ * A streamfed remote's pipe extension (wcs-protocol.ts `streamfedPipe`), as a push or pull uses it. A refused
+ * request (`streamfedPipeRefused`) rejects with pipe-peers.ts PipeRefusedError.
+ */
 export interface PipeSignalling {
   /** Offers to publish `name` over a pipe (our half's tuple and producers); resolves with the remote's half. */
   publish(name: string, mediaSessionId: string, offer: PipeOffer, options: OfferOptions): Promise<PipeRemote>;

@@ -11,16 +11,14 @@ import { BadRequestError, ForbiddenError } from '../errors.js';
 export class TargetPolicy {
   private readonly names = new Set<string>();
   private readonly suffixes: string[] = [];
-  private readonly ranges = new BlockList();
+  private readonly ranges = new AddressRanges();
 
   constructor(entries: string[]) {
     for (const raw of entries) {
       const entry = raw.trim().toLowerCase();
       if (!entry) continue;
       if (entry.startsWith('*.')) this.suffixes.push(entry.slice(1));
-      else if (entry.includes('/')) this.addRange(entry);
-      else if (isIP(entry)) this.ranges.addAddress(entry, isIP(entry) === 6 ? 'ipv6' : 'ipv4');
-      else this.names.add(entry);
+      else if (!this.ranges.add(entry)) this.names.add(entry);
     }
   }
 
@@ -43,16 +41,48 @@ export class TargetPolicy {
     const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
     if (this.names.has(host) || this.suffixes.some((s) => host.endsWith(s))) return url;
     const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await resolve(host);
-    const allowed = addresses.every((a) => this.ranges.check(a.address, a.family === 6 ? 'ipv6' : 'ipv4'));
+    const allowed = addresses.every((a) => this.ranges.has(a.address));
     if (!allowed) throw new ForbiddenError(`push target ${host} is not in the allow-list`);
     return url;
   }
+}
 
-  private addRange(entry: string): void {
-    const [net, bits] = entry.split('/');
-    const family = isIP(net ?? '');
-    if (!net || !family || !/^\d+$/.test(bits ?? '')) throw new Error(`bad allow-list entry ${entry}`);
-    this.ranges.addSubnet(net, Number(bits), family === 6 ? 'ipv6' : 'ipv4');
+/** An IPv4-mapped IPv6 address ("::ffff:10.0.0.1", as a dual-stack socket reports a v4 peer) as plain IPv4. */
+export const plainIp = (ip: string): string => {
+  const lower = ip.trim().toLowerCase();
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower)?.[1];
+  return v4 !== undefined && isIP(v4) === 4 ? v4 : lower;
+};
+
+const familyOf = (ip: string): 'ipv4' | 'ipv6' => (isIP(ip) === 6 ? 'ipv6' : 'ipv4');
+
+/** Addresses and CIDRs ("10.0.0.1", "10.0.0.0/8", "::1/128"), IPv4 and IPv6; IPv4-mapped IPv6 reads as IPv4. */
+export class AddressRanges {
+  private readonly ranges = new BlockList();
+
+  constructor(entries: string[] = []) {
+    for (const entry of entries) if (!this.add(entry)) throw new Error(`bad address entry ${entry}`);
+  }
+
+  /** Adds an address or a CIDR; false when `entry` is neither (a name); throws on a malformed CIDR. */
+  add(raw: string): boolean {
+    const entry = raw.trim().toLowerCase();
+    if (entry.includes('/')) {
+      const [net, bits] = entry.split('/');
+      if (!net || !isIP(net) || !/^\d+$/.test(bits ?? '')) throw new Error(`bad allow-list entry ${entry}`);
+      this.ranges.addSubnet(net, Number(bits), familyOf(net));
+      return true;
+    }
+    const ip = plainIp(entry);
+    if (!isIP(ip)) return false;
+    this.ranges.addAddress(ip, familyOf(ip));
+    return true;
+  }
+
+  /** Is `ip` (an address; anything else is not) inside one of the ranges? */
+  has(ip: string): boolean {
+    const plain = plainIp(ip);
+    return isIP(plain) !== 0 && this.ranges.check(plain, familyOf(plain));
   }
 }
 

@@ -14,6 +14,7 @@ import {
 import type { PipeTuple } from '../../contracts/pipe-media.js';
 import type { IceServer } from '../../contracts/whip-http.js';
 import { StreamStatus, isFinal } from '../streams/status.js';
+import { PipeRefusedError } from './pipe-peers.js';
 import { RelayError, withDeadline } from './relay-error.js';
 import type {
   OfferOptions,
@@ -45,7 +46,10 @@ export type { OfferOptions, StreamAnswer } from './signalling.js';
  * server-to-server push and pull, so a real WCS can be either end.
  */
 export class WcsClient extends EventEmitter<SignallingClientEvents> implements SignallingClient {
-  /** Requests waiting for their answer: an SDP (setRemoteSDP), or a pipe's far half (streamfedPipeAnswer). */
+  /**
+   * Requests waiting for their answer: an SDP (setRemoteSDP), or a pipe's far half (streamfedPipeAnswer; a
+   * streamfedPipeRefused rejects with PipeRefusedError).
+   */
   private readonly answers = new Map<
     string,
     { resolve: (answer: string | PipeRemote) => void; reject: (e: Error) => void }
@@ -302,6 +306,12 @@ export class WcsClient extends EventEmitter<SignallingClientEvents> implements S
       case 'streamfedPipeStats':
         this.emit('pipeStats', frame.stats);
         return;
+      case 'streamfedPipeRefused': {
+        // the pipe request's refusal by code (pipe-peers.ts): the relay goes on over WebRTC
+        const { mediaSessionId, code, info } = frame.refused;
+        this.rejectAnswer(mediaSessionId, new PipeRefusedError(code, info));
+        return;
+      }
       case 'notifyStreamStatusEvent': {
         const { event } = frame;
         if (isFinal(event.status as StreamStatus))
@@ -330,7 +340,7 @@ export class WcsClient extends EventEmitter<SignallingClientEvents> implements S
     }
   }
 
-  private rejectAnswer(mediaSessionId: string, error: RelayError): void {
+  private rejectAnswer(mediaSessionId: string, error: RelayError | PipeRefusedError): void {
     const pending = this.answers.get(mediaSessionId);
     if (!pending) return;
     this.answers.delete(mediaSessionId);

@@ -23,6 +23,7 @@ import {
   type ServerMessages,
   type StreamRequest,
 } from '../../contracts/wcs-protocol.js';
+import { PipeRefusedError } from '../push/pipe-peers.js';
 import type { PipeTargets } from '../push/pipe-publisher.js';
 import type { AdmissionRequest } from '../streams/admission.js';
 import { constrainedSize } from './messages.js';
@@ -231,6 +232,7 @@ export class WcsSession {
       else this.send('streamfedPipeAnswer', { mediaSessionId: request.mediaSessionId, ...answer });
       this.notify(session);
     } catch (error) {
+      if (error instanceof PipeRefusedError) return this.refusePipe(apiMethod, request.mediaSessionId, error);
       if (!(error instanceof StreamfedError))
         this.log.error({ err: error, stream: request.name }, `${apiMethod} failed`);
       refuse(error instanceof StreamfedError ? error.message : StreamInfo.FAILED_BY_ERROR);
@@ -250,6 +252,8 @@ export class WcsSession {
     if (!('streamfedPipe' in request) || !pipes)
       return publish ? this.admission.publish(admission) : this.admission.play(admission);
     const { mediaSessionId, streamfedPipe } = request;
+    // where our half would send: checked before the hooks are asked and anything is made
+    pipes.admit(streamfedPipe, this.remoteAddress);
     if (!publish)
       return this.admission.playWith(admission, (source) =>
         pipes.play(admission.init, source, streamfedPipe),
@@ -281,6 +285,19 @@ export class WcsSession {
       status: StreamStatus.FAILED,
       info,
     });
+  }
+
+  /**
+   * A refused pipe request: `streamfedPipeRefused` with its code (the streamfed client then asks again over
+   * WebRTC, whose ICE consent makes any peer address safe). No stream status: no stream was made.
+   */
+  private refusePipe(apiMethod: string, mediaSessionId: string, error: PipeRefusedError): void {
+    this.metrics.errors.inc({ kind: apiMethod === 'publishStream' ? 'publish' : 'play' });
+    this.log.warn(
+      { sessionId: this.sessionId, apiMethod, code: error.code, info: error.message },
+      'refused pipe',
+    );
+    this.send('streamfedPipeRefused', { mediaSessionId, code: error.code, info: error.message });
   }
 
   private onStop(body: unknown, apiMethod: string): void {
