@@ -149,62 +149,55 @@ describe('a pipe offer may name only the signalling peer or --pipe-peers; refuse
     });
   }
 
-  it('a push whose pipe is on another address than its signalling is refused the pipe and goes over WebRTC', async () => {
-    const before = await fallbacks('push');
-    const push = await relayed('push', {
-      uri: strict.wsUrl,
-      localStreamName: 'cam',
-      remoteStreamName: 'cam-strict',
+  /** A push of "cam" to `remote`, or a pull of its "src", by the 127.0.0.2 server; played where it lands. */
+  async function relayedTo(
+    type: 'push' | 'pull',
+    remote: RunningMedia,
+    suffix: string,
+  ): Promise<PushDescription> {
+    const push = type === 'push';
+    const name = `${push ? 'cam' : 'src'}-${suffix}`;
+    const relay = await relayed(type, {
+      uri: remote.wsUrl,
+      localStreamName: push ? 'cam' : name,
+      remoteStreamName: push ? name : 'src',
     });
-    await expectTransport(push, 'webrtc');
-    expect(await fallbacks('push')).toBe(before + 1);
-    await plays(strict.wsUrl, 'cam-strict');
-    // nothing made for the refused pipe remains on either side
-    expect(await objects(strict.restUrl, 'pipe_transport')).toBe(0);
-    expect(await objects(elsewhere.restUrl, 'pipe_transport')).toBe(0);
-  }, 90_000);
+    if (push) await plays(remote.wsUrl, name);
+    else await plays(elsewhere.wsUrl, name, '127.0.0.2');
+    return relay;
+  }
 
-  it('the same push to a target with --pipe-peers 127.0.0.2/32 goes over the pipe', async () => {
-    const push = await relayed('push', {
-      uri: open.wsUrl,
-      localStreamName: 'cam',
-      remoteStreamName: 'cam-open',
-    });
-    await expectTransport(push, 'pipe');
-    expect(await objects(open.restUrl, 'pipe_transport')).toBe(1);
-    await plays(open.wsUrl, 'cam-open');
-  }, 90_000);
+  for (const type of ['push', 'pull'] as const) {
+    const what = type === 'push' ? 'a push to a target' : 'a pull from a source';
 
-  it('a pull whose pipe is on another address than its signalling is refused the pipe and goes over WebRTC', async () => {
-    const before = await fallbacks('pull');
-    const pull = await relayed('pull', {
-      uri: strict.wsUrl,
-      remoteStreamName: 'src',
-      localStreamName: 'src-strict',
-    });
-    await expectTransport(pull, 'webrtc');
-    expect(await fallbacks('pull')).toBe(before + 1);
-    await plays(elsewhere.wsUrl, 'src-strict', '127.0.0.2');
-    expect(await objects(strict.restUrl, 'pipe_transport')).toBe(0);
-    expect(await objects(elsewhere.restUrl, 'pipe_transport')).toBe(0);
-  }, 90_000);
+    it(`${what} taking pipes from signalling peers only: a pipe on 127.0.0.2, signalling from 127.0.0.1, is refused and the ${type} goes over WebRTC`, async () => {
+      const before = await fallbacks(type);
+      const relay = await relayedTo(type, strict, 'strict');
+      await expectTransport(relay, 'webrtc');
+      expect(await fallbacks(type)).toBe(before + 1);
+      // nothing made for the refused pipe remains on either side
+      expect(await objects(strict.restUrl, 'pipe_transport')).toBe(0);
+      expect(await objects(elsewhere.restUrl, 'pipe_transport')).toBe(0);
+    }, 90_000);
 
-  it('the same pull from a source with --pipe-peers 127.0.0.2/32 goes over the pipe', async () => {
-    const pull = await relayed('pull', {
-      uri: open.wsUrl,
-      remoteStreamName: 'src',
-      localStreamName: 'src-open',
-    });
-    await expectTransport(pull, 'pipe');
-    expect(await objects(open.restUrl, 'pipe_transport')).toBe(1);
-    await plays(elsewhere.wsUrl, 'src-open', '127.0.0.2');
-  }, 90_000);
+    it(`${what} started with --pipe-peers 127.0.0.2/32: the same ${type} goes over the pipe`, async () => {
+      const relay = await relayedTo(type, open, 'open');
+      await expectTransport(relay, 'pipe');
+      expect(await objects(open.restUrl, 'pipe_transport')).toBe(1);
+    }, 90_000);
+  }
 
   it('a playStream whose pipe names a third address is refused by code, and not one packet goes there', async () => {
     const victim = await startUdpSink('127.0.0.3');
     closers.push(() => victim.close());
     const { ws } = await WcsSocket.established(strict.wsUrl);
     closers.push(async () => ws.close());
+    // a well-formed tuple (mediasoup would connect to it): only its address is wrong
+    const atVictim = {
+      ip: '127.0.0.3',
+      port: victim.port,
+      srtpParameters: { cryptoSuite: 'AEAD_AES_256_GCM', keyBase64: randomBytes(44).toString('base64') },
+    };
     const mediaSessionId = randomUUID();
     ws.send('playStream', {
       mediaSessionId,
@@ -212,14 +205,7 @@ describe('a pipe offer may name only the signalling peer or --pipe-peers; refuse
       published: false,
       hasAudio: true,
       hasVideo: true,
-      streamfedPipe: {
-        ip: '127.0.0.3',
-        port: victim.port,
-        srtpParameters: {
-          cryptoSuite: 'AEAD_AES_256_GCM',
-          keyBase64: randomBytes(44).toString('base64'),
-        },
-      },
+      streamfedPipe: atVictim,
     });
     const refused = await ws.next('streamfedPipeRefused');
     expect(refused.data[0]).toEqual({
@@ -239,15 +225,7 @@ describe('a pipe offer may name only the signalling peer or --pipe-peers; refuse
       published: true,
       hasAudio: false,
       hasVideo: true,
-      streamfedPipe: {
-        ip: '127.0.0.3',
-        port: victim.port,
-        srtpParameters: {
-          cryptoSuite: 'AEAD_AES_256_GCM',
-          keyBase64: randomBytes(44).toString('base64'),
-        },
-        producers: [{ kind: 'video', rtpParameters: {}, paused: false }],
-      },
+      streamfedPipe: { ...atVictim, producers: [{ kind: 'video', rtpParameters: {}, paused: false }] },
     });
     expect((await ws.next('streamfedPipeRefused')).data[0]).toMatchObject({
       mediaSessionId: pushId,
