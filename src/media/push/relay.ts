@@ -270,9 +270,9 @@ export class Relay extends EventEmitter<RelayEvents> {
    * Tries the pipe when the plan and the remote allow it: asks for the stream over it (publishStream for a
    * push, playStream for a pull) and waits, within the ICE deadline, for media: the remote reports it
    * arriving (a push's PUBLISHING), or it arrives here (a pull; after the remote's PLAYING). True once it does;
-   * false when no pipe applies, the remote refused the pipe by code (streamfedPipeRefused: our half freed), or
-   * the pipe carried nothing (the piped stream is ended there, our half freed), the reason kept: the caller
-   * goes on over WebRTC. A remote's refusal, a loop, a deadline of the
+   * false when no pipe applies, the remote refused the pipe by code (streamfedPipeRefused: nothing made there,
+   * our half freed), or the pipe carried nothing (the piped stream is ended there, our half freed), the reason
+   * kept: the caller goes on over WebRTC. A remote's refusal of the stream, a loop, a deadline of the
    * signalling fail the relay as they would over WebRTC.
    */
   async #pipeUp(client: SignallingClient): Promise<boolean> {
