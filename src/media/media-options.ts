@@ -12,6 +12,7 @@ import type { FleetOptions } from './fleet/fleet-options.js';
 import type { RestHooksOptions } from './hooks/rest-hooks.js';
 import { isWildcardIp } from './addresses.js';
 import { mediaPorts } from './ordinal-ports.js';
+import { AddressRanges } from './push/target-policy.js';
 import type { PipeListen } from './rtc/pipe-half.js';
 import type { IceServer } from '../contracts/whip-http.js';
 import type { TurnSecret } from './rtc/ice-credentials.js';
@@ -480,7 +481,7 @@ export function mediaConfig(o: MediaOptionValues): MediaServerConfig {
         mediaMs: o['push-media-timeout-ms'],
       },
       pipe: onOff('push-pipe', o['push-pipe']),
-      pipePeers: o['pipe-peers'],
+      pipePeers: addressesOnly('pipe-peers', o['pipe-peers']),
     },
     fleet: {
       memberId: o['member-id'],
@@ -497,6 +498,16 @@ export function mediaConfig(o: MediaOptionValues): MediaServerConfig {
       probeIntervalMs: 1000,
     },
   };
+}
+
+/** A list of addresses and CIDRs (no names), checked at start. */
+function addressesOnly(name: string, entries: string[]): string[] {
+  try {
+    new AddressRanges(entries);
+  } catch (error) {
+    throw new UsageError(`--${name} takes addresses and CIDRs: ${(error as Error).message}`);
+  }
+  return entries;
 }
 
 function onOff(name: string, value: string): boolean {

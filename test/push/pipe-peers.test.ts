@@ -55,9 +55,17 @@ describe('the pipe peer policy (--pipe-peers)', () => {
     expect(() => everyone.check('198.51.100.9', '198.51.100.4')).not.toThrow();
   });
 
-  it('refuses a name or a malformed range as an entry', () => {
+  it('refuses a name or a malformed range as an entry; reads the flag and STREAMFED_PIPE_PEERS', () => {
     expect(() => new PipePeerPolicy(['peer.example'])).toThrow(/--pipe-peers/);
     expect(() => new PipePeerPolicy(['10.0.0.0/x'])).toThrow(/--pipe-peers/);
+    const config = (argv: string[], env: NodeJS.ProcessEnv = {}) =>
+      mediaConfig(readOptions(mediaOptionSpecs, argv, env));
+    expect(() => config(['--pipe-peers', 'peer.example'])).toThrow(/--pipe-peers takes addresses and CIDRs/);
+    expect(config([], { STREAMFED_PIPE_PEERS: '10.1.0.0/16,192.0.2.7' }).push.pipePeers).toEqual([
+      '10.1.0.0/16',
+      '192.0.2.7',
+    ]);
+    expect(config([]).push.pipePeers).toEqual([]);
   });
 });
 
