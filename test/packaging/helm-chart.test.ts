@@ -90,7 +90,14 @@ describe('Helm chart and plain manifests', () => {
   });
 
   it("several hostNetwork media pods per node (the local values): no hostPorts, exec probes of each pod's own port; the operator and the fleet's media pods told the API server address", async () => {
-    const rendered = await render('--values', localValues, '--set', 'apiServer.port=6443');
+    const rendered = await render(
+      '--values',
+      localValues,
+      '--set',
+      'apiServer.port=6443',
+      '--set',
+      'media.pipePeers={198.18.0.0/15,198.19.1.2}',
+    );
     expect(rendered.code, rendered.stderr).toBe(0);
     type Container = {
       env?: { name: string; value?: string }[];
@@ -138,6 +145,8 @@ describe('Helm chart and plain manifests', () => {
       // the fleet is on: the media pods find each other through the API server, at its address
       KUBERNETES_SERVICE_HOST: '127.0.0.1',
       KUBERNETES_SERVICE_PORT: '6443',
+      // pipe offers from these besides the signalling peer (media/push/pipe-peers.ts)
+      STREAMFED_PIPE_PEERS: '198.18.0.0/15,198.19.1.2',
     });
     expect(Object.keys(media.env)).toContain('POD_NAME');
     expect(media.env.STREAMFED_FLEET_ID).toMatch(/^[a-z0-9-]+\/[a-z0-9-]+-media$/);
