@@ -10,9 +10,8 @@ import {
 } from '../config/options.js';
 import type { FleetOptions } from './fleet/fleet-options.js';
 import type { RestHooksOptions } from './hooks/rest-hooks.js';
-import { isWildcardIp } from './addresses.js';
+import { AddressRanges, isWildcardIp } from './addresses.js';
 import { mediaPorts } from './ordinal-ports.js';
-import { AddressRanges } from './push/target-policy.js';
 import type { PipeListen } from './rtc/pipe-half.js';
 import type { IceServer } from '../contracts/whip-http.js';
 import type { TurnSecret } from './rtc/ice-credentials.js';

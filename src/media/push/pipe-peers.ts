@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { PipeRefusalCode } from '../../contracts/wcs-protocol.js';
 import { StreamfedError } from '../errors.js';
-import { AddressRanges, plainIp } from './target-policy.js';
+import { AddressRanges, isLoopbackIp, plainAddress } from '../addresses.js';
 
 /**
  * A pipe request refused before anything was made for it (wcs-protocol.ts `streamfedPipeRefused`): thrown
@@ -14,7 +14,6 @@ export class PipeRefusedError extends StreamfedError {
   }
 }
 
-const LOOPBACK = new AddressRanges(['127.0.0.0/8', '::1/128']);
 const UNSPECIFIED = new AddressRanges(['0.0.0.0/8', '::/128']);
 
 /**
@@ -38,8 +37,8 @@ export class PipePeerPolicy {
 
   /** Throws PipeRefusedError unless `peer` (the signalling connection's remote address) may have a pipe sent to `offered`. */
   check(offered: string, peer: string | undefined): void {
-    const ip = plainIp(offered);
-    const from = plainIp(peer ?? '');
+    const ip = plainAddress(offered.trim());
+    const from = plainAddress((peer ?? '').trim());
     const refuse = (why: string): never => {
       throw new PipeRefusedError(
         PipeRefusalCode.PEER_NOT_ALLOWED,
@@ -48,7 +47,7 @@ export class PipePeerPolicy {
     };
     if (isIP(ip) === 0) refuse('not an IP address');
     if (UNSPECIFIED.has(ip)) refuse('an unspecified address');
-    if (LOOPBACK.has(ip) && !LOOPBACK.has(from)) refuse('a loopback address from a peer that is not');
+    if (isLoopbackIp(ip) && !isLoopbackIp(from)) refuse('a loopback address from a peer that is not');
     if (isIP(from) !== 0 && new AddressRanges([from]).has(ip)) return;
     if (this.#allowed.has(ip)) return;
     refuse("neither the peer's own address nor in --pipe-peers");

@@ -6,8 +6,6 @@ import type { Publisher } from '../streams/publisher.js';
 import type { PipeLeg, PipeSent } from './pipe-leg.js';
 import type { OfferOptions, PipeSignalling } from './signalling.js';
 
-export type { PipeSent } from './pipe-leg.js';
-
 /**
  * The sending half of a pipe: a PipeTransport (SRTP, RTX/NACK: the fleet's recipe) on the source's router
  * with one pipe consumer per producer of the source. In a push it is our half (its offer goes to the target
@@ -84,11 +82,6 @@ export class PipeEgress implements PipeLeg {
       port: answer.port,
       srtpParameters: answer.srtpParameters as ms.SrtpParameters,
     });
-  }
-
-  /** The last sampled totals (sample() refreshes them). */
-  get sent(): PipeSent {
-    return this.#sent;
   }
 
   sentSoFar(): number {

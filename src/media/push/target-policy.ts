@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
+import { AddressRanges } from '../addresses.js';
 import { BadRequestError, ForbiddenError } from '../errors.js';
 
 /**
@@ -44,45 +45,6 @@ export class TargetPolicy {
     const allowed = addresses.every((a) => this.ranges.has(a.address));
     if (!allowed) throw new ForbiddenError(`push target ${host} is not in the allow-list`);
     return url;
-  }
-}
-
-/** An IPv4-mapped IPv6 address ("::ffff:10.0.0.1", as a dual-stack socket reports a v4 peer) as plain IPv4. */
-export const plainIp = (ip: string): string => {
-  const lower = ip.trim().toLowerCase();
-  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower)?.[1];
-  return v4 !== undefined && isIP(v4) === 4 ? v4 : lower;
-};
-
-const familyOf = (ip: string): 'ipv4' | 'ipv6' => (isIP(ip) === 6 ? 'ipv6' : 'ipv4');
-
-/** Addresses and CIDRs ("10.0.0.1", "10.0.0.0/8", "::1/128"), IPv4 and IPv6; IPv4-mapped IPv6 reads as IPv4. */
-export class AddressRanges {
-  private readonly ranges = new BlockList();
-
-  constructor(entries: string[] = []) {
-    for (const entry of entries) if (!this.add(entry)) throw new Error(`bad address entry ${entry}`);
-  }
-
-  /** Adds an address or a CIDR; false when `entry` is neither (a name); throws on a malformed CIDR. */
-  add(raw: string): boolean {
-    const entry = raw.trim().toLowerCase();
-    if (entry.includes('/')) {
-      const [net, bits] = entry.split('/');
-      if (!net || !isIP(net) || !/^\d+$/.test(bits ?? '')) throw new Error(`bad allow-list entry ${entry}`);
-      this.ranges.addSubnet(net, Number(bits), familyOf(net));
-      return true;
-    }
-    const ip = plainIp(entry);
-    if (!isIP(ip)) return false;
-    this.ranges.addAddress(ip, familyOf(ip));
-    return true;
-  }
-
-  /** Is `ip` (an address; anything else is not) inside one of the ranges? */
-  has(ip: string): boolean {
-    const plain = plainIp(ip);
-    return isIP(plain) !== 0 && this.ranges.check(plain, familyOf(plain));
   }
 }
 
